@@ -1,0 +1,179 @@
+// streamcanvas: the Qt studio. Checks for a display and a Vulkan driver before
+// Qt starts, so a missing one is a sentence and an exit code, not an abort.
+#include <vulkan/vulkan.h>  // before Qt: see PLATFORM notes in docs/design.md
+
+#include <QApplication>
+#include <QGuiApplication>
+#include <QScreen>
+#include <QTimer>
+#include <QVulkanInstance>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "app/gui/main_window.h"
+#include "app/gui/viewport_window.h"
+#include "base/environment.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "engine/device.h"
+#include "render/context.h"
+#include "sc/version.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: streamcanvas [--source SRC] [--quit-after SECONDS] [--screenshot PATH.png] [--help] [--version]\n"
+    "\n"
+    "  --source SRC           start on this source (test, v4l2:/dev/video0, screen, FILE)\n"
+    "  --quit-after SECONDS   quit after this many seconds (for automation)\n"
+    "  --screenshot PATH.png  with --quit-after: save a screenshot of the main window first\n"
+    "  --help                 show this help\n"
+    "  --version              show the version\n"
+    "\n"
+    "Without a display, use streamcanvas-cli (see `streamcanvas-cli --help`).\n";
+
+struct GuiArgs {
+  std::string source = "test";
+  std::optional<double> quit_after_s;
+  std::string screenshot;
+};
+
+[[noreturn]] void usage_error(const std::string& msg) {
+  std::fprintf(stderr, "streamcanvas: error: %s\n\n%s", msg.c_str(), kUsage);
+  std::exit(2);
+}
+
+// Our flags are --long; single-dash arguments (-platform, -style) are Qt's.
+GuiArgs parse_args(int argc, char** argv) {
+  GuiArgs a;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    auto value = [&](std::string_view name) -> std::string {
+      if (i + 1 >= argc) usage_error(std::string(name) + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    } else if (arg == "--version") {
+      std::printf("streamcanvas %s (%s)\n", sc::kVersion, sc::kGitRevision);
+      std::exit(0);
+    } else if (arg == "--source") {
+      a.source = value(arg);
+    } else if (arg == "--quit-after") {
+      std::string v = value(arg);
+      char* end = nullptr;
+      double s = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end || !(s >= 0)) usage_error("--quit-after needs a number of seconds, got '" + v + "'");
+      a.quit_after_s = s;
+    } else if (arg == "--screenshot") {
+      a.screenshot = value(arg);
+    } else if (arg.substr(0, 2) == "--") {
+      usage_error("unknown option '" + std::string(arg) + "'");
+    } else if (arg.substr(0, 1) == "-") {
+      if (i + 1 < argc && argv[i + 1][0] != '-') ++i;  // Qt option with its value
+    } else {
+      usage_error("unexpected argument '" + std::string(arg) + "'");
+    }
+  }
+  if (!a.screenshot.empty() && !a.quit_after_s) usage_error("--screenshot needs --quit-after SECONDS");
+  return a;
+}
+
+std::vector<std::string> surface_extensions(QVulkanInstance& qvk) {
+  std::vector<std::string> want = {"VK_KHR_surface"};
+  const QString platform = QGuiApplication::platformName();
+  if (platform == QLatin1String("xcb")) want.push_back("VK_KHR_xcb_surface");
+  if (platform.startsWith(QLatin1String("wayland"))) want.push_back("VK_KHR_wayland_surface");
+  auto supported = qvk.supportedExtensions();
+  for (auto& e : want)
+    if (!supported.contains(QByteArray::fromStdString(e)))
+      throw sc::Error(
+          "the Vulkan driver lacks {} for the '{}' window system; install mesa-vulkan-drivers or the "
+          "NVIDIA driver",
+          e, platform.toStdString());
+  return want;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  GuiArgs args = parse_args(argc, argv);
+
+  const char* qpa = std::getenv("QT_QPA_PLATFORM");
+  const bool offscreen_qpa = qpa && std::string_view(qpa).find("offscreen") != std::string_view::npos;
+  if (!offscreen_qpa) {
+    sc::DisplayInfo display = sc::probe_display();
+    if (!display.available) {
+      std::fprintf(stderr,
+                   "streamcanvas: no display: %s.\n"
+                   "Start it from a desktop session, run it under a virtual display (xvfb-run streamcanvas; "
+                   "apt-get install xvfb), or use the headless streamcanvas-cli.\n",
+                   display.reason.c_str());
+      return 1;
+    }
+  }
+  sc::render::DeviceList vk = sc::render::enumerate_vulkan_devices();
+  if (vk.devices.empty()) {
+    std::fprintf(stderr, "streamcanvas: %s.\n", vk.error.c_str());
+    return 1;
+  }
+
+  QApplication app(argc, argv);
+  QApplication::setApplicationName(QStringLiteral("StreamCanvas"));
+  QApplication::setOrganizationName(QStringLiteral("StreamCanvas"));
+  QApplication::setApplicationVersion(QString::fromUtf8(sc::kVersion));
+
+  try {
+    sc::render::ContextOptions opt;
+    {
+      QVulkanInstance probe;
+      opt.instance_extensions = surface_extensions(probe);
+    }
+    opt.swapchain = true;
+    // Declared before Qt's wrapper and the window, so it is destroyed after them.
+    sc::render::VulkanContext ctx(opt);
+    QVulkanInstance qvk;
+    qvk.setVkInstance(ctx.instance());
+    if (!qvk.create()) throw sc::Error("Qt could not adopt the Vulkan instance (error {})", int(qvk.errorCode()));
+
+    const char* path = sc::engine::to_string(sc::engine::compute_path());
+    sc::gui::MainWindow window(ctx, QString::fromUtf8(path));
+    window.viewport()->setVulkanInstance(&qvk);
+    window.show();
+    sc::log::info("StreamCanvas {} on '{}' ({}); source {}", sc::kVersion, ctx.device_info().name,
+                  ctx.device_info().type, args.source);
+
+    int exit_code = 0;
+    if (args.quit_after_s) {
+      QTimer::singleShot(static_cast<int>(*args.quit_after_s * 1000), &app, [&] {
+        if (!args.screenshot.empty()) {
+          QScreen* screen = window.screen() ? window.screen() : QGuiApplication::primaryScreen();
+          // grabWindow reads the X server, so the Vulkan-presented viewport is in it.
+          QPixmap shot = screen->grabWindow(window.winId());
+          if (shot.isNull() || !shot.save(QString::fromStdString(args.screenshot))) {
+            sc::log::error("could not write the screenshot to {}", args.screenshot);
+            exit_code = 1;
+          } else {
+            sc::log::info("screenshot: {} ({}x{}, {} viewport frames)", args.screenshot, shot.width(), shot.height(),
+                          window.viewport()->frames_presented());
+          }
+        }
+        app.quit();
+      });
+    }
+    int rc = app.exec();
+    if (ctx.validation_errors() > 0) {
+      sc::log::error("{} Vulkan validation error(s) were reported", ctx.validation_errors());
+      return 3;
+    }
+    return rc != 0 ? rc : exit_code;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "streamcanvas: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,64 @@
+#include "base/environment.h"
+
+#include <dlfcn.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <string>
+
+namespace sc {
+namespace {
+
+bool x11_accepts(const char* display, std::string* why) {
+  void* lib = dlopen("libxcb.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    *why = "libxcb.so.1 is not installed (apt-get install libxcb1)";
+    return false;
+  }
+  using Connect = void* (*)(const char*, int*);
+  using HasError = int (*)(void*);
+  using Disconnect = void (*)(void*);
+  auto connect = reinterpret_cast<Connect>(dlsym(lib, "xcb_connect"));
+  auto has_error = reinterpret_cast<HasError>(dlsym(lib, "xcb_connection_has_error"));
+  auto disconnect = reinterpret_cast<Disconnect>(dlsym(lib, "xcb_disconnect"));
+  bool ok = false;
+  if (connect && has_error && disconnect) {
+    void* conn = connect(display, nullptr);
+    ok = conn && has_error(conn) == 0;
+    if (conn) disconnect(conn);
+    if (!ok) *why = std::string("cannot connect to the X server at DISPLAY=") + display;
+  } else {
+    *why = "libxcb.so.1 lacks xcb_connect";
+  }
+  dlclose(lib);
+  return ok;
+}
+
+}  // namespace
+
+DisplayInfo probe_display() {
+  DisplayInfo info;
+  if (const char* wl = std::getenv("WAYLAND_DISPLAY"); wl && *wl) {
+    std::string path = wl;
+    if (path.front() != '/') {
+      const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+      path = std::string(runtime ? runtime : "/run/user") + "/" + path;
+    }
+    struct stat st {};
+    if (stat(path.c_str(), &st) == 0) {
+      info = {true, "wayland", wl, {}};
+      return info;
+    }
+    info.reason = "WAYLAND_DISPLAY is set but its socket " + path + " does not exist";
+  }
+  if (const char* x = std::getenv("DISPLAY"); x && *x) {
+    std::string why;
+    if (x11_accepts(x, &why)) return {true, "x11", x, {}};
+    info.reason = why;
+    return info;
+  }
+  if (info.reason.empty()) info.reason = "neither DISPLAY nor WAYLAND_DISPLAY is set";
+  return info;
+}
+
+}  // namespace sc

@@ -1,0 +1,20 @@
+#pragma once
+// Facts about the process environment that several modules need: is there a
+// display to open a window on, and which.
+#include <string>
+
+namespace sc {
+
+struct DisplayInfo {
+  bool available = false;  // a window can be opened
+  std::string kind;        // "x11" or "wayland" when available
+  std::string name;        // $DISPLAY or $WAYLAND_DISPLAY
+  std::string reason;      // why not, when !available
+};
+
+// Checks for a usable display: $WAYLAND_DISPLAY with its socket, or $DISPLAY with
+// an X server that accepts a connection (libxcb is loaded at run time, so this
+// works in binaries that do not link X).
+DisplayInfo probe_display();
+
+}  // namespace sc

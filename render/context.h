@@ -1,0 +1,89 @@
+#pragma once
+// The Vulkan instance and device the studio owns. Qt 6.4's QVulkanWindow cannot
+// enable Vulkan 1.2 features (timeline semaphores), so render/ creates both and
+// the GUI hands the instance to Qt (QVulkanInstance::setVkInstance).
+#include <vulkan/vulkan.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sc::render {
+
+struct PhysicalDeviceInfo {
+  std::string name;
+  std::string type;         // "discrete GPU", "integrated GPU", "CPU (software)", ...
+  std::string api_version;  // "1.3.238"
+  std::string driver;       // driver name and info when VK_KHR_driver_properties is there
+  std::uint32_t vendor_id = 0;
+  bool software = false;  // lavapipe / SwiftShader
+};
+
+struct DeviceList {
+  std::vector<PhysicalDeviceInfo> devices;
+  std::string error;  // why there are none, with what to install
+};
+
+// Lists the Vulkan devices without keeping an instance. Never throws.
+DeviceList enumerate_vulkan_devices();
+
+struct ContextOptions {
+  std::vector<std::string> instance_extensions;  // e.g. surface extensions from Qt
+  bool swapchain = false;                        // enable VK_KHR_swapchain on the device
+  // Validation layers: on when SC_VK_VALIDATION=1 is set, or when asked here.
+  bool validation = false;
+  std::string application_name = "StreamCanvas";
+};
+
+class VulkanContext {
+ public:
+  // Throws sc::Error with an actionable message when no driver or device is usable.
+  explicit VulkanContext(const ContextOptions& options);
+  ~VulkanContext();
+  VulkanContext(const VulkanContext&) = delete;
+  VulkanContext& operator=(const VulkanContext&) = delete;
+
+  VkInstance instance() const { return instance_; }
+  VkPhysicalDevice physical_device() const { return physical_; }
+  VkDevice device() const { return device_; }
+  VkQueue queue() const { return queue_; }
+  std::uint32_t queue_family() const { return queue_family_; }
+  const PhysicalDeviceInfo& device_info() const { return info_; }
+  bool validation_enabled() const { return messenger_ != VK_NULL_HANDLE; }
+  bool timeline_semaphores() const { return timeline_; }
+
+  // Number of validation-layer errors reported so far (0 when validation is off).
+  std::uint32_t validation_errors() const { return validation_errors_.load(); }
+
+  // Index of a memory type with these properties among type_bits; throws if none.
+  std::uint32_t memory_type(std::uint32_t type_bits, VkMemoryPropertyFlags props) const;
+
+  // Records with record(), submits on the context's queue and waits.
+  template <typename F>
+  void submit_and_wait(F&& record) {
+    VkCommandBuffer cmd = begin_one_shot();
+    record(cmd);
+    end_one_shot(cmd);
+  }
+
+  static void on_validation_message(VulkanContext* self, bool is_error, const char* text);
+
+ private:
+  void release();  // destroys what was created; safe on a partly built context
+  VkCommandBuffer begin_one_shot();
+  void end_one_shot(VkCommandBuffer cmd);
+
+  VkInstance instance_ = VK_NULL_HANDLE;
+  VkDebugUtilsMessengerEXT messenger_ = VK_NULL_HANDLE;
+  VkPhysicalDevice physical_ = VK_NULL_HANDLE;
+  VkDevice device_ = VK_NULL_HANDLE;
+  VkQueue queue_ = VK_NULL_HANDLE;
+  VkCommandPool pool_ = VK_NULL_HANDLE;
+  std::uint32_t queue_family_ = 0;
+  PhysicalDeviceInfo info_;
+  bool timeline_ = false;
+  std::atomic<std::uint32_t> validation_errors_{0};
+};
+
+}  // namespace sc::render

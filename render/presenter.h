@@ -1,0 +1,71 @@
+#pragma once
+// Presents to a window surface created by someone else (Qt gives us the
+// VkSurfaceKHR). Owns the swapchain and recreates it on resize; a minimised
+// window (zero extent) renders nothing until restored.
+#include <vulkan/vulkan.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace sc::render {
+
+class VulkanContext;
+
+struct PresenterOptions {
+  bool vsync = true;  // FIFO; off prefers MAILBOX, then IMMEDIATE
+};
+
+class Presenter {
+ public:
+  // Throws sc::Error when the context's queue cannot present to this surface.
+  Presenter(VulkanContext& ctx, VkSurfaceKHR surface, const PresenterOptions& options);
+  ~Presenter();
+  Presenter(const Presenter&) = delete;
+  Presenter& operator=(const Presenter&) = delete;
+
+  // Draws one frame at the window's current size (width/height in pixels are
+  // used when the surface leaves the extent to us). Returns false when nothing
+  // was presented (minimised, or the swapchain was out of date and rebuilt).
+  bool render_frame(std::uint32_t width, std::uint32_t height);
+
+  // Forces a swapchain rebuild on the next frame (call on resize).
+  void invalidate() { stale_ = true; }
+  void set_vsync(bool vsync);
+
+  VkExtent2D extent() const { return extent_; }
+  VkFormat format() const { return format_; }
+  std::uint64_t frames_presented() const { return frames_presented_; }
+  std::uint32_t swapchain_rebuilds() const { return rebuilds_; }
+
+ private:
+  void create_swapchain(std::uint32_t width, std::uint32_t height);
+  void destroy_swapchain();
+  void create_pipeline();
+
+  VulkanContext& ctx_;
+  VkSurfaceKHR surface_;
+  PresenterOptions options_;
+  VkSwapchainKHR swapchain_ = VK_NULL_HANDLE;
+  VkFormat format_ = VK_FORMAT_UNDEFINED;
+  VkExtent2D extent_{0, 0};
+  VkRenderPass render_pass_ = VK_NULL_HANDLE;
+  VkPipelineLayout layout_ = VK_NULL_HANDLE;
+  VkPipeline pipeline_ = VK_NULL_HANDLE;
+  std::vector<VkImage> images_;
+  std::vector<VkImageView> views_;
+  std::vector<VkFramebuffer> framebuffers_;
+  std::vector<VkSemaphore> render_done_;  // one per swapchain image
+
+  static constexpr int kFramesInFlight = 2;
+  VkCommandPool pool_ = VK_NULL_HANDLE;
+  VkCommandBuffer cmd_[kFramesInFlight]{};
+  VkSemaphore image_ready_[kFramesInFlight]{};
+  VkFence in_flight_[kFramesInFlight]{};
+  int frame_ = 0;
+  bool stale_ = true;
+  std::uint64_t frames_presented_ = 0;
+  std::uint32_t rebuilds_ = 0;
+};
+
+}  // namespace sc::render

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what is missing (Debian 12), builds the `release` preset and starts
+# the studio on its bundled default. With a display (and a Vulkan driver) that is
+# the GUI; without one it says so and runs the headless equivalent, which writes
+# a video and prints where. Extra arguments go to the GUI.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+packaging/bootstrap.sh
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$(nproc)"
+
+bin=build/release/app
+report="$("${bin}/cli/streamcanvas-cli" doctor --json 2>/dev/null || true)"
+if grep -q '"gui_ready": true' <<<"${report}"; then
+  exec "${bin}/gui/streamcanvas" "$@"
+fi
+
+reason="$(sed -n 's/.*"gui_reason": "\(.*\)",*$/\1/p' <<<"${report}")"
+echo "streamcanvas: the GUI cannot start here (${reason:-unknown reason})."
+echo "streamcanvas: running the headless studio on the bundled test source instead."
+mkdir -p out
+output="$(pwd)/out/streamcanvas-demo.mp4"
+"${bin}/cli/streamcanvas-cli" run --source test --duration 5 --output "${output}"
+echo "streamcanvas: open ${output} in any video player."
