@@ -85,20 +85,34 @@ SourceSpec parse_source_spec(const std::string& text, Pacing default_pacing) {
   std::string_view s(text);
   if (s.empty()) throw Error("empty source: use test, v4l2:/dev/video0, screen or a file path");
 
-  if (s == "test" || starts_with(s, "test:")) {
+  if (s == "test" || starts_with(s, "test:") || starts_with(s, "test?")) {
     spec.kind = SourceKind::kTest;
     spec.width = 1280;
     spec.height = 720;
     spec.fps = 30;
-    if (s.size() > 5) {
-      std::string_view rest = s.substr(5);
-      auto at = rest.find('@');
-      parse_size(rest.substr(0, at), spec);
-      if (at != std::string_view::npos) spec.fps = parse_fps(rest.substr(at + 1), text);
+    // Like a camera, the test pattern arrives in real time unless told otherwise.
+    spec.pacing = Pacing::kRealtime;
+    std::string_view rest = s.substr(4);
+    auto q = rest.find('?');
+    std::string_view mode = rest.substr(0, q);
+    if (!mode.empty()) {
+      mode.remove_prefix(1);  // the ':'
+      auto at = mode.find('@');
+      parse_size(mode.substr(0, at), spec);
+      if (at != std::string_view::npos) spec.fps = parse_fps(mode.substr(at + 1), text);
+    }
+    if (q != std::string_view::npos) {
+      for (auto& [k, v] : parse_query(rest.substr(q + 1), spec, {"pacing"})) {
+        if (v == "realtime")
+          spec.pacing = Pacing::kRealtime;
+        else if (v == "fast")
+          spec.pacing = Pacing::kFast;
+        else
+          throw Error("source '{}': pacing '{}' must be realtime or fast", text, v);
+      }
     }
     spec.input_format = "lavfi";
     spec.url = fmt::format("testsrc2=size={}x{}:rate={}", spec.width, spec.height, spec.fps);
-    spec.pacing = default_pacing;  // lavfi generates as fast as asked; pace it like a camera when live
     return spec;
   }
   if (starts_with(s, "v4l2:")) {

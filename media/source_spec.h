@@ -1,6 +1,6 @@
 #pragma once
 // A source is named by one string, used the same way by the CLI and the GUI:
-//   test | test:WxH@FPS                     lavfi testsrc2
+//   test | test:WxH@FPS[?pacing=fast]       lavfi testsrc2 (real time unless fast)
 //   v4l2:/dev/videoN[?size=WxH&fps=N&format=mjpeg|yuyv]
 //   screen[:DISPLAY]                        x11grab
 //   file:PATH[?loop=1&pacing=realtime|fast] or a plain path

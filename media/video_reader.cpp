@@ -1,13 +1,19 @@
 #include "media/video_reader.h"
 
+#include <atomic>
+#include <cstdlib>
+#include <string_view>
 #include <thread>
 
 #include "base/error.h"
+#include "base/log.h"
+#include "media/convert.h"
 #include "media/ffmpeg_util.h"
 
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/hwcontext.h>
 #include <libavutil/imgutils.h>
 #include <libswscale/swscale.h>
 }
@@ -16,14 +22,32 @@ namespace sc::media {
 
 using detail::av_error_text;
 
+namespace {
+
+AVPixelFormat pick_cuda_format(AVCodecContext*, const AVPixelFormat* formats) {
+  for (const AVPixelFormat* p = formats; *p != AV_PIX_FMT_NONE; ++p)
+    if (*p == AV_PIX_FMT_CUDA) return *p;
+  return formats[0];
+}
+
+bool env_flag(const char* name) {
+  const char* v = std::getenv(name);
+  return v && std::string_view(v) == "1";
+}
+
+}  // namespace
+
 struct VideoReader::Impl {
   SourceSpec spec;
+  ReaderOptions opt;
   StreamInfo info;
   AVFormatContext* fmt = nullptr;
   AVCodecContext* dec = nullptr;
+  AVBufferRef* hw_device = nullptr;
   SwsContext* sws = nullptr;
   AVPacket* pkt = nullptr;
   AVFrame* frame = nullptr;
+  AVFrame* sw_frame = nullptr;
   int stream_index = -1;
   AVRational time_base{1, 1};
   bool draining = false;
@@ -31,13 +55,38 @@ struct VideoReader::Impl {
   std::int64_t last_pts_us = 0;
   std::chrono::steady_clock::time_point pace_start{};
   std::int64_t pace_first_pts_us = -1;
+  std::atomic<bool> interrupted{false};
 
   ~Impl() {
     sws_freeContext(sws);
     av_frame_free(&frame);
+    av_frame_free(&sw_frame);
     av_packet_free(&pkt);
     avcodec_free_context(&dec);
+    av_buffer_unref(&hw_device);
     avformat_close_input(&fmt);
+  }
+
+  static int interrupt_cb(void* self) { return static_cast<Impl*>(self)->interrupted.load() ? 1 : 0; }
+
+  bool try_hardware(const AVCodec* codec) {
+    if (!opt.hardware_decode || env_flag("SC_NO_HWDEC") || spec.kind == SourceKind::kTest) return false;
+    bool supported = false;
+    for (int i = 0;; ++i) {
+      const AVCodecHWConfig* cfg = avcodec_get_hw_config(codec, i);
+      if (!cfg) break;
+      if (cfg->device_type == AV_HWDEVICE_TYPE_CUDA && (cfg->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX))
+        supported = true;
+    }
+    if (!supported) return false;
+    int err = av_hwdevice_ctx_create(&hw_device, AV_HWDEVICE_TYPE_CUDA, nullptr, nullptr, 0);
+    if (err < 0) {
+      log::debug("source '{}': NVDEC unavailable ({}); decoding in software", spec.text, av_error_text(err));
+      return false;
+    }
+    dec->hw_device_ctx = av_buffer_ref(hw_device);
+    dec->get_format = pick_cuda_format;
+    return true;
   }
 
   void open() {
@@ -49,33 +98,56 @@ struct VideoReader::Impl {
         throw Error("source '{}': this FFmpeg has no '{}' input device (see `streamcanvas-cli doctor`)", spec.text,
                     spec.input_format);
     }
+    fmt = avformat_alloc_context();
+    if (!fmt) throw Error("source '{}': out of memory", spec.text);
+    fmt->interrupt_callback = {&Impl::interrupt_cb, this};
     AVDictionary* opts = nullptr;
     for (auto& [k, v] : spec.options) av_dict_set(&opts, k.c_str(), v.c_str(), 0);
     int err = avformat_open_input(&fmt, spec.url.c_str(), ifmt, &opts);
     av_dict_free(&opts);
-    if (err < 0) throw Error("cannot open source '{}': {}", spec.text, av_error_text(err));
+    if (err < 0) {
+      std::string hint;
+      if (spec.kind == SourceKind::kV4l2) hint = " (is the camera connected, and is your user in the 'video' group?)";
+      if (spec.kind == SourceKind::kScreen) hint = " (is an X server running on that display?)";
+      throw Error("cannot open source '{}': {}{}", spec.text, av_error_text(err), hint);
+    }
     if ((err = avformat_find_stream_info(fmt, nullptr)) < 0)
       throw Error("source '{}': cannot read stream information: {}", spec.text, av_error_text(err));
     const AVCodec* codec = nullptr;
     stream_index = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
     if (stream_index < 0) throw Error("source '{}' has no video stream", spec.text);
     if (!codec) throw Error("source '{}': no decoder for its video codec", spec.text);
+    info.has_audio = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0) >= 0;
     AVStream* st = fmt->streams[stream_index];
     time_base = st->time_base;
     dec = avcodec_alloc_context3(codec);
     if (!dec) throw Error("source '{}': out of memory creating the decoder", spec.text);
     avcodec_parameters_to_context(dec, st->codecpar);
     dec->thread_count = 0;  // let FFmpeg pick
-    if ((err = avcodec_open2(dec, codec, nullptr)) < 0)
-      throw Error("source '{}': cannot open the {} decoder: {}", spec.text, codec->name, av_error_text(err));
+    info.hardware_decode = try_hardware(codec);
+    if ((err = avcodec_open2(dec, codec, nullptr)) < 0) {
+      if (!info.hardware_decode)
+        throw Error("source '{}': cannot open the {} decoder: {}", spec.text, codec->name, av_error_text(err));
+      // NVDEC refused this stream: start again in software.
+      avcodec_free_context(&dec);
+      av_buffer_unref(&hw_device);
+      dec = avcodec_alloc_context3(codec);
+      avcodec_parameters_to_context(dec, st->codecpar);
+      dec->thread_count = 0;
+      info.hardware_decode = false;
+      if ((err = avcodec_open2(dec, codec, nullptr)) < 0)
+        throw Error("source '{}': cannot open the {} decoder: {}", spec.text, codec->name, av_error_text(err));
+    }
     if (dec->width <= 0 || dec->height <= 0) throw Error("source '{}': video has no frame size", spec.text);
     pkt = av_packet_alloc();
     frame = av_frame_alloc();
-    info.width = dec->width;
-    info.height = dec->height;
+    sw_frame = av_frame_alloc();
+    info.width = opt.width > 0 ? opt.width : dec->width;
+    info.height = opt.height > 0 ? opt.height : dec->height;
     AVRational r = st->avg_frame_rate.num ? st->avg_frame_rate : st->r_frame_rate;
     info.fps = r.num && r.den ? av_q2d(r) : 0;
     info.codec = codec->name;
+    info.decoder = std::string(codec->name) + (info.hardware_decode ? " (NVDEC)" : " (software)");
     if (st->duration > 0)
       info.duration_s = st->duration * av_q2d(st->time_base);
     else if (fmt->duration > 0)
@@ -84,6 +156,8 @@ struct VideoReader::Impl {
                        : (info.duration_s > 0 && info.fps > 0) ? std::int64_t(info.duration_s * info.fps + 0.5)
                                                                : 0;
     if (spec.live()) info.frame_count = 0, info.duration_s = 0;
+    log::debug("source '{}': {}x{} @ {:.2f} fps, decoder {}", spec.text, dec->width, dec->height, info.fps,
+               info.decoder);
   }
 
   bool rewind() {
@@ -95,9 +169,12 @@ struct VideoReader::Impl {
     return true;
   }
 
+  std::int64_t seek_target_us = -1;  // frames before this are decoded and skipped
+
   // Returns true with a decoded frame in `frame`, false at end of stream.
   bool decode_next() {
     for (;;) {
+      if (interrupted) return false;
       int err = avcodec_receive_frame(dec, frame);
       if (err == 0) return true;
       if (err == AVERROR_EOF) {
@@ -107,7 +184,7 @@ struct VideoReader::Impl {
       if (err != AVERROR(EAGAIN)) throw Error("source '{}': decoding failed: {}", spec.text, av_error_text(err));
       if (draining) return false;
       err = av_read_frame(fmt, pkt);
-      if (err == AVERROR_EOF) {
+      if (err == AVERROR_EOF || (err < 0 && interrupted)) {
         draining = true;
         avcodec_send_packet(dec, nullptr);
         continue;
@@ -126,45 +203,83 @@ struct VideoReader::Impl {
   }
 
   void convert(Frame& out) {
-    const int w = frame->width, h = frame->height;
-    if (out.width != w || out.height != h || !out.data || out.data.use_count() > 1) out = Frame::make_rgba(w, h);
-    sws = sws_getCachedContext(sws, w, h, static_cast<AVPixelFormat>(frame->format), w, h, AV_PIX_FMT_RGBA,
-                               SWS_BILINEAR, nullptr, nullptr, nullptr);
-    if (!sws) throw Error("source '{}': cannot convert pixel format {} to RGBA", spec.text, frame->format);
-    uint8_t* dst[4] = {out.data->data(), nullptr, nullptr, nullptr};
-    int dst_pitch[4] = {out.pitch_bytes, 0, 0, 0};
-    sws_scale(sws, frame->data, frame->linesize, 0, h, dst, dst_pitch);
+    AVFrame* src = frame;
+    if (frame->format == AV_PIX_FMT_CUDA) {
+      // Frames come back to host memory here; keeping them on the GPU end to
+      // end needs the engine's CUDA interop (see docs/design.md, data flow).
+      av_frame_unref(sw_frame);
+      int err = av_hwframe_transfer_data(sw_frame, frame, 0);
+      if (err < 0) throw Error("source '{}': NVDEC download failed: {}", spec.text, av_error_text(err));
+      src = sw_frame;
+    }
+    const int w = info.width, h = info.height;
+    if (out.width != w || out.height != h || out.format != PixelFormat::kRgba8 || out.empty() || !out.unique())
+      out = Frame::allocate(PixelFormat::kRgba8, w, h);
+    sws = sws_getCachedContext(sws, src->width, src->height, static_cast<AVPixelFormat>(src->format), w, h,
+                               AV_PIX_FMT_RGBA, SWS_BILINEAR, nullptr, nullptr, nullptr);
+    if (!sws) throw Error("source '{}': cannot convert pixel format {} to RGBA", spec.text, src->format);
+    uint8_t* dst[4] = {out.planes[0], nullptr, nullptr, nullptr};
+    int dst_pitch[4] = {out.pitch_bytes[0], 0, 0, 0};
+    sws_scale(sws, src->data, src->linesize, 0, src->height, dst, dst_pitch);
   }
 };
 
-VideoReader::VideoReader(const SourceSpec& spec) : impl_(std::make_unique<Impl>()) {
+VideoReader::VideoReader(const SourceSpec& spec, const ReaderOptions& options) : impl_(std::make_unique<Impl>()) {
   impl_->spec = spec;
+  impl_->opt = options;
   impl_->open();
 }
 
 VideoReader::~VideoReader() = default;
 
 const StreamInfo& VideoReader::info() const { return impl_->info; }
+const SourceSpec& VideoReader::spec() const { return impl_->spec; }
+void VideoReader::interrupt() { impl_->interrupted = true; }
+
+bool VideoReader::seek(double seconds) {
+  Impl& m = *impl_;
+  if (m.spec.live() || !(seconds >= 0)) return false;
+  const std::int64_t target_us = static_cast<std::int64_t>(seconds * 1e6);
+  std::int64_t ts = av_rescale_q(target_us, AVRational{1, 1000000}, m.time_base);
+  if (m.fmt->streams[m.stream_index]->start_time != AV_NOPTS_VALUE) ts += m.fmt->streams[m.stream_index]->start_time;
+  if (av_seek_frame(m.fmt, m.stream_index, ts, AVSEEK_FLAG_BACKWARD) < 0) return false;
+  avcodec_flush_buffers(m.dec);
+  m.draining = false;
+  m.loop_offset_us = 0;
+  m.pace_first_pts_us = -1;
+  m.seek_target_us = target_us;
+  return true;
+}
 
 bool VideoReader::read(Frame& out) {
   Impl& m = *impl_;
-  if (!m.decode_next()) return false;
-  std::int64_t ts = m.frame->best_effort_timestamp;
-  std::int64_t pts_us = ts == AV_NOPTS_VALUE ? m.last_pts_us : av_rescale_q(ts, m.time_base, AVRational{1, 1000000});
+  std::int64_t pts_us = 0;
+  for (;;) {
+    if (!m.decode_next()) return false;
+    std::int64_t ts = m.frame->best_effort_timestamp;
+    pts_us = ts == AV_NOPTS_VALUE ? m.last_pts_us : av_rescale_q(ts, m.time_base, AVRational{1, 1000000});
+    // After a seek the decoder restarts at the keyframe before the target.
+    if (m.seek_target_us < 0 || pts_us + 500 >= m.seek_target_us) break;
+    av_frame_unref(m.frame);
+  }
+  m.seek_target_us = -1;
   pts_us += m.loop_offset_us;
   m.convert(out);
   av_frame_unref(m.frame);
   m.last_pts_us = pts_us;
   out.pts_us = pts_us;
-  if ((m.spec.kind == SourceKind::kFile || m.spec.kind == SourceKind::kTest) && m.spec.pacing == Pacing::kRealtime) {
-    // Play at the file's own rate: wait until this frame's time has come.
+  const bool paced = m.spec.kind == SourceKind::kFile || m.spec.kind == SourceKind::kTest;
+  if (paced && m.spec.pacing == Pacing::kRealtime) {
+    // Deliver at the source's own rate: wait until this frame's time has come.
     auto now = std::chrono::steady_clock::now();
     if (m.pace_first_pts_us < 0) {
       m.pace_first_pts_us = pts_us;
       m.pace_start = now;
     }
     auto due = m.pace_start + std::chrono::microseconds(pts_us - m.pace_first_pts_us);
-    if (due > now) std::this_thread::sleep_until(due);
+    while (due > std::chrono::steady_clock::now() && !m.interrupted)
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(due - std::chrono::steady_clock::now(),
+                                                                                std::chrono::milliseconds(20)));
   }
   out.capture_time = std::chrono::steady_clock::now();
   return true;

@@ -21,5 +21,5 @@ echo "streamcanvas: the GUI cannot start here (${reason:-unknown reason})."
 echo "streamcanvas: running the headless studio on the bundled test source instead."
 mkdir -p out
 output="$(pwd)/out/streamcanvas-demo.mp4"
-"${bin}/cli/streamcanvas-cli" run --source test --duration 5 --output "${output}"
+"${bin}/cli/streamcanvas-cli" record --source test --duration 5 --output "${output}"
 echo "streamcanvas: open ${output} in any video player."

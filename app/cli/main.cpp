@@ -4,35 +4,59 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "app/session/doctor.h"
-#include "app/session/headless_run.h"
+#include "app/session/record_job.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "engine/device.h"
+#include "media/devices.h"
 #include "sc/version.h"
 
 namespace {
 
 constexpr int kUsageError = 2;
 
+std::atomic<bool> g_cancel{false};
+
+void on_sigint(int) {
+  // First Ctrl-C: stop and finish the file. Second: the default (quit now).
+  g_cancel = true;
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+}
+
 std::string version_line() {
   return fmt::format("streamcanvas-cli {} ({}, CUDA {})", sc::kVersion, sc::kGitRevision,
                      sc::kBuiltWithCuda ? "compiled in" : "not compiled");
+}
+
+std::string human_bytes(std::int64_t b) {
+  if (b >= (1 << 30)) return fmt::format("{:.2f} GiB", b / double(1 << 30));
+  if (b >= (1 << 20)) return fmt::format("{:.1f} MiB", b / double(1 << 20));
+  return fmt::format("{:.0f} KiB", b / 1024.0);
 }
 
 // A one-line progress display on a terminal; nothing when stderr is a file.
 class ProgressLine {
  public:
   ProgressLine() : tty_(isatty(fileno(stderr))) {}
-  void update(const sc::app::HeadlessProgress& p) {
+  void update(const sc::app::RecordProgress& p) {
     if (!tty_) return;
-    std::string eta;
-    if (p.total_frames > 0 && p.fps > 0) eta = fmt::format(", ETA {:.1f}s", (p.total_frames - p.frames) / p.fps);
+    auto now = std::chrono::steady_clock::now();
+    if (shown_ && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
     std::string total = p.total_frames > 0 ? fmt::format("/{}", p.total_frames) : "";
-    fmt::print(stderr, "\r  frame {}{}  {:.1f} fps  {:.1f}s{}   ", p.frames, total, p.fps, p.elapsed_s, eta);
+    std::string eta;
+    if (p.total_frames > 0 && p.fps > 0) eta = fmt::format("  ETA {:.1f}s", (p.total_frames - p.frames) / p.fps);
+    std::string drops = p.dropped ? fmt::format("  dropped {}", p.dropped) : "";
+    fmt::print(stderr, "\r  frame {}{}  {:.1f} fps  {:.1f}s{}  {}{}   ", p.frames, total, p.fps, p.elapsed_s, eta,
+               human_bytes(p.bytes), drops);
     std::fflush(stderr);
     shown_ = true;
   }
@@ -43,7 +67,72 @@ class ProgressLine {
  private:
   bool tty_;
   bool shown_ = false;
+  std::chrono::steady_clock::time_point last_{};
 };
+
+bool parse_size(const std::string& text, int* w, int* h) {
+  return std::sscanf(text.c_str(), "%dx%d", w, h) == 2 && *w > 0 && *h > 0 && *w <= 16384 && *h <= 16384;
+}
+
+int run_record_command(sc::app::RecordOptions opt, const std::string& size) {
+  if (!size.empty() && !parse_size(size, &opt.width, &opt.height))
+    throw sc::Error("--size '{}' must look like 1280x720", size);
+  sc::engine::compute_path();  // says once which path this machine uses
+  std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint);
+  ProgressLine line;
+  auto r = sc::app::run_record(
+      opt, [&](const sc::app::RecordProgress& p) { line.update(p); }, &g_cancel);
+  line.finish();
+  fmt::print("{} {} frames ({:.2f} s of {}x{} @ {:.2f} fps, {}) to {} in {:.2f} s\n",
+             r.cancelled ? "stopped; kept" : "wrote", r.frames, r.duration_s, r.width, r.height, r.fps,
+             human_bytes(r.bytes), r.output, r.elapsed_s);
+  fmt::print("  decoder {}, encoder {}\n", r.decoder, r.encoder);
+  if (r.dropped) fmt::print("  warning: {} frame(s) dropped because the encoder fell behind the source\n", r.dropped);
+  if (!r.source_end.empty()) fmt::print("  note: the source ended early: {}\n", r.source_end);
+  return 0;
+}
+
+int list_sources(bool json) {
+  auto cams = sc::media::list_cameras();
+  auto screens = sc::media::list_screens();
+  auto mics = sc::media::list_microphones();
+  if (json) {
+    nlohmann::json j;
+    j["test"] = "test";
+    j["cameras"] = nlohmann::json::array();
+    for (auto& c : cams) {
+      nlohmann::json modes = nlohmann::json::array();
+      for (auto& m : c.modes)
+        modes.push_back({{"format", m.format}, {"width", m.width}, {"height", m.height}, {"fps", m.fps}});
+      j["cameras"].push_back({{"source", c.source()}, {"name", c.name}, {"modes", modes}});
+    }
+    j["screens"] = nlohmann::json::array();
+    for (auto& s : screens) j["screens"].push_back({{"source", s.source()}, {"width", s.width}, {"height", s.height}});
+    j["microphones"] = nlohmann::json::array();
+    for (auto& m : mics) j["microphones"].push_back({{"source", m.source}, {"description", m.description}});
+    fmt::print("{}\n", j.dump(2));
+    return 0;
+  }
+  fmt::print("Test pattern\n  test                 (also test:WxH@FPS)\n");
+  fmt::print("Cameras\n");
+  if (cams.empty()) fmt::print("  none found (no /dev/video* capture device)\n");
+  for (auto& c : cams) {
+    fmt::print("  {:<20} {}\n", c.source(), c.name);
+    for (auto& m : c.modes) {
+      std::string rates;
+      for (double f : m.fps) rates += fmt::format("{}{:g}", rates.empty() ? "" : " ", f);
+      fmt::print("      {:<6} {}x{}  {}\n", m.format, m.width, m.height, rates.empty() ? "" : rates + " fps");
+    }
+  }
+  fmt::print("Screens\n");
+  if (screens.empty()) fmt::print("  none (needs an X11 display)\n");
+  for (auto& s : screens) fmt::print("  {:<20} {}x{}\n", s.source(), s.width, s.height);
+  fmt::print("Microphones (for --audio)\n");
+  if (mics.empty()) fmt::print("  none found (no PulseAudio or ALSA capture device); `tone` is a test tone\n");
+  for (auto& m : mics) fmt::print("  {:<20} {}\n", m.source, m.description);
+  return 0;
+}
 
 }  // namespace
 
@@ -57,15 +146,37 @@ int main(int argc, char** argv) {
   auto* doctor = app.add_subcommand("doctor", "Report what this machine offers (GPU, Vulkan, FFmpeg, display)");
   doctor->add_flag("--json", json, "Print the report as JSON");
 
-  sc::app::HeadlessOptions run_opt;
-  run_opt.output = "streamcanvas-out.mp4";
-  auto* run = app.add_subcommand("run", "Render a source to a video file (the studio's headless default)");
-  run->add_option("--source,-s", run_opt.source, "Source: test, test:WxH@FPS, v4l2:/dev/videoN, screen, or a file")
+  bool sources_json = false;
+  auto* sources = app.add_subcommand("sources", "List the cameras, screens and microphones that can be captured");
+  sources->add_flag("--json", sources_json, "Print the list as JSON");
+
+  sc::app::RecordOptions rec;
+  std::string rec_size;
+  auto* record = app.add_subcommand("record", "Record a source to a video file (Ctrl-C stops and keeps the file)");
+  record->add_option("--source,-s", rec.source, "test, test:WxH@FPS, v4l2:/dev/videoN, screen, or a file")
       ->capture_default_str();
-  run->add_option("--output,-o", run_opt.output, "Output video (.mp4 or .mkv)")->capture_default_str();
-  run->add_option("--frames,-n", run_opt.max_frames, "Stop after N frames")->check(CLI::PositiveNumber);
-  run->add_option("--duration,-d", run_opt.max_seconds, "Stop after SECONDS of source time")
-      ->check(CLI::PositiveNumber);
+  record->add_option("--output,-o", rec.output, "Output video (.mp4 or .mkv)")->required();
+  record->add_option("--duration,-d", rec.max_seconds, "Stop after SECONDS")->check(CLI::PositiveNumber);
+  record->add_option("--frames,-n", rec.max_frames, "Stop after N frames")->check(CLI::PositiveNumber);
+  record->add_option("--size", rec_size, "Capture or scale to WxH");
+  record->add_option("--fps", rec.fps, "Capture or retime to N frames per second")->check(CLI::Range(1.0, 1000.0));
+  record->add_option("--audio", rec.audio, "Audio track from: mic, pulse[:SRC], alsa[:DEV], tone[:HZ], a file");
+  record->add_option("--encoder", rec.encoder, "auto, libx264 or h264_nvenc")
+      ->check(CLI::IsMember({"auto", "libx264", "h264_nvenc"}))
+      ->capture_default_str();
+  record->add_option("--quality", rec.crf, "Constant quality, 0 (best) to 51")->check(CLI::Range(0, 51));
+
+  sc::app::RecordOptions tc;
+  std::string tc_size;
+  auto* transcode = app.add_subcommand("transcode", "Convert a video file to H.264 (audio kept as AAC)");
+  transcode->add_option("input", tc.source, "Input video")->required();
+  transcode->add_option("output", tc.output, "Output video (.mp4 or .mkv)")->required();
+  transcode->add_option("--size", tc_size, "Scale to WxH");
+  transcode->add_option("--fps", tc.fps, "Retime to N frames per second")->check(CLI::Range(1.0, 1000.0));
+  transcode->add_option("--encoder", tc.encoder, "auto, libx264 or h264_nvenc")
+      ->check(CLI::IsMember({"auto", "libx264", "h264_nvenc"}))
+      ->capture_default_str();
+  transcode->add_option("--quality", tc.crf, "Constant quality, 0 (best) to 51")->check(CLI::Range(0, 51));
 
   try {
     app.parse(argc, argv);
@@ -77,8 +188,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // One line that says what is wrong, then the usage, exit 2.
-    std::string msg = e.what();
-    fmt::print(stderr, "streamcanvas-cli: error: {}\n\n", msg);
+    fmt::print(stderr, "streamcanvas-cli: error: {}\n\n", e.what());
     const CLI::App* failing = &app;
     for (const CLI::App* sub : app.get_subcommands())
       if (sub->parsed()) failing = sub;
@@ -95,14 +205,12 @@ int main(int argc, char** argv) {
         fmt::print("{}\n{}", version_line(), report.to_text());
       return report.can_run() ? 0 : 1;
     }
-    if (run->parsed()) {
-      sc::engine::compute_path();  // says once which path this machine uses
-      ProgressLine line;
-      auto result = sc::app::run_headless(run_opt, [&](const sc::app::HeadlessProgress& p) { line.update(p); });
-      line.finish();
-      fmt::print("wrote {} frames ({}x{} @ {:.2f} fps) to {} in {:.2f}s\n", result.frames, result.width, result.height,
-                 result.fps, result.output, result.elapsed_s);
-      return 0;
+    if (sources->parsed()) return list_sources(sources_json);
+    if (record->parsed()) return run_record_command(rec, rec_size);
+    if (transcode->parsed()) {
+      tc.source = "file:" + tc.source;
+      tc.audio = "auto";
+      return run_record_command(tc, tc_size);
     }
     fmt::print(stderr, "streamcanvas-cli: error: no command given\n\n");
     std::cerr << app.help();

@@ -22,7 +22,9 @@ TEST(Cli, HelpListsTheCommands) {
   auto r = run_command(kCli + " --help");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_TRUE(contains(r.output, "doctor")) << r.output;
-  EXPECT_TRUE(contains(r.output, "run")) << r.output;
+  EXPECT_TRUE(contains(r.output, "record")) << r.output;
+  EXPECT_TRUE(contains(r.output, "transcode")) << r.output;
+  EXPECT_TRUE(contains(r.output, "sources")) << r.output;
 }
 
 TEST(Cli, VersionPrintsTheVersion) {
@@ -53,7 +55,7 @@ TEST(Cli, NoCommandIsUsageErrorTwo) {
 }
 
 TEST(Cli, BadOptionValueIsUsageErrorTwo) {
-  auto r = run_command(kCli + " run --frames -3");
+  auto r = run_command(kCli + " record --output x.mp4 --frames -3");
   EXPECT_EQ(r.exit_code, 2) << r.output;
 }
 
@@ -91,25 +93,137 @@ TEST(Doctor, JsonIsValidAndAgreesWithText) {
   EXPECT_GE(j.at("sections").size(), 5u);
 }
 
-TEST(Run, WritesAVideoOfTheRequestedLength) {
-  const std::string out = std::string(SC_TEST_TMP_DIR) + "/cli_run.mp4";
-  std::filesystem::remove(out);
-  auto r = run_command(kCli + " run --source test:96x64@30 --frames 15 --output " + shell_quote(out));
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_TRUE(contains(r.output, "wrote 15 frames")) << r.output;
-  EXPECT_TRUE(contains(r.output, out)) << r.output;
-  media::VideoReader reader(media::parse_source_spec(out));
-  EXPECT_EQ(reader.info().width, 96);
+int count_frames(const std::string& path) {
+  media::VideoReader reader(media::parse_source_spec(path));
   media::Frame f;
   int n = 0;
   while (reader.read(f)) ++n;
-  EXPECT_EQ(n, 15);
+  return n;
 }
 
-TEST(Run, BadSourceIsAClearError) {
-  auto r = run_command(kCli + " run --source /nonexistent/in.mp4 --output /tmp/x.mp4");
+std::string tmp(const std::string& name) { return std::string(SC_TEST_TMP_DIR) + "/cli_" + name; }
+
+TEST(Record, WritesAVideoOfTheRequestedLength) {
+  const std::string out = tmp("record.mp4");
+  std::filesystem::remove(out);
+  auto r = run_command(kCli + " record --source 'test:96x64@30?pacing=fast' --frames 15 --output " + shell_quote(out));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "wrote 15 frames")) << r.output;
+  EXPECT_TRUE(contains(r.output, out)) << r.output;
+  EXPECT_TRUE(contains(r.output, "encoder libx264")) << r.output;
+  media::VideoReader reader(media::parse_source_spec(out));
+  EXPECT_EQ(reader.info().width, 96);
+  EXPECT_EQ(count_frames(out), 15);
+}
+
+TEST(Record, SizeFpsAndAudioOptions) {
+  const std::string out = tmp("record_opts.mkv");
+  std::filesystem::remove(out);
+  auto r = run_command(kCli + " record --source test --size 160x90 --fps 50 --duration 1 --audio tone:300 --output " +
+                       shell_quote(out));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  media::VideoReader reader(media::parse_source_spec(out));
+  EXPECT_EQ(reader.info().width, 160);
+  EXPECT_EQ(reader.info().height, 90);
+  EXPECT_NEAR(reader.info().fps, 50, 0.01);
+  EXPECT_TRUE(reader.info().has_audio);
+  EXPECT_NEAR(count_frames(out), 50, 2);
+}
+
+TEST(Record, SigkillMidRecordingKeepsTheFirstSeconds) {
+  // A 5 s real-time recording killed at ~3 s: the crash-safe file must still
+  // hold at least 2 s of frames.
+  const std::string out = tmp("killed.mp4");
+  std::filesystem::remove(out);
+  auto r = run_command("timeout -s KILL 3 " + kCli + " record --source test:320x240@30 --duration 5 --output " +
+                       shell_quote(out));
+  EXPECT_EQ(r.exit_code, 137) << "the recorder should have been killed:\n" << r.output;
+  int n = 0;
+  try {
+    media::VideoReader reader(media::parse_source_spec(out));
+    media::Frame f;
+    while (reader.read(f)) ++n;
+  } catch (const std::exception&) {
+  }
+  EXPECT_GE(n, 60) << "at least 2 s at 30 fps decode from the killed recording";
+}
+
+TEST(Record, CtrlCStopsAndKeepsAFinishedFile) {
+  const std::string out = tmp("interrupted.mp4");
+  std::filesystem::remove(out);
+  auto r = run_command("timeout --foreground --preserve-status -s INT 1.5 " + kCli +
+                       " record --source test:160x120@30 --output " + shell_quote(out));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "stopped; kept")) << r.output;
+  EXPECT_GE(count_frames(out), 20);
+}
+
+TEST(Record, LiveSourcesNeedALimitOrCtrlC) {
+  auto r = run_command(kCli + " record --source /nonexistent/in.mp4 --output " + shell_quote(tmp("x.mp4")));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "/nonexistent/in.mp4")) << r.output;
+}
+
+TEST(Record, UnwritableOutputIsAClearError) {
+  auto r = run_command(kCli + " record --source test --frames 3 --output /nonexistent/dir/out.mp4");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "/nonexistent/dir/out.mp4")) << r.output;
+}
+
+TEST(Record, MissingOutputIsAUsageError) {
+  auto r = run_command(kCli + " record --source test");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_TRUE(contains(r.output, "--output")) << r.output;
+}
+
+TEST(Transcode, ConvertsVideoAndKeepsAudio) {
+  const std::string in = tmp("tc_in.mkv"), out = tmp("tc_out.mp4");
+  std::filesystem::remove(out);
+  auto r = run_command(kCli + " record --source 'test:128x96@25?pacing=fast' --frames 50 --audio tone --output " +
+                       shell_quote(in));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_command(kCli + " transcode " + shell_quote(in) + " " + shell_quote(out) + " --size 64x48");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "wrote 50 frames")) << r.output;
+  media::VideoReader reader(media::parse_source_spec(out));
+  EXPECT_EQ(reader.info().width, 64);
+  EXPECT_TRUE(reader.info().has_audio);
+  EXPECT_NEAR(reader.info().duration_s, 2.0, 0.1);
+  EXPECT_EQ(count_frames(out), 50);
+}
+
+TEST(Transcode, RetimesToANewFrameRate) {
+  const std::string in = tmp("rt_in.mp4"), out = tmp("rt_out.mp4");
+  auto r = run_command(kCli + " record --source 'test:64x48@30?pacing=fast' --frames 60 --output " + shell_quote(in));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_command(kCli + " transcode " + shell_quote(in) + " " + shell_quote(out) + " --fps 15");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NEAR(count_frames(out), 30, 1);
+}
+
+TEST(Transcode, GarbageInputIsAClearError) {
+  const std::string in = tmp("garbage.mp4");
+  {
+    std::FILE* f = std::fopen(in.c_str(), "wb");
+    for (int i = 0; i < 3000; ++i) std::fputc((i * 131) & 255, f);
+    std::fclose(f);
+  }
+  auto r = run_command(kCli + " transcode " + shell_quote(in) + " " + shell_quote(tmp("garbage_out.mp4")));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, in)) << r.output;
+  EXPECT_FALSE(r.signaled);
+}
+
+TEST(Sources, ListsTheTestPatternAndEachKind) {
+  auto r = run_command(kCli + " sources");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* s : {"Test pattern", "Cameras", "Screens", "Microphones"})
+    EXPECT_TRUE(contains(r.output, s)) << r.output;
+  auto j = run_command(kCli + " sources --json 2>/dev/null");
+  ASSERT_EQ(j.exit_code, 0);
+  auto parsed = nlohmann::json::parse(j.output);
+  EXPECT_EQ(parsed.at("test"), "test");
+  EXPECT_TRUE(parsed.at("cameras").is_array());
 }
 
 }  // namespace

@@ -1,10 +1,10 @@
-#include "app/session/bounded_queue.h"
+#include "base/bounded_queue.h"
 
 #include <gtest/gtest.h>
 
 #include <thread>
 
-namespace sc::app {
+namespace sc {
 namespace {
 
 TEST(BoundedQueue, LatestWinsDropsTheOldest) {
@@ -42,4 +42,4 @@ TEST(BoundedQueue, CloseWakesABlockedProducer) {
 }
 
 }  // namespace
-}  // namespace sc::app
+}  // namespace sc

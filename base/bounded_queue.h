@@ -2,6 +2,7 @@
 // The queue between two pipeline stages. Live sources use kLatestWins (a full
 // queue drops its oldest item and counts it, so latency stays flat); file
 // sources use kBlocking (nothing is dropped, so offline renders are frame-exact).
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -9,7 +10,7 @@
 #include <mutex>
 #include <optional>
 
-namespace sc::app {
+namespace sc {
 
 enum class QueuePolicy { kBlocking, kLatestWins };
 
@@ -44,6 +45,22 @@ class BoundedQueue {
     return item;
   }
 
+  // Like pop(), but gives up after timeout (nullopt; check closed()).
+  std::optional<T> pop_for(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    not_empty_.wait_for(lock, timeout, [&] { return closed_ || !items_.empty(); });
+    if (items_.empty()) return std::nullopt;
+    T item = std::move(items_.front());
+    items_.pop_front();
+    not_full_.notify_one();
+    return item;
+  }
+
+  bool closed() const {
+    std::lock_guard lock(mutex_);
+    return closed_;
+  }
+
   // No more pushes; pop() drains what is left, then returns nullopt.
   void close() {
     std::lock_guard lock(mutex_);
@@ -71,4 +88,4 @@ class BoundedQueue {
   bool closed_ = false;
 };
 
-}  // namespace sc::app
+}  // namespace sc

@@ -1,0 +1,208 @@
+#include <atomic>
+#include <charconv>
+#include <string_view>
+
+#include "base/error.h"
+#include "media/audio.h"
+#include "media/ffmpeg_util.h"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/channel_layout.h>
+#include <libavutil/opt.h>
+#include <libswresample/swresample.h>
+}
+
+namespace sc::media {
+
+using detail::av_error_text;
+
+AudioSpec parse_audio_spec(const std::string& text) {
+  AudioSpec spec;
+  spec.text = text;
+  std::string_view s(text);
+  auto after = [&](std::size_t n) { return s.size() > n ? std::string(s.substr(n)) : std::string(); };
+  if (s.empty()) throw Error("empty audio source: use mic, pulse, alsa, tone or a file path");
+  if (s == "mic") {
+    detail::ensure_devices_registered();
+    spec.input_format = av_find_input_format("pulse") ? "pulse" : "alsa";
+    spec.url = "default";
+    spec.live = true;
+  } else if (s == "pulse" || s.substr(0, 6) == "pulse:") {
+    spec.input_format = "pulse";
+    spec.url = s.size() > 6 ? after(6) : "default";
+    spec.live = true;
+  } else if (s == "alsa" || s.substr(0, 5) == "alsa:") {
+    spec.input_format = "alsa";
+    spec.url = s.size() > 5 ? after(5) : "default";
+    spec.live = true;
+  } else if (s == "tone" || s.substr(0, 5) == "tone:") {
+    int hz = 440;
+    if (s.size() > 5) {
+      std::string_view v = s.substr(5);
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), hz);
+      if (ec != std::errc() || p != v.data() + v.size() || hz <= 0 || hz > 20000)
+        throw Error("audio source '{}': the tone frequency must be 1..20000 Hz", text);
+    }
+    spec.input_format = "lavfi";
+    spec.url = "sine=frequency=" + std::to_string(hz) + ":sample_rate=48000";
+    spec.live = false;  // generated on demand, like a file that never ends
+  } else {
+    spec.url = s.substr(0, 5) == "file:" ? after(5) : text;
+    if (spec.url.empty()) throw Error("audio source '{}': give a file path", text);
+  }
+  return spec;
+}
+
+struct AudioReader::Impl {
+  AudioSpec spec;
+  AudioFormat out_format;
+  AudioInfo info;
+  AVFormatContext* fmt = nullptr;
+  AVCodecContext* dec = nullptr;
+  SwrContext* swr = nullptr;
+  AVPacket* pkt = nullptr;
+  AVFrame* frame = nullptr;
+  int stream_index = -1;
+  AVRational time_base{1, 1};
+  bool draining = false;
+  std::int64_t next_pts_us = 0;
+  std::atomic<bool> interrupted{false};
+
+  ~Impl() {
+    swr_free(&swr);
+    av_frame_free(&frame);
+    av_packet_free(&pkt);
+    avcodec_free_context(&dec);
+    avformat_close_input(&fmt);
+  }
+
+  static int interrupt_cb(void* self) { return static_cast<Impl*>(self)->interrupted.load() ? 1 : 0; }
+
+  void open() {
+    detail::ensure_devices_registered();
+    if (out_format.sample_rate < 1000 || out_format.sample_rate > 384000 || out_format.channels < 1 ||
+        out_format.channels > 8)
+      throw Error("audio source '{}': unsupported output format {} Hz x {} channels", spec.text, out_format.sample_rate,
+                  out_format.channels);
+    const AVInputFormat* ifmt = nullptr;
+    if (!spec.input_format.empty()) {
+      ifmt = av_find_input_format(spec.input_format.c_str());
+      if (!ifmt) throw Error("audio source '{}': this FFmpeg has no '{}' input device", spec.text, spec.input_format);
+    }
+    fmt = avformat_alloc_context();
+    fmt->interrupt_callback = {&Impl::interrupt_cb, this};
+    int err = avformat_open_input(&fmt, spec.url.c_str(), ifmt, nullptr);
+    if (err < 0) {
+      std::string hint = spec.live && spec.input_format != "lavfi"
+                             ? " (is a sound server running and a microphone connected? see `streamcanvas-cli sources`)"
+                             : "";
+      throw Error("cannot open audio source '{}': {}{}", spec.text, av_error_text(err), hint);
+    }
+    if ((err = avformat_find_stream_info(fmt, nullptr)) < 0)
+      throw Error("audio source '{}': cannot read stream information: {}", spec.text, av_error_text(err));
+    const AVCodec* codec = nullptr;
+    stream_index = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
+    if (stream_index < 0) throw Error("'{}' has no audio track", spec.text);
+    if (!codec) throw Error("audio source '{}': no decoder for its audio codec", spec.text);
+    AVStream* st = fmt->streams[stream_index];
+    time_base = st->time_base;
+    dec = avcodec_alloc_context3(codec);
+    avcodec_parameters_to_context(dec, st->codecpar);
+    if ((err = avcodec_open2(dec, codec, nullptr)) < 0)
+      throw Error("audio source '{}': cannot open the {} decoder: {}", spec.text, codec->name, av_error_text(err));
+    if (dec->sample_rate <= 0 || dec->ch_layout.nb_channels <= 0)
+      throw Error("audio source '{}': the audio track has no sample rate or channels", spec.text);
+    info.input_sample_rate = dec->sample_rate;
+    info.input_channels = dec->ch_layout.nb_channels;
+    info.codec = codec->name;
+    if (!spec.live) {
+      if (st->duration > 0)
+        info.duration_s = st->duration * av_q2d(st->time_base);
+      else if (fmt->duration > 0)
+        info.duration_s = fmt->duration / double(AV_TIME_BASE);
+    }
+    AVChannelLayout out_layout;
+    av_channel_layout_default(&out_layout, out_format.channels);
+    err = swr_alloc_set_opts2(&swr, &out_layout, AV_SAMPLE_FMT_FLT, out_format.sample_rate, &dec->ch_layout,
+                              dec->sample_fmt, dec->sample_rate, 0, nullptr);
+    if (err < 0 || (err = swr_init(swr)) < 0)
+      throw Error("audio source '{}': cannot resample to {} Hz: {}", spec.text, out_format.sample_rate,
+                  av_error_text(err));
+    pkt = av_packet_alloc();
+    frame = av_frame_alloc();
+  }
+
+  bool decode_next() {
+    for (;;) {
+      if (interrupted) return false;
+      int err = avcodec_receive_frame(dec, frame);
+      if (err == 0) return true;
+      if (err == AVERROR_EOF) return false;
+      if (err != AVERROR(EAGAIN)) throw Error("audio source '{}': decoding failed: {}", spec.text, av_error_text(err));
+      if (draining) return false;
+      err = av_read_frame(fmt, pkt);
+      if (err == AVERROR_EOF || (err < 0 && interrupted)) {
+        draining = true;
+        avcodec_send_packet(dec, nullptr);
+        continue;
+      }
+      if (err < 0) throw Error("audio source '{}': read failed: {}", spec.text, av_error_text(err));
+      if (pkt->stream_index == stream_index) {
+        err = avcodec_send_packet(dec, pkt);
+        if (err < 0 && err != AVERROR(EAGAIN) && err != AVERROR_INVALIDDATA) {
+          av_packet_unref(pkt);
+          throw Error("audio source '{}': decoder rejected a packet: {}", spec.text, av_error_text(err));
+        }
+      }
+      av_packet_unref(pkt);
+    }
+  }
+};
+
+AudioReader::AudioReader(const AudioSpec& spec, const AudioFormat& out) : impl_(std::make_unique<Impl>()) {
+  impl_->spec = spec;
+  impl_->out_format = out;
+  impl_->open();
+}
+
+AudioReader::~AudioReader() = default;
+const AudioInfo& AudioReader::info() const { return impl_->info; }
+const AudioFormat& AudioReader::format() const { return impl_->out_format; }
+void AudioReader::interrupt() { impl_->interrupted = true; }
+
+bool AudioReader::read(AudioChunk& out) {
+  Impl& m = *impl_;
+  for (;;) {
+    bool got = m.decode_next();
+    const int in_frames = got ? m.frame->nb_samples : 0;
+    const int capacity = swr_get_out_samples(m.swr, in_frames);
+    if (!got && capacity <= 0) return false;
+    out.sample_rate = m.out_format.sample_rate;
+    out.channels = m.out_format.channels;
+    out.samples.resize(static_cast<std::size_t>(std::max(capacity, 0)) * out.channels);
+    // Samples still inside the resampler come out first, so the chunk starts
+    // that much before this packet's timestamp.
+    const std::int64_t delay_us = swr_get_delay(m.swr, 1000000);
+    std::int64_t first_us = m.next_pts_us;
+    if (got && m.frame->best_effort_timestamp != AV_NOPTS_VALUE)
+      first_us = av_rescale_q(m.frame->best_effort_timestamp, m.time_base, AVRational{1, 1000000}) - delay_us;
+    std::uint8_t* dst = reinterpret_cast<std::uint8_t*>(out.samples.data());
+    int n = swr_convert(m.swr, &dst, capacity, got ? const_cast<const std::uint8_t**>(m.frame->extended_data) : nullptr,
+                        in_frames);
+    if (got) av_frame_unref(m.frame);
+    if (n < 0) throw Error("audio source '{}': resampling failed: {}", m.spec.text, av_error_text(n));
+    if (n == 0) {
+      if (!got) return false;
+      continue;  // the resampler is still filling up
+    }
+    out.samples.resize(static_cast<std::size_t>(n) * out.channels);
+    out.pts_us = first_us;
+    m.next_pts_us = first_us + std::int64_t(n) * 1000000 / m.out_format.sample_rate;
+    out.capture_time = std::chrono::steady_clock::now();
+    return true;
+  }
+}
+
+}  // namespace sc::media
