@@ -127,6 +127,35 @@ TEST(Recorder, RecordsAnAudioTrack) {
   EXPECT_NEAR(cycles, 2000, 40) << "a 1 kHz tone has 2000 cycles in 2 s";
 }
 
+TEST(Recorder, RecordsOpusInMatroska) {
+  const std::string path = tmp_path("opus.mkv");
+  WriterOptions w;
+  w.width = 64;
+  w.height = 48;
+  w.fps = 10;
+  w.audio_sample_rate = 48000;
+  w.audio_channels = 2;
+  w.audio_encoder = "libopus";
+  {
+    VideoWriter writer(path, w);
+    for (int i = 0; i < 10; ++i) {
+      writer.write(make_index_frame(64, 48, i));
+      AudioChunk a;
+      a.sample_rate = 48000;
+      a.channels = 2;
+      a.samples.assign(4800 * 2, 0.25f);
+      writer.write_audio(a);
+    }
+    writer.close();
+  }
+  AudioReader audio(parse_audio_spec(path), AudioFormat{48000, 2});
+  EXPECT_TRUE(audio.info().codec == "opus" || audio.info().codec == "libopus") << audio.info().codec;
+  AudioChunk c;
+  std::size_t samples = 0;
+  while (audio.read(c)) samples += c.frames();
+  EXPECT_NEAR(double(samples), 48000.0, 2000.0);
+}
+
 TEST(Recorder, WrongFrameSizeIsAnError) {
   WriterOptions w;
   w.width = 64;
