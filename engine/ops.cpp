@@ -1,0 +1,543 @@
+// Argument checks, output shapes and device dispatch for engine/ops.h. Every
+// check lives here, once, so each backend's kernels can trust their inputs.
+#include "engine/ops.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "base/error.h"
+#include "engine/cpu/kernels.h"
+
+namespace sc::engine {
+
+namespace {
+
+void require_defined(const char* op, const char* what, const Tensor& t) {
+  if (!t.defined()) throw Error("{}: {} is an undefined tensor", op, what);
+}
+
+void require_f32(const char* op, const char* what, const Tensor& t) {
+  require_defined(op, what, t);
+  if (t.dtype() != DType::kF32) {
+    throw Error("{}: {} is {}; this op computes in f32 (convert with to_dtype first)", op, what, t.describe());
+  }
+}
+
+void require_rank(const char* op, const char* what, const Tensor& t, int rank) {
+  if (t.rank() != rank) throw Error("{}: {} must have {} dimensions; got {}", op, what, rank, t.describe());
+}
+
+// The device all defined tensors share; mixing devices is an error, not a
+// silent copy.
+Device common_device(const char* op, std::initializer_list<const Tensor*> tensors) {
+  const Tensor* first = nullptr;
+  for (const Tensor* t : tensors) {
+    if (!t->defined()) continue;
+    if (!first) {
+      first = t;
+    } else if (t->device() != first->device()) {
+      throw Error("{}: inputs are on different devices ({} and {})", op, first->describe(), t->describe());
+    }
+  }
+  return first ? first->device() : Device::kCpu;
+}
+
+// Runs the CPU kernel, or says plainly that the device has no backend yet.
+// The CUDA backend adds its branch here.
+template <typename Cpu>
+void dispatch(const char* op, Device device, Cpu&& cpu) {
+  switch (device) {
+    case Device::kCpu:
+      cpu();
+      return;
+    case Device::kCuda:
+      break;
+  }
+  throw Error("{}: no {} kernel in this build; run on the CPU path", op, to_string(device));
+}
+
+Tensor unary_op(const char* op, cpu::UnaryOp kind, const Tensor& x, float param = 0.0f) {
+  require_f32(op, "x", x);
+  Tensor out = Tensor::empty(x.shape(), DType::kF32, x.device());
+  dispatch(op, x.device(), [&] { cpu::unary(kind, x, param, out); });
+  return out;
+}
+
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
+  const int r = std::max(a.rank(), b.rank());
+  std::vector<std::int64_t> dims(static_cast<std::size_t>(r));
+  for (int i = 0; i < r; ++i) {
+    const int ia = i - (r - a.rank()), ib = i - (r - b.rank());
+    const std::int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
+    if (da != db && da != 1 && db != 1) {
+      throw Error("{}: shapes {} and {} do not broadcast (dimension {}: {} vs {})", op, a.to_string(), b.to_string(), i,
+                  da, db);
+    }
+    dims[static_cast<std::size_t>(i)] = da == 1 ? db : da;
+  }
+  return Shape(dims);
+}
+
+Tensor binary_op(const char* op, cpu::BinaryOp kind, const Tensor& a, const Tensor& b) {
+  require_f32(op, "a", a);
+  require_f32(op, "b", b);
+  const Device device = common_device(op, {&a, &b});
+  Tensor out = Tensor::empty(broadcast_shapes(op, a.shape(), b.shape()), DType::kF32, device);
+  dispatch(op, device, [&] { cpu::binary(kind, a, b, out); });
+  return out;
+}
+
+std::int64_t conv_out_size(const char* op, std::int64_t in, std::int64_t k, std::int64_t stride, std::int64_t pad,
+                           std::int64_t dilation) {
+  const std::int64_t span = dilation * (k - 1) + 1;
+  if (in + 2 * pad < span) {
+    throw Error("{}: input extent {} (padded by {} each side) is smaller than the kernel's reach {}", op, in, pad,
+                span);
+  }
+  return (in + 2 * pad - span) / stride + 1;
+}
+
+}  // namespace
+
+// ---- conversion ------------------------------------------------------------
+
+Tensor to_dtype(const Tensor& x, DType dtype) {
+  require_defined("to_dtype", "x", x);
+  if (x.dtype() == dtype) return x;
+  Tensor out = Tensor::empty(x.shape(), dtype, x.device());
+  dispatch("to_dtype", x.device(), [&] { cpu::to_dtype(x, out); });
+  return out;
+}
+
+// ---- matrix products -------------------------------------------------------
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  require_f32("linear", "x", x);
+  require_f32("linear", "weight", weight);
+  require_rank("linear", "weight", weight, 2);
+  if (x.rank() < 1 || x.dim(-1) != weight.dim(1)) {
+    throw Error("linear: x {} does not end in the weight's input size {} (weight {})", x.describe(), weight.dim(1),
+                weight.describe());
+  }
+  if (bias.defined()) {
+    require_f32("linear", "bias", bias);
+    if (bias.rank() != 1 || bias.dim(0) != weight.dim(0)) {
+      throw Error("linear: bias {} must be [{}] to match weight {}", bias.describe(), weight.dim(0), weight.describe());
+    }
+  }
+  const Device device = common_device("linear", {&x, &weight, &bias});
+  Shape shape = x.shape();
+  shape[shape.rank() - 1] = weight.dim(0);
+  Tensor out = Tensor::empty(shape, DType::kF32, device);
+  dispatch("linear", device, [&] { cpu::linear(x, weight, bias, out); });
+  return out;
+}
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  require_f32("matmul", "a", a);
+  require_f32("matmul", "b", b);
+  if (a.rank() < 2 || b.rank() < 2) {
+    throw Error("matmul: both operands need at least 2 dimensions (reshape vectors); got {} and {}", a.describe(),
+                b.describe());
+  }
+  if (a.dim(-1) != b.dim(-2)) {
+    throw Error("matmul: inner sizes differ: {} @ {} ({} vs {})", a.describe(), b.describe(), a.dim(-1), b.dim(-2));
+  }
+  std::vector<std::int64_t> ba(a.shape().to_vector()), bb(b.shape().to_vector());
+  ba.resize(ba.size() - 2);
+  bb.resize(bb.size() - 2);
+  const Shape batch = broadcast_shapes("matmul", Shape(ba), Shape(bb));
+  Shape shape = batch;
+  shape.push_back(a.dim(-2));
+  shape.push_back(b.dim(-1));
+  const Device device = common_device("matmul", {&a, &b});
+  Tensor out = Tensor::empty(shape, DType::kF32, device);
+  dispatch("matmul", device, [&] { cpu::matmul(a, b, out); });
+  return out;
+}
+
+// ---- convolution -----------------------------------------------------------
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p) {
+  require_f32("conv2d", "x", x);
+  require_f32("conv2d", "weight", weight);
+  require_rank("conv2d", "x", x, 4);
+  require_rank("conv2d", "weight", weight, 4);
+  for (int i = 0; i < 2; ++i) {
+    if (p.stride[i] < 1 || p.dilation[i] < 1 || p.padding[i] < 0) {
+      throw Error(
+          "conv2d: stride and dilation must be >= 1 and padding >= 0; got stride [{}, {}], padding [{}, {}], "
+          "dilation [{}, {}]",
+          p.stride[0], p.stride[1], p.padding[0], p.padding[1], p.dilation[0], p.dilation[1]);
+    }
+  }
+  const std::int64_t c = x.dim(1), o = weight.dim(0);
+  if (p.groups < 1 || c == 0 || c % p.groups != 0 || o % p.groups != 0) {
+    throw Error("conv2d: groups {} must divide both input channels {} and output channels {}", p.groups, c, o);
+  }
+  if (weight.dim(1) != c / p.groups) {
+    throw Error("conv2d: weight {} expects {} input channels per group; x {} has {} / {} groups", weight.describe(),
+                weight.dim(1), x.describe(), c, p.groups);
+  }
+  if (weight.dim(2) < 1 || weight.dim(3) < 1) throw Error("conv2d: empty kernel {}", weight.describe());
+  if (bias.defined()) {
+    require_f32("conv2d", "bias", bias);
+    if (bias.rank() != 1 || bias.dim(0) != o) {
+      throw Error("conv2d: bias {} must be [{}]", bias.describe(), o);
+    }
+  }
+  const std::int64_t ho = conv_out_size("conv2d", x.dim(2), weight.dim(2), p.stride[0], p.padding[0], p.dilation[0]);
+  const std::int64_t wo = conv_out_size("conv2d", x.dim(3), weight.dim(3), p.stride[1], p.padding[1], p.dilation[1]);
+  const Device device = common_device("conv2d", {&x, &weight, &bias});
+  Tensor out = Tensor::empty({x.dim(0), o, ho, wo}, DType::kF32, device);
+  dispatch("conv2d", device, [&] { cpu::conv2d(x, weight, bias, p, out); });
+  return out;
+}
+
+// ---- normalisation ---------------------------------------------------------
+
+namespace {
+
+void require_affine(const char* op, const char* what, const Tensor& t, std::int64_t size) {
+  if (!t.defined()) return;
+  require_f32(op, what, t);
+  if (t.rank() != 1 || t.dim(0) != size) throw Error("{}: {} {} must be [{}]", op, what, t.describe(), size);
+}
+
+}  // namespace
+
+Tensor group_norm(const Tensor& x, std::int64_t groups, const Tensor& weight, const Tensor& bias, float eps) {
+  require_f32("group_norm", "x", x);
+  if (x.rank() < 2) throw Error("group_norm: x must be [N, C, ...]; got {}", x.describe());
+  if (groups < 1 || x.dim(1) % groups != 0) {
+    throw Error("group_norm: {} groups do not divide {} channels", groups, x.dim(1));
+  }
+  require_affine("group_norm", "weight", weight, x.dim(1));
+  require_affine("group_norm", "bias", bias, x.dim(1));
+  const Device device = common_device("group_norm", {&x, &weight, &bias});
+  Tensor out = Tensor::empty(x.shape(), DType::kF32, device);
+  dispatch("group_norm", device, [&] { cpu::group_norm(x, groups, weight, bias, eps, out); });
+  return out;
+}
+
+Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps) {
+  require_f32("layer_norm", "x", x);
+  if (x.rank() < 1) throw Error("layer_norm: x is a scalar");
+  require_affine("layer_norm", "weight", weight, x.dim(-1));
+  require_affine("layer_norm", "bias", bias, x.dim(-1));
+  const Device device = common_device("layer_norm", {&x, &weight, &bias});
+  Tensor out = Tensor::empty(x.shape(), DType::kF32, device);
+  dispatch("layer_norm", device, [&] { cpu::layer_norm(x, weight, bias, eps, out); });
+  return out;
+}
+
+Tensor rms_norm(const Tensor& x, const Tensor& weight, float eps) {
+  require_f32("rms_norm", "x", x);
+  if (x.rank() < 1) throw Error("rms_norm: x is a scalar");
+  require_affine("rms_norm", "weight", weight, x.dim(-1));
+  const Device device = common_device("rms_norm", {&x, &weight});
+  Tensor out = Tensor::empty(x.shape(), DType::kF32, device);
+  dispatch("rms_norm", device, [&] { cpu::rms_norm(x, weight, eps, out); });
+  return out;
+}
+
+Tensor softmax(const Tensor& x, int dim) {
+  require_f32("softmax", "x", x);
+  const int d = x.shape().normalize_axis(dim);
+  Tensor out = Tensor::empty(x.shape(), DType::kF32, x.device());
+  dispatch("softmax", x.device(), [&] { cpu::softmax(x, d, out); });
+  return out;
+}
+
+// ---- attention -------------------------------------------------------------
+
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options) {
+  const char* op = "attention";
+  require_f32(op, "q", q);
+  require_f32(op, "k", k);
+  require_f32(op, "v", v);
+  require_rank(op, "q [B, H, Sq, D]", q, 4);
+  require_rank(op, "k [B, Hk, Sk, D]", k, 4);
+  require_rank(op, "v [B, Hk, Sk, Dv]", v, 4);
+  if (k.dim(0) != q.dim(0) || v.dim(0) != q.dim(0) || k.dim(1) != v.dim(1) || k.dim(2) != v.dim(2) ||
+      k.dim(3) != q.dim(3)) {
+    throw Error("attention: q {}, k {} and v {} do not fit [B, H, Sq, D], [B, Hk, Sk, D], [B, Hk, Sk, Dv]",
+                q.describe(), k.describe(), v.describe());
+  }
+  if (k.dim(1) == 0 || q.dim(1) % k.dim(1) != 0) {
+    throw Error("attention: {} query heads are not a multiple of {} key/value heads", q.dim(1), k.dim(1));
+  }
+  const Tensor& mask = options.mask;
+  if (mask.defined()) {
+    require_f32(op, "mask", mask);
+    if (mask.rank() > 4) throw Error("attention: mask {} has more than 4 dimensions", mask.describe());
+    const std::int64_t full[4] = {q.dim(0), q.dim(1), q.dim(2), k.dim(2)};
+    for (int i = 0; i < mask.rank(); ++i) {
+      const std::int64_t want = full[4 - mask.rank() + i];
+      if (mask.dim(i) != want && mask.dim(i) != 1) {
+        throw Error("attention: mask {} does not broadcast to [B, H, Sq, Sk] = [{}, {}, {}, {}]", mask.describe(),
+                    full[0], full[1], full[2], full[3]);
+      }
+    }
+  }
+  const float scale = options.scale ? *options.scale : 1.0f / std::sqrt(static_cast<float>(q.dim(3)));
+  const Device device = common_device(op, {&q, &k, &v, &mask});
+  Tensor out = Tensor::empty({q.dim(0), q.dim(1), q.dim(2), v.dim(3)}, DType::kF32, device);
+  dispatch(op, device, [&] { cpu::attention(q, k, v, options.causal, mask, scale, out); });
+  return out;
+}
+
+// ---- elementwise -----------------------------------------------------------
+
+Tensor silu(const Tensor& x) { return unary_op("silu", cpu::UnaryOp::kSilu, x); }
+Tensor gelu(const Tensor& x, GeluApprox approx) {
+  return unary_op("gelu", approx == GeluApprox::kTanh ? cpu::UnaryOp::kGeluTanh : cpu::UnaryOp::kGelu, x);
+}
+Tensor quick_gelu(const Tensor& x) { return unary_op("quick_gelu", cpu::UnaryOp::kQuickGelu, x); }
+Tensor relu(const Tensor& x) { return unary_op("relu", cpu::UnaryOp::kRelu, x); }
+Tensor tanh(const Tensor& x) { return unary_op("tanh", cpu::UnaryOp::kTanh, x); }
+Tensor sigmoid(const Tensor& x) { return unary_op("sigmoid", cpu::UnaryOp::kSigmoid, x); }
+Tensor scale(const Tensor& x, float factor) { return unary_op("scale", cpu::UnaryOp::kScale, x, factor); }
+Tensor add(const Tensor& a, const Tensor& b) { return binary_op("add", cpu::BinaryOp::kAdd, a, b); }
+Tensor sub(const Tensor& a, const Tensor& b) { return binary_op("sub", cpu::BinaryOp::kSub, a, b); }
+Tensor mul(const Tensor& a, const Tensor& b) { return binary_op("mul", cpu::BinaryOp::kMul, a, b); }
+Tensor div(const Tensor& a, const Tensor& b) { return binary_op("div", cpu::BinaryOp::kDiv, a, b); }
+
+// ---- layout ----------------------------------------------------------------
+
+Tensor concat(std::span<const Tensor> tensors, int dim) {
+  if (tensors.empty()) throw Error("concat: no tensors given");
+  const Tensor& first = tensors.front();
+  require_defined("concat", "tensors[0]", first);
+  const int d = first.shape().normalize_axis(dim);
+  Shape shape = first.shape();
+  shape[d] = 0;
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor& t = tensors[i];
+    require_defined("concat", "a tensor", t);
+    bool fits = t.dtype() == first.dtype() && t.rank() == first.rank() && t.device() == first.device();
+    for (int j = 0; fits && j < t.rank(); ++j) fits = j == d || t.dim(j) == first.dim(j);
+    if (!fits) {
+      throw Error("concat: tensors[{}] {} does not match tensors[0] {} outside dim {}", i, t.describe(),
+                  first.describe(), dim);
+    }
+    shape[d] += t.dim(d);
+  }
+  Tensor out = Tensor::empty(shape, first.dtype(), first.device());
+  dispatch("concat", first.device(), [&] { cpu::concat(tensors, d, out); });
+  return out;
+}
+
+Tensor concat(std::initializer_list<Tensor> tensors, int dim) {
+  return concat(std::span<const Tensor>(tensors.begin(), tensors.size()), dim);
+}
+
+Tensor slice(const Tensor& x, int dim, std::int64_t start, std::int64_t end, std::int64_t step) {
+  require_defined("slice", "x", x);
+  const int d = x.shape().normalize_axis(dim);
+  const std::int64_t n = x.dim(d);
+  if (step < 1) throw Error("slice: step must be >= 1; got {}", step);
+  // Python-style: negative bounds count from the end, then clamp.
+  if (start < 0) start += n;
+  if (end < 0) end += n;
+  start = std::clamp<std::int64_t>(start, 0, n);
+  end = std::clamp<std::int64_t>(end, start, n);
+  Shape shape = x.shape();
+  shape[d] = (end - start + step - 1) / step;
+  Tensor out = Tensor::empty(shape, x.dtype(), x.device());
+  dispatch("slice", x.device(), [&] { cpu::slice(x, d, start, step, out); });
+  return out;
+}
+
+Tensor permute(const Tensor& x, std::span<const int> dims) {
+  require_defined("permute", "x", x);
+  if (static_cast<int>(dims.size()) != x.rank()) {
+    throw Error("permute: {} dims given for {}", dims.size(), x.describe());
+  }
+  std::vector<int> perm(dims.size());
+  std::vector<bool> seen(dims.size(), false);
+  Shape shape;
+  for (std::size_t i = 0; i < dims.size(); ++i) {
+    const int d = x.shape().normalize_axis(dims[i]);
+    if (seen[static_cast<std::size_t>(d)])
+      throw Error("permute: dim {} appears twice in [{}]", d, fmt::join(dims, ", "));
+    seen[static_cast<std::size_t>(d)] = true;
+    perm[i] = d;
+    shape.push_back(x.dim(d));
+  }
+  Tensor out = Tensor::empty(shape, x.dtype(), x.device());
+  dispatch("permute", x.device(), [&] { cpu::permute(x, perm, out); });
+  return out;
+}
+
+Tensor permute(const Tensor& x, std::initializer_list<int> dims) {
+  return permute(x, std::span<const int>(dims.begin(), dims.size()));
+}
+
+Tensor transpose(const Tensor& x, int dim0, int dim1) {
+  require_defined("transpose", "x", x);
+  std::vector<int> perm(static_cast<std::size_t>(x.rank()));
+  for (int i = 0; i < x.rank(); ++i) perm[static_cast<std::size_t>(i)] = i;
+  std::swap(perm[static_cast<std::size_t>(x.shape().normalize_axis(dim0))],
+            perm[static_cast<std::size_t>(x.shape().normalize_axis(dim1))]);
+  return permute(x, perm);
+}
+
+Tensor reshape(const Tensor& x, std::initializer_list<std::int64_t> dims) { return x.reshape(dims); }
+
+Tensor pad(const Tensor& x, std::span<const std::int64_t> pads, PadMode mode, float value) {
+  require_f32("pad", "x", x);
+  if (pads.size() % 2 != 0 || pads.size() / 2 > static_cast<std::size_t>(x.rank())) {
+    throw Error("pad: {} pad values for {}; give (before, after) pairs for at most {} dimensions", pads.size(),
+                x.describe(), x.rank());
+  }
+  Shape shape = x.shape();
+  for (std::size_t p = 0; p < pads.size() / 2; ++p) {
+    const int d = x.rank() - 1 - static_cast<int>(p);
+    const std::int64_t before = pads[2 * p], after = pads[2 * p + 1];
+    const std::int64_t n = x.dim(d);
+    if (mode != PadMode::kConstant) {
+      if (before < 0 || after < 0) throw Error("pad: negative padding only crops in constant mode");
+      if (n == 0) throw Error("pad: cannot reflect or replicate an empty dimension of {}", x.describe());
+      if (mode == PadMode::kReflect && (before >= n || after >= n)) {
+        throw Error("pad: reflect padding ({}, {}) must be smaller than dimension {} of size {} in {}", before, after,
+                    d, n, x.describe());
+      }
+    }
+    if (n + before + after < 0)
+      throw Error("pad: ({}, {}) crops more than dimension {} of {}", before, after, d, x.describe());
+    shape[d] = n + before + after;
+  }
+  Tensor out = Tensor::empty(shape, DType::kF32, x.device());
+  dispatch("pad", x.device(), [&] { cpu::pad(x, pads, mode, value, out); });
+  return out;
+}
+
+Tensor pad(const Tensor& x, std::initializer_list<std::int64_t> pads, PadMode mode, float value) {
+  return pad(x, std::span<const std::int64_t>(pads.begin(), pads.size()), mode, value);
+}
+
+// ---- spatial ---------------------------------------------------------------
+
+Tensor upsample_nearest2x(const Tensor& x) {
+  require_f32("upsample_nearest2x", "x", x);
+  require_rank("upsample_nearest2x", "x [N, C, H, W]", x, 4);
+  Tensor out = Tensor::empty({x.dim(0), x.dim(1), 2 * x.dim(2), 2 * x.dim(3)}, DType::kF32, x.device());
+  dispatch("upsample_nearest2x", x.device(), [&] { cpu::upsample_nearest2x(x, out); });
+  return out;
+}
+
+namespace {
+
+Tensor pool_op(const char* op, const Tensor& x, const Pool2dParams& p, bool is_max) {
+  require_f32(op, "x", x);
+  require_rank(op, "x [N, C, H, W]", x, 4);
+  for (int i = 0; i < 2; ++i) {
+    if (p.kernel[i] < 1 || p.stride[i] < 1 || p.padding[i] < 0 || 2 * p.padding[i] > p.kernel[i]) {
+      throw Error(
+          "{}: kernel [{}, {}], stride [{}, {}], padding [{}, {}]: need kernel, stride >= 1 and 0 <= "
+          "padding <= kernel / 2",
+          op, p.kernel[0], p.kernel[1], p.stride[0], p.stride[1], p.padding[0], p.padding[1]);
+    }
+  }
+  const std::int64_t ho = conv_out_size(op, x.dim(2), p.kernel[0], p.stride[0], p.padding[0], 1);
+  const std::int64_t wo = conv_out_size(op, x.dim(3), p.kernel[1], p.stride[1], p.padding[1], 1);
+  Tensor out = Tensor::empty({x.dim(0), x.dim(1), ho, wo}, DType::kF32, x.device());
+  dispatch(op, x.device(), [&] { is_max ? cpu::max_pool2d(x, p, out) : cpu::avg_pool2d(x, p, out); });
+  return out;
+}
+
+}  // namespace
+
+Tensor avg_pool2d(const Tensor& x, const Pool2dParams& params) { return pool_op("avg_pool2d", x, params, false); }
+Tensor max_pool2d(const Tensor& x, const Pool2dParams& params) { return pool_op("max_pool2d", x, params, true); }
+
+// ---- lookup and position ---------------------------------------------------
+
+Tensor embedding(const Tensor& ids, const Tensor& weight) {
+  require_defined("embedding", "ids", ids);
+  if (ids.dtype() != DType::kI32 && ids.dtype() != DType::kI64) {
+    throw Error("embedding: ids {} must be i32 or i64", ids.describe());
+  }
+  require_f32("embedding", "weight", weight);
+  require_rank("embedding", "weight [V, D]", weight, 2);
+  Shape shape = ids.shape();
+  shape.push_back(weight.dim(1));
+  const Device device = common_device("embedding", {&ids, &weight});
+  Tensor out = Tensor::empty(shape, DType::kF32, device);
+  dispatch("embedding", device, [&] { cpu::embedding(ids, weight, out); });
+  return out;
+}
+
+Tensor rope(const Tensor& x, const Tensor& positions, const RopeOptions& options) {
+  require_f32("rope", "x", x);
+  if (x.rank() < 2) throw Error("rope: x must be [..., S, D]; got {}", x.describe());
+  const std::int64_t d = x.dim(-1), s = x.dim(-2);
+  const std::int64_t rot = options.rotary_dim ? options.rotary_dim : d;
+  if (rot < 0 || rot > d || rot % 2 != 0) {
+    throw Error("rope: rotary_dim {} must be even and at most the head size {}", rot, d);
+  }
+  if (!(options.theta > 0.0f)) throw Error("rope: theta must be > 0; got {}", options.theta);
+  require_defined("rope", "positions", positions);
+  if (positions.rank() != 1 || positions.dim(0) != s ||
+      (positions.dtype() != DType::kI64 && positions.dtype() != DType::kI32)) {
+    throw Error("rope: positions {} must be i32/i64 [{}] (one per row of x {})", positions.describe(), s, x.describe());
+  }
+  Tensor pos = to_dtype(positions, DType::kI64);
+  Tensor out = Tensor::empty(x.shape(), DType::kF32, x.device());
+  dispatch("rope", x.device(), [&] {
+    cpu::rope(x, std::span<const std::int64_t>(pos.data<std::int64_t>(), static_cast<std::size_t>(s)), options, out);
+  });
+  return out;
+}
+
+Tensor rope(const Tensor& x, std::int64_t start_pos, const RopeOptions& options) {
+  require_f32("rope", "x", x);
+  if (x.rank() < 2) throw Error("rope: x must be [..., S, D]; got {}", x.describe());
+  std::vector<std::int64_t> pos(static_cast<std::size_t>(x.dim(-2)));
+  for (std::size_t i = 0; i < pos.size(); ++i) pos[i] = start_pos + static_cast<std::int64_t>(i);
+  return rope(x, Tensor::from_vector_i64({x.dim(-2)}, pos), options);
+}
+
+// ---- reductions ------------------------------------------------------------
+
+Tensor cumsum(const Tensor& x, int dim) {
+  require_defined("cumsum", "x", x);
+  if (x.dtype() != DType::kF32 && x.dtype() != DType::kI32 && x.dtype() != DType::kI64) {
+    throw Error("cumsum: x {} must be f32, i32 or i64", x.describe());
+  }
+  const int d = x.shape().normalize_axis(dim);
+  // Integer sums widen to i64, as in PyTorch.
+  Tensor out = Tensor::empty(x.shape(), x.dtype() == DType::kF32 ? DType::kF32 : DType::kI64, x.device());
+  dispatch("cumsum", x.device(), [&] { cpu::cumsum(x, d, out); });
+  return out;
+}
+
+Tensor argmax(const Tensor& x, int dim, bool keepdim) {
+  require_f32("argmax", "x", x);
+  const int d = x.shape().normalize_axis(dim);
+  if (x.dim(d) == 0) throw Error("argmax: dimension {} of {} is empty", dim, x.describe());
+  Shape kept = x.shape();
+  kept[d] = 1;
+  Tensor out = Tensor::empty(kept, DType::kI64, x.device());
+  dispatch("argmax", x.device(), [&] { cpu::argmax(x, d, out); });
+  if (keepdim) return out;
+  std::vector<std::int64_t> dims = x.shape().to_vector();
+  dims.erase(dims.begin() + d);
+  return out.reshape(Shape(dims));
+}
+
+TopK topk(const Tensor& x, std::int64_t k, int dim, bool largest) {
+  require_f32("topk", "x", x);
+  const int d = x.shape().normalize_axis(dim);
+  if (k < 0 || k > x.dim(d)) throw Error("topk: k = {} is outside [0, {}] for {}", k, x.dim(d), x.describe());
+  Shape shape = x.shape();
+  shape[d] = k;
+  TopK r{Tensor::empty(shape, DType::kF32, x.device()), Tensor::empty(shape, DType::kI64, x.device())};
+  if (k > 0) dispatch("topk", x.device(), [&] { cpu::topk(x, k, d, largest, r.values, r.indices); });
+  return r;
+}
+
+}  // namespace sc::engine

@@ -1,0 +1,137 @@
+#pragma once
+// Tensor operations. Free functions that check their arguments (throwing
+// sc::Error naming the op and the offending shapes), allocate the result on
+// the inputs' device and dispatch to that device's backend (engine/cpu/* now,
+// engine/cuda/* when it lands). Model code calls these and never names a
+// device. Floating-point ops compute in f32 on the CPU; convert f16/bf16 data
+// with to_dtype first. Semantics follow PyTorch's functional API (the golden
+// tests compare against it); where they differ it is said below.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace sc::engine {
+
+// ---- conversion ------------------------------------------------------------
+// Any dtype to any dtype. Float narrowing rounds to nearest even; float to
+// integer truncates toward zero like a C cast (PyTorch's .to()).
+Tensor to_dtype(const Tensor& x, DType dtype);
+
+// ---- matrix products -------------------------------------------------------
+// x [..., in] @ weight[out, in]^T + bias[out] -> [..., out] (torch.nn.functional.linear).
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+// a [..., m, k] @ b [..., k, n]; batch dimensions broadcast (torch.matmul for rank >= 2).
+Tensor matmul(const Tensor& a, const Tensor& b);
+
+// ---- convolution -----------------------------------------------------------
+struct Conv2dParams {
+  std::array<std::int64_t, 2> stride{1, 1};
+  std::array<std::int64_t, 2> padding{0, 0};  // zeros, on both sides
+  std::array<std::int64_t, 2> dilation{1, 1};
+  std::int64_t groups = 1;
+};
+// x [N, C, H, W], weight [O, C / groups, kh, kw], bias [O] or undefined.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), const Conv2dParams& params = {});
+
+// ---- normalisation ---------------------------------------------------------
+// x [N, C, ...]; weight and bias [C] or undefined.
+Tensor group_norm(const Tensor& x, std::int64_t groups, const Tensor& weight, const Tensor& bias, float eps = 1e-5f);
+// Normalises over the last dimension; weight and bias [last] or undefined.
+Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps = 1e-5f);
+// x * rsqrt(mean(x^2) + eps) * weight, over the last dimension.
+Tensor rms_norm(const Tensor& x, const Tensor& weight, float eps = 1e-6f);
+Tensor softmax(const Tensor& x, int dim = -1);
+
+// ---- attention -------------------------------------------------------------
+struct AttentionOptions {
+  // Query i sees keys j <= i + (Sk - Sq): aligned to the bottom-right corner,
+  // so a block of new queries against a longer KV cache is causal too. For
+  // Sq == Sk this is PyTorch's is_causal.
+  bool causal = false;
+  // Added to the scores before softmax; broadcastable to [B, H, Sq, Sk]
+  // (e.g. [Sq, Sk], [B, 1, 1, Sk]). -inf masks a key out.
+  Tensor mask;
+  std::optional<float> scale;  // default 1 / sqrt(head_dim)
+};
+// q [B, H, Sq, D], k [B, Hk, Sk, D], v [B, Hk, Sk, Dv] -> [B, H, Sq, Dv].
+// H must be a multiple of Hk (grouped-query attention: query head h reads KV
+// head h / (H / Hk)). Computed blockwise with an online softmax, so memory is
+// O(Sq x D) however long Sk is. A query row whose keys are all masked out
+// gives zeros (PyTorch gives NaN).
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options = {});
+
+// ---- elementwise -----------------------------------------------------------
+Tensor silu(const Tensor& x);
+enum class GeluApprox { kNone, kTanh };
+Tensor gelu(const Tensor& x, GeluApprox approx = GeluApprox::kNone);
+Tensor quick_gelu(const Tensor& x);  // x * sigmoid(1.702 x), CLIP's
+Tensor relu(const Tensor& x);
+Tensor tanh(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+// Binary ops broadcast like NumPy.
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor scale(const Tensor& x, float factor);
+
+// ---- layout ----------------------------------------------------------------
+Tensor concat(std::span<const Tensor> tensors, int dim);
+Tensor concat(std::initializer_list<Tensor> tensors, int dim);
+// Elements start, start + step, ... < end along dim (copies; any dtype).
+Tensor slice(const Tensor& x, int dim, std::int64_t start, std::int64_t end, std::int64_t step = 1);
+Tensor permute(const Tensor& x, std::span<const int> dims);
+Tensor permute(const Tensor& x, std::initializer_list<int> dims);
+Tensor transpose(const Tensor& x, int dim0, int dim1);
+Tensor reshape(const Tensor& x, std::initializer_list<std::int64_t> dims);  // a view
+enum class PadMode { kConstant, kReflect, kReplicate };
+// pads lists (before, after) pairs starting from the LAST dimension, as in
+// torch.nn.functional.pad: {left, right, top, bottom, ...}.
+Tensor pad(const Tensor& x, std::span<const std::int64_t> pads, PadMode mode = PadMode::kConstant, float value = 0.0f);
+Tensor pad(const Tensor& x, std::initializer_list<std::int64_t> pads, PadMode mode = PadMode::kConstant,
+           float value = 0.0f);
+
+// ---- spatial ---------------------------------------------------------------
+Tensor upsample_nearest2x(const Tensor& x);  // [N, C, H, W] -> [N, C, 2H, 2W]
+struct Pool2dParams {
+  std::array<std::int64_t, 2> kernel{2, 2};
+  std::array<std::int64_t, 2> stride{2, 2};
+  std::array<std::int64_t, 2> padding{0, 0};
+};
+// Padding counts toward the divisor (PyTorch's count_include_pad=True).
+Tensor avg_pool2d(const Tensor& x, const Pool2dParams& params = {});
+Tensor max_pool2d(const Tensor& x, const Pool2dParams& params = {});
+
+// ---- lookup and position ---------------------------------------------------
+// ids (i32 or i64, any shape) into weight [V, D] -> [..., D]. An id outside
+// [0, V) is an error, not a read out of bounds.
+Tensor embedding(const Tensor& ids, const Tensor& weight);
+enum class RopeStyle {
+  kHalf,        // rotate_half: pairs (i, i + d/2); Llama, Qwen2, GPT-NeoX
+  kInterleaved  // pairs (2i, 2i + 1); GPT-J, original RoFormer
+};
+struct RopeOptions {
+  float theta = 10000.0f;
+  RopeStyle style = RopeStyle::kHalf;
+  std::int64_t rotary_dim = 0;  // leading features rotated; 0 = all of D
+};
+// x [..., S, D]; positions (i32/i64 [S]) give each row's absolute position.
+Tensor rope(const Tensor& x, const Tensor& positions, const RopeOptions& options = {});
+// Positions start_pos, start_pos + 1, ...
+Tensor rope(const Tensor& x, std::int64_t start_pos, const RopeOptions& options = {});
+
+// ---- reductions ------------------------------------------------------------
+Tensor cumsum(const Tensor& x, int dim);
+Tensor argmax(const Tensor& x, int dim, bool keepdim = false);  // i64; first of equal maxima
+struct TopK {
+  Tensor values;
+  Tensor indices;  // i64
+};
+// The k largest (or smallest) along dim, sorted; equal values keep index order.
+TopK topk(const Tensor& x, std::int64_t k, int dim = -1, bool largest = true);
+
+}  // namespace sc::engine

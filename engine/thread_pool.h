@@ -1,0 +1,66 @@
+#pragma once
+// The one thread pool of the process for CPU kernels. OpenBLAS is kept
+// single-threaded (see engine/cpu/blas.h) and its calls are spread over this
+// pool instead, so the two never compete for the same cores.
+//
+// parallel_for hands [0, n) out in chunks; the calling thread works too. A
+// parallel_for issued from inside a task runs inline (no nested fan-out), and
+// concurrent callers take turns, so kernels need not care who calls them.
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace sc::engine {
+
+class ThreadPool {
+ public:
+  // threads counts the caller: a pool of 1 runs everything inline.
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Calls fn(begin, end) over disjoint ranges covering [0, n). Chunks hold at
+  // least grain items (unless n is smaller). The first exception thrown by a
+  // task is rethrown here after all tasks have stopped.
+  void parallel_for(std::int64_t n, std::int64_t grain, const std::function<void(std::int64_t, std::int64_t)>& fn);
+
+  // True on a pool worker, and on a caller while it runs chunks.
+  static bool in_parallel_region();
+
+ private:
+  void worker_loop();
+  void run_chunks();
+
+  std::vector<std::thread> workers_;
+  std::mutex job_mutex_;  // one parallel_for at a time
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  std::uint64_t generation_ = 0;
+  bool stop_ = false;
+  int busy_ = 0;  // workers still inside the current job
+  const std::function<void(std::int64_t, std::int64_t)>* fn_ = nullptr;
+  std::int64_t n_ = 0;
+  std::int64_t chunk_ = 1;
+  std::atomic<std::int64_t> next_{0};
+  std::exception_ptr error_;
+};
+
+// The process-wide pool. Its size is SC_NUM_THREADS when set, else the number
+// of hardware threads; set_num_threads() replaces it (tests and benchmarks).
+ThreadPool& thread_pool();
+int num_threads();
+void set_num_threads(int threads);
+
+// Convenience over thread_pool().parallel_for.
+void parallel_for(std::int64_t n, std::int64_t grain, const std::function<void(std::int64_t, std::int64_t)>& fn);
+
+}  // namespace sc::engine
