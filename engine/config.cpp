@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
+#include "engine/json_text.h"
 
 namespace sc::engine {
 
@@ -17,35 +18,8 @@ namespace {
 
 using nlohmann::json;
 
-const char* kind_of(const json& v) {
-  switch (v.type()) {
-    case json::value_t::null:
-      return "null";
-    case json::value_t::boolean:
-      return "a boolean";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-      return "an integer";
-    case json::value_t::number_float:
-      return "a number";
-    case json::value_t::string:
-      return "a string";
-    case json::value_t::array:
-      return "an array";
-    case json::value_t::object:
-      return "an object";
-    default:
-      return "an unexpected value";
-  }
-}
-
-// A short rendering of a bad value for the message (configs can hold long
-// arrays; the first 60 characters are enough to recognise it).
-std::string shown(const json& v) {
-  std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
-  return s;
-}
+const char* kind_of(const json& v) { return detail::json_kind(v); }
+std::string shown(const json& v) { return detail::json_brief(v); }
 
 struct Field {
   const std::string& source;

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
+#include "engine/json_text.h"
 #include "engine/ops.h"
 
 namespace sc::engine {
@@ -107,27 +108,8 @@ std::int64_t json_index(const json& v) {
   return -1;
 }
 
-const char* json_kind(const json& v) {
-  switch (v.type()) {
-    case json::value_t::null:
-      return "null";
-    case json::value_t::boolean:
-      return "a boolean";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-      return "an integer";
-    case json::value_t::number_float:
-      return "a number";
-    case json::value_t::string:
-      return "a string";
-    case json::value_t::array:
-      return "an array";
-    case json::value_t::object:
-      return "an object";
-    default:
-      return "an unexpected value";
-  }
-}
+using detail::json_brief;
+using detail::json_kind;
 
 // Parses JSON, turning every nlohmann failure into sc::Error and noting
 // duplicate keys at depth 1 (which JSON parsers silently collapse).
@@ -250,10 +232,10 @@ void SafetensorsFile::Impl::parse_entry(const std::string& key, const json& valu
   std::uint64_t bytes = info->bytes;
   for (const json& d : *sh) {
     const std::int64_t v = json_index(d);
-    if (v < 0) fail("tensor '{}' has a shape entry that is not a non-negative integer: {}", key, d.dump());
+    if (v < 0) fail("tensor '{}' has a shape entry that is not a non-negative integer: {}", key, json_brief(d));
     e.shape.push_back(v);
     if (__builtin_mul_overflow(bytes, static_cast<std::uint64_t>(v), &bytes)) {
-      fail("tensor '{}' shape {} is too large", key, sh->dump());
+      fail("tensor '{}' shape {} is too large", key, json_brief(*sh));
     }
   }
 
@@ -262,7 +244,7 @@ void SafetensorsFile::Impl::parse_entry(const std::string& key, const json& valu
     fail("tensor '{}' needs \"data_offsets\": [begin, end]", key);
   }
   const std::int64_t b = json_index((*off)[0]), en = json_index((*off)[1]);
-  if (b < 0 || en < 0) fail("tensor '{}' data_offsets {} are not non-negative integers", key, off->dump());
+  if (b < 0 || en < 0) fail("tensor '{}' data_offsets {} are not non-negative integers", key, json_brief(*off));
   e.begin = static_cast<std::uint64_t>(b);
   e.end = static_cast<std::uint64_t>(en);
   if (e.begin > e.end) fail("tensor '{}' data_offsets [{}, {}] end before they begin", key, e.begin, e.end);
@@ -271,7 +253,7 @@ void SafetensorsFile::Impl::parse_entry(const std::string& key, const json& valu
          e.end, data_size);
   }
   if (e.end - e.begin != bytes) {
-    fail("tensor '{}' is {} {} = {} bytes, but its data_offsets [{}, {}] hold {} bytes", key, e.dtype, sh->dump(),
+    fail("tensor '{}' is {} {} = {} bytes, but its data_offsets [{}, {}] hold {} bytes", key, e.dtype, json_brief(*sh),
          bytes, e.begin, e.end, e.end - e.begin);
   }
   entries.emplace(key, std::move(e));

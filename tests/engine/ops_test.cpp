@@ -1,0 +1,191 @@
+// Ops by hand-computed values, by invariants, and by their refusals: every
+// bad argument is an sc::Error that names the op and the shapes.
+#include "engine/ops.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+
+namespace sc::engine {
+namespace {
+
+Tensor random(const Shape& shape, std::uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(static_cast<std::size_t>(shape.numel()));
+  for (float& x : v) x = dist(rng);
+  return Tensor::from_vector(shape, v);
+}
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  EXPECT_EQ(a.shape(), b.shape());
+  double m = 0.0;
+  const float* pa = a.data<float>();
+  const float* pb = b.data<float>();
+  for (std::int64_t i = 0; i < a.numel(); ++i) m = std::max(m, std::fabs(static_cast<double>(pa[i]) - pb[i]));
+  return m;
+}
+
+template <typename Fn>
+void expect_error(Fn&& fn, const std::vector<std::string>& fragments) {
+  try {
+    fn();
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    for (const std::string& f : fragments) EXPECT_NE(msg.find(f), std::string::npos) << "'" << f << "' not in: " << msg;
+  }
+}
+
+TEST(Ops, SmallHandComputedResults) {
+  const Tensor a = Tensor::from_vector({2, 2}, std::vector<float>{1, 2, 3, 4});
+  const Tensor b = Tensor::from_vector({2, 2}, std::vector<float>{5, 6, 7, 8});
+  EXPECT_EQ(matmul(a, b).to_vector<float>(), (std::vector<float>{19, 22, 43, 50}));
+  EXPECT_EQ(linear(a, b, Tensor::from_vector({2}, std::vector<float>{1, -1})).to_vector<float>(),
+            (std::vector<float>{18, 22, 40, 52}));
+  EXPECT_EQ(add(a, Tensor::from_vector({2}, std::vector<float>{10, 20})).to_vector<float>(),
+            (std::vector<float>{11, 22, 13, 24}));
+  EXPECT_EQ(softmax(Tensor::from_vector({2}, std::vector<float>{0, 0})).to_vector<float>(),
+            (std::vector<float>{0.5f, 0.5f}));
+  EXPECT_EQ(relu(Tensor::from_vector({3}, std::vector<float>{-1, 0, 2})).to_vector<float>(),
+            (std::vector<float>{0, 0, 2}));
+  EXPECT_EQ(transpose(a, 0, 1).to_vector<float>(), (std::vector<float>{1, 3, 2, 4}));
+  EXPECT_EQ(slice(a.reshape({4}), 0, -3, -1).to_vector<float>(), (std::vector<float>{2, 3}));
+  EXPECT_EQ(cumsum(a, 1).to_vector<float>(), (std::vector<float>{1, 3, 3, 7}));
+  EXPECT_EQ(argmax(a, 0).to_vector<std::int64_t>(), (std::vector<std::int64_t>{1, 1}));
+  // 2x2 box filter over a 1x1x2x2 image: the mean.
+  const Tensor img = a.reshape({1, 1, 2, 2});
+  EXPECT_EQ(conv2d(img, Tensor::full({1, 1, 2, 2}, 0.25f)).to_vector<float>(), std::vector<float>{2.5f});
+  EXPECT_EQ(avg_pool2d(img).to_vector<float>(), std::vector<float>{2.5f});
+  EXPECT_EQ(max_pool2d(img).to_vector<float>(), std::vector<float>{4.0f});
+}
+
+TEST(Ops, TopkAndArgmaxOnTiesAndNaN) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const Tensor x = Tensor::from_vector({6}, std::vector<float>{3, 1, 3, nan, 0, 1});
+  const TopK top = topk(x, 3);
+  EXPECT_TRUE(std::isnan(top.values.to_vector<float>()[0]));  // NaN ranks first, as in PyTorch
+  EXPECT_EQ(top.indices.to_vector<std::int64_t>(), (std::vector<std::int64_t>{3, 0, 2}));
+  const TopK low = topk(x, 2, -1, false);
+  EXPECT_EQ(low.indices.to_vector<std::int64_t>(), (std::vector<std::int64_t>{4, 1}));
+  EXPECT_EQ(argmax(x, 0).to_vector<std::int64_t>(), std::vector<std::int64_t>{3});
+  EXPECT_EQ(argmax(Tensor::from_vector({4}, std::vector<float>{1, 5, 5, 2}), 0).to_vector<std::int64_t>(),
+            std::vector<std::int64_t>{1});
+  EXPECT_EQ(topk(x, 0).values.numel(), 0);
+}
+
+// Naive attention from other ops: scores materialised, plain softmax.
+Tensor naive_attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal) {
+  const std::int64_t sq = q.dim(2), sk = k.dim(2);
+  Tensor s = scale(matmul(q, transpose(k, 2, 3)), 1.0f / std::sqrt(static_cast<float>(q.dim(3))));
+  if (causal) {
+    Tensor mask = Tensor::zeros({sq, sk});
+    for (std::int64_t i = 0; i < sq; ++i) {
+      for (std::int64_t j = i + (sk - sq) + 1; j < sk; ++j) {
+        mask.data<float>()[i * sk + j] = -std::numeric_limits<float>::infinity();
+      }
+    }
+    s = add(s, mask);
+  }
+  return matmul(softmax(s), v);
+}
+
+TEST(Attention, LongSequencesMatchTheNaiveForm) {
+  // Several key blocks and query blocks, a ragged last block on both.
+  const Tensor q = random({1, 2, 1500, 16}, 1), k = random({1, 2, 1500, 16}, 2), v = random({1, 2, 1500, 16}, 3);
+  EXPECT_LT(max_abs_diff(attention(q, k, v), naive_attention(q, k, v, false)), 1e-5);
+  AttentionOptions causal;
+  causal.causal = true;
+  EXPECT_LT(max_abs_diff(attention(q, k, v, causal), naive_attention(q, k, v, true)), 1e-5);
+}
+
+TEST(Attention, DecodingAgainstACacheAndGroupedHeads) {
+  const Tensor k = random({1, 2, 37, 8}, 4), v = random({1, 2, 37, 8}, 5);
+  const Tensor q_all = random({1, 4, 37, 8}, 6);
+  AttentionOptions causal;
+  causal.causal = true;
+  const Tensor full = attention(q_all, k, v, causal);
+  // The last query alone, causal against the whole cache, sees every key:
+  // the same as the last row of the full causal pass.
+  const Tensor last = attention(slice(q_all, 2, 36, 37), k, v, causal);
+  EXPECT_LT(max_abs_diff(last, slice(full, 2, 36, 37)), 1e-6);
+  // Grouped-query: 4 query heads on 2 KV heads = each KV head repeated twice.
+  const Tensor k_rep = concat({slice(k, 1, 0, 1), slice(k, 1, 0, 1), slice(k, 1, 1, 2), slice(k, 1, 1, 2)}, 1);
+  const Tensor v_rep = concat({slice(v, 1, 0, 1), slice(v, 1, 0, 1), slice(v, 1, 1, 2), slice(v, 1, 1, 2)}, 1);
+  EXPECT_LT(max_abs_diff(full, attention(q_all, k_rep, v_rep, causal)), 1e-6);
+}
+
+TEST(Attention, FullyMaskedRowsGiveZerosNotNaN) {
+  const Tensor q = random({1, 1, 3, 4}, 7), k = random({1, 1, 5, 4}, 8), v = random({1, 1, 5, 4}, 9);
+  AttentionOptions o;
+  o.mask = Tensor::full({1, 5}, -std::numeric_limits<float>::infinity());
+  for (float x : attention(q, k, v, o).to_vector<float>()) EXPECT_EQ(x, 0.0f);
+}
+
+TEST(OpsBadInput, ShapesDtypesAndRanges) {
+  const Tensor a = Tensor::zeros({2, 3}), b = Tensor::zeros({4, 5});
+  expect_error([&] { matmul(a, b); }, {"matmul", "f32[2, 3]", "f32[4, 5]", "inner sizes differ"});
+  expect_error([&] { linear(a, b); }, {"linear", "input size"});
+  expect_error([&] { add(a, b); }, {"add", "do not broadcast"});
+  expect_error([&] { silu(to_dtype(a, DType::kF16)); }, {"silu", "f16", "computes in f32"});
+  expect_error(
+      [&] {
+        conv2d(Tensor::zeros({1, 6, 8, 8}), Tensor::zeros({4, 4, 3, 3}), Tensor(), {{1, 1}, {0, 0}, {1, 1}, 4});
+      },
+      {"conv2d", "groups 4 must divide"});
+  expect_error(
+      [&] {
+        conv2d(Tensor::zeros({1, 3, 2, 2}), Tensor::zeros({4, 3, 3, 3}));
+      },
+      {"conv2d", "smaller than the kernel"});
+  expect_error([&] { group_norm(Tensor::zeros({1, 6, 4}), 4, Tensor(), Tensor()); }, {"group_norm", "4 groups"});
+  expect_error([&] { layer_norm(a, Tensor::zeros({2}), Tensor()); }, {"layer_norm", "weight", "[3]"});
+  expect_error(
+      [&] {
+        attention(Tensor::zeros({1, 3, 4, 8}), Tensor::zeros({1, 2, 4, 8}), Tensor::zeros({1, 2, 4, 8}));
+      },
+      {"attention", "3 query heads"});
+  expect_error(
+      [&] {
+        AttentionOptions o;
+        o.mask = Tensor::zeros({3, 5});
+        attention(Tensor::zeros({1, 1, 4, 8}), Tensor::zeros({1, 1, 5, 8}), Tensor::zeros({1, 1, 5, 8}), o);
+      },
+      {"attention", "mask", "does not broadcast"});
+  const Tensor table = Tensor::zeros({10, 4});
+  expect_error(
+      [&] {
+        embedding(Tensor::from_vector_i64({2}, std::vector<std::int64_t>{3, 10}), table);
+      },
+      {"embedding", "id 10", "10 rows"});
+  expect_error([&] { embedding(Tensor::from_vector_i32({1}, std::vector<std::int32_t>{-1}), table); },
+               {"embedding", "id -1"});
+  expect_error([&] { pad(Tensor::zeros({1, 3}), {3, 0}, PadMode::kReflect); }, {"pad", "reflect"});
+  expect_error([&] { permute(a, {0, 0}); }, {"permute", "twice"});
+  expect_error([&] { concat({a, b}, 0); }, {"concat", "does not match"});
+  expect_error([&] { topk(a, 4); }, {"topk", "k = 4"});
+  expect_error(
+      [&] {
+        rope(Tensor::zeros({1, 2, 6}), 0, RopeOptions{10000.0f, RopeStyle::kHalf, 3});
+      },
+      {"rope", "rotary_dim 3"});
+  expect_error([&] { max_pool2d(Tensor::zeros({1, 1, 4, 4}), {{2, 2}, {2, 2}, {2, 2}}); }, {"max_pool2d", "padding"});
+  expect_error([&] { matmul(Tensor(), a); }, {"matmul", "undefined"});
+}
+
+TEST(Ops, PadModesAndCropping) {
+  const Tensor x = Tensor::from_vector({1, 3}, std::vector<float>{1, 2, 3});
+  EXPECT_EQ(pad(x, {2, 1}, PadMode::kReflect).to_vector<float>(), (std::vector<float>{3, 2, 1, 2, 3, 2}));
+  EXPECT_EQ(pad(x, {2, 1}, PadMode::kReplicate).to_vector<float>(), (std::vector<float>{1, 1, 1, 2, 3, 3}));
+  EXPECT_EQ(pad(x, {-1, 1}, PadMode::kConstant, 9).to_vector<float>(), (std::vector<float>{2, 3, 9}));
+  EXPECT_EQ(pad(x, {0, 0, 1, 0}, PadMode::kConstant, 7).to_vector<float>(), (std::vector<float>{7, 7, 7, 1, 2, 3}));
+}
+
+}  // namespace
+}  // namespace sc::engine
