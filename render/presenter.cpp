@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "base/error.h"
-#include "render/compute_kernel.h"
 #include "render/context.h"
 #include "render/vk_util.h"
 
@@ -42,15 +41,13 @@ Presenter::Presenter(VulkanContext& ctx, VkSurfaceKHR surface, const PresenterOp
     VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO, nullptr, VK_FENCE_CREATE_SIGNALED_BIT};
     vk_check(vkCreateFence(dev, &fci, nullptr, &in_flight_[i]), "vkCreateFence");
   }
-  create_pipeline();
+  render_pass_ = create_color_render_pass(dev, format_, VK_IMAGE_LAYOUT_PRESENT_SRC_KHR);
 }
 
 Presenter::~Presenter() {
   VkDevice dev = ctx_.device();
   vkDeviceWaitIdle(dev);
   destroy_swapchain();
-  vkDestroyPipeline(dev, pipeline_, nullptr);
-  vkDestroyPipelineLayout(dev, layout_, nullptr);
   vkDestroyRenderPass(dev, render_pass_, nullptr);
   for (int i = 0; i < kFramesInFlight; ++i) {
     vkDestroySemaphore(dev, image_ready_[i], nullptr);
@@ -64,85 +61,6 @@ void Presenter::set_vsync(bool vsync) {
     options_.vsync = vsync;
     stale_ = true;
   }
-}
-
-void Presenter::create_pipeline() {
-  VkDevice dev = ctx_.device();
-  VkAttachmentDescription color{};
-  color.format = format_;
-  color.samples = VK_SAMPLE_COUNT_1_BIT;
-  color.loadOp = VK_ATTACHMENT_LOAD_OP_CLEAR;
-  color.storeOp = VK_ATTACHMENT_STORE_OP_STORE;
-  color.stencilLoadOp = VK_ATTACHMENT_LOAD_OP_DONT_CARE;
-  color.stencilStoreOp = VK_ATTACHMENT_STORE_OP_DONT_CARE;
-  color.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED;
-  color.finalLayout = VK_IMAGE_LAYOUT_PRESENT_SRC_KHR;
-  VkAttachmentReference ref{0, VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL};
-  VkSubpassDescription sub{};
-  sub.pipelineBindPoint = VK_PIPELINE_BIND_POINT_GRAPHICS;
-  sub.colorAttachmentCount = 1;
-  sub.pColorAttachments = &ref;
-  VkSubpassDependency dep{VK_SUBPASS_EXTERNAL,
-                          0,
-                          VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT,
-                          VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT,
-                          0,
-                          VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT,
-                          0};
-  VkRenderPassCreateInfo rpci{VK_STRUCTURE_TYPE_RENDER_PASS_CREATE_INFO, nullptr, 0, 1, &color, 1, &sub, 1, &dep};
-  vk_check(vkCreateRenderPass(dev, &rpci, nullptr, &render_pass_), "vkCreateRenderPass");
-
-  VkPushConstantRange range{VK_SHADER_STAGE_FRAGMENT_BIT, 0, 2 * sizeof(std::uint32_t)};
-  VkPipelineLayoutCreateInfo plci{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO, nullptr, 0, 0, nullptr, 1, &range};
-  vk_check(vkCreatePipelineLayout(dev, &plci, nullptr, &layout_), "vkCreatePipelineLayout");
-
-  VkShaderModule vert = create_shader_module(dev, "fullscreen.vert");
-  VkShaderModule frag = create_shader_module(dev, "background.frag");
-  VkPipelineShaderStageCreateInfo stages[2] = {{VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, nullptr, 0,
-                                                VK_SHADER_STAGE_VERTEX_BIT, vert, "main", nullptr},
-                                               {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, nullptr, 0,
-                                                VK_SHADER_STAGE_FRAGMENT_BIT, frag, "main", nullptr}};
-  VkPipelineVertexInputStateCreateInfo vi{};
-  vi.sType = VK_STRUCTURE_TYPE_PIPELINE_VERTEX_INPUT_STATE_CREATE_INFO;
-  VkPipelineInputAssemblyStateCreateInfo ia{VK_STRUCTURE_TYPE_PIPELINE_INPUT_ASSEMBLY_STATE_CREATE_INFO, nullptr, 0,
-                                            VK_PRIMITIVE_TOPOLOGY_TRIANGLE_LIST, VK_FALSE};
-  VkPipelineViewportStateCreateInfo vp{
-      VK_STRUCTURE_TYPE_PIPELINE_VIEWPORT_STATE_CREATE_INFO, nullptr, 0, 1, nullptr, 1, nullptr};
-  VkPipelineRasterizationStateCreateInfo rs{};
-  rs.sType = VK_STRUCTURE_TYPE_PIPELINE_RASTERIZATION_STATE_CREATE_INFO;
-  rs.polygonMode = VK_POLYGON_MODE_FILL;
-  rs.cullMode = VK_CULL_MODE_NONE;
-  rs.frontFace = VK_FRONT_FACE_COUNTER_CLOCKWISE;
-  rs.lineWidth = 1.0f;
-  VkPipelineMultisampleStateCreateInfo ms{};
-  ms.sType = VK_STRUCTURE_TYPE_PIPELINE_MULTISAMPLE_STATE_CREATE_INFO;
-  ms.rasterizationSamples = VK_SAMPLE_COUNT_1_BIT;
-  VkPipelineColorBlendAttachmentState blend{};
-  blend.colorWriteMask =
-      VK_COLOR_COMPONENT_R_BIT | VK_COLOR_COMPONENT_G_BIT | VK_COLOR_COMPONENT_B_BIT | VK_COLOR_COMPONENT_A_BIT;
-  VkPipelineColorBlendStateCreateInfo cb{};
-  cb.sType = VK_STRUCTURE_TYPE_PIPELINE_COLOR_BLEND_STATE_CREATE_INFO;
-  cb.attachmentCount = 1;
-  cb.pAttachments = &blend;
-  VkDynamicState dyn[2] = {VK_DYNAMIC_STATE_VIEWPORT, VK_DYNAMIC_STATE_SCISSOR};
-  VkPipelineDynamicStateCreateInfo ds{VK_STRUCTURE_TYPE_PIPELINE_DYNAMIC_STATE_CREATE_INFO, nullptr, 0, 2, dyn};
-  VkGraphicsPipelineCreateInfo gpci{};
-  gpci.sType = VK_STRUCTURE_TYPE_GRAPHICS_PIPELINE_CREATE_INFO;
-  gpci.stageCount = 2;
-  gpci.pStages = stages;
-  gpci.pVertexInputState = &vi;
-  gpci.pInputAssemblyState = &ia;
-  gpci.pViewportState = &vp;
-  gpci.pRasterizationState = &rs;
-  gpci.pMultisampleState = &ms;
-  gpci.pColorBlendState = &cb;
-  gpci.pDynamicState = &ds;
-  gpci.layout = layout_;
-  gpci.renderPass = render_pass_;
-  VkResult r = vkCreateGraphicsPipelines(dev, VK_NULL_HANDLE, 1, &gpci, nullptr, &pipeline_);
-  vkDestroyShaderModule(dev, vert, nullptr);
-  vkDestroyShaderModule(dev, frag, nullptr);
-  vk_check(r, "vkCreateGraphicsPipelines");
 }
 
 void Presenter::create_swapchain(std::uint32_t width, std::uint32_t height) {
@@ -249,7 +167,7 @@ void Presenter::destroy_swapchain() {
   swapchain_ = VK_NULL_HANDLE;
 }
 
-bool Presenter::render_frame(std::uint32_t width, std::uint32_t height) {
+bool Presenter::render_frame(std::uint32_t width, std::uint32_t height, FrameCallbacks& callbacks) {
   VkDevice dev = ctx_.device();
   if (stale_ || !swapchain_ || (width && height && (width != extent_.width || height != extent_.height))) {
     stale_ = false;
@@ -272,6 +190,7 @@ bool Presenter::render_frame(std::uint32_t width, std::uint32_t height) {
   VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO, nullptr,
                               VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT, nullptr};
   vkBeginCommandBuffer(cmd, &bi);
+  callbacks.before_pass(cmd);
   VkClearValue clear{};
   VkRenderPassBeginInfo rbi{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO,
                             nullptr,
@@ -281,14 +200,7 @@ bool Presenter::render_frame(std::uint32_t width, std::uint32_t height) {
                             1,
                             &clear};
   vkCmdBeginRenderPass(cmd, &rbi, VK_SUBPASS_CONTENTS_INLINE);
-  VkViewport viewport{0, 0, float(extent_.width), float(extent_.height), 0, 1};
-  VkRect2D scissor{{0, 0}, extent_};
-  vkCmdSetViewport(cmd, 0, 1, &viewport);
-  vkCmdSetScissor(cmd, 0, 1, &scissor);
-  vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, pipeline_);
-  const std::uint32_t push[2] = {extent_.width, extent_.height};
-  vkCmdPushConstants(cmd, layout_, VK_SHADER_STAGE_FRAGMENT_BIT, 0, sizeof push, push);
-  vkCmdDraw(cmd, 3, 1, 0, 0);
+  callbacks.in_pass(cmd, extent_);
   vkCmdEndRenderPass(cmd);
   vk_check(vkEndCommandBuffer(cmd), "vkEndCommandBuffer");
 

@@ -8,6 +8,8 @@
 #include <memory>
 #include <vector>
 
+#include "render/render_pass.h"
+
 namespace sc::render {
 
 class VulkanContext;
@@ -24,10 +26,14 @@ class Presenter {
   Presenter(const Presenter&) = delete;
   Presenter& operator=(const Presenter&) = delete;
 
-  // Draws one frame at the window's current size (width/height in pixels are
-  // used when the surface leaves the extent to us). Returns false when nothing
-  // was presented (minimised, or the swapchain was out of date and rebuilt).
-  bool render_frame(std::uint32_t width, std::uint32_t height);
+  // Records one frame with callbacks at the window's current size
+  // (width/height in pixels are used when the surface leaves the extent to
+  // us) and presents it. Returns false when nothing was presented (minimised,
+  // or the swapchain was out of date and is rebuilt on the next call).
+  bool render_frame(std::uint32_t width, std::uint32_t height, FrameCallbacks& callbacks);
+
+  VkRenderPass render_pass() const { return render_pass_; }
+  std::uint32_t image_count() const { return static_cast<std::uint32_t>(images_.size()); }
 
   // Forces a swapchain rebuild on the next frame (call on resize).
   void invalidate() { stale_ = true; }
@@ -41,7 +47,6 @@ class Presenter {
  private:
   void create_swapchain(std::uint32_t width, std::uint32_t height);
   void destroy_swapchain();
-  void create_pipeline();
 
   VulkanContext& ctx_;
   VkSurfaceKHR surface_;
@@ -50,8 +55,6 @@ class Presenter {
   VkFormat format_ = VK_FORMAT_UNDEFINED;
   VkExtent2D extent_{0, 0};
   VkRenderPass render_pass_ = VK_NULL_HANDLE;
-  VkPipelineLayout layout_ = VK_NULL_HANDLE;
-  VkPipeline pipeline_ = VK_NULL_HANDLE;
   std::vector<VkImage> images_;
   std::vector<VkImageView> views_;
   std::vector<VkFramebuffer> framebuffers_;

@@ -2,7 +2,11 @@
 // Qt starts, so a missing one is a sentence and an exit code, not an abort.
 #include <vulkan/vulkan.h>  // before Qt: see PLATFORM notes in docs/design.md
 
+#include <unistd.h>
+
 #include <QApplication>
+#include <QElapsedTimer>
+#include <QSettings>
 #include <QGuiApplication>
 #include <QScreen>
 #include <QTimer>
@@ -26,25 +30,39 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: streamcanvas [--source SRC] [--quit-after SECONDS] [--screenshot PATH.png] [--help] [--version]\n"
+    "usage: streamcanvas [--source SRC] [--record FILE] [--quit-after SECONDS] [--screenshot PATH.png]\n"
+    "                    [--close-after SECONDS] [--self-test resize] [--help] [--version]\n"
     "\n"
-    "  --source SRC           start on this source (test, v4l2:/dev/video0, screen, FILE)\n"
+    "  --source SRC           start on this source (test, v4l2:/dev/video0, screen, FILE); default: the last one\n"
+    "  --record FILE          start recording to FILE (.mp4 or .mkv) as soon as there is a picture\n"
     "  --quit-after SECONDS   quit after this many seconds (for automation)\n"
     "  --screenshot PATH.png  with --quit-after: save a screenshot of the main window first\n"
+    "  --close-after SECONDS  close the window after this many seconds, as its close button does\n"
+    "  --self-test resize     resize the window 50 times, minimise and restore it, then quit\n"
     "  --help                 show this help\n"
     "  --version              show the version\n"
     "\n"
     "Without a display, use streamcanvas-cli (see `streamcanvas-cli --help`).\n";
 
 struct GuiArgs {
-  std::string source = "test";
+  std::string source;  // empty: the last one used (settings), else test
   std::optional<double> quit_after_s;
+  std::optional<double> close_after_s;
   std::string screenshot;
+  std::string record;
+  std::string self_test;
 };
 
 [[noreturn]] void usage_error(const std::string& msg) {
   std::fprintf(stderr, "streamcanvas: error: %s\n\n%s", msg.c_str(), kUsage);
   std::exit(2);
+}
+
+double parse_seconds(const std::string& flag, const std::string& v) {
+  char* end = nullptr;
+  double s = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end || !(s >= 0)) usage_error(flag + " needs a number of seconds, got '" + v + "'");
+  return s;
 }
 
 // Our flags are --long; single-dash arguments (-platform, -style) are Qt's.
@@ -65,11 +83,14 @@ GuiArgs parse_args(int argc, char** argv) {
     } else if (arg == "--source") {
       a.source = value(arg);
     } else if (arg == "--quit-after") {
-      std::string v = value(arg);
-      char* end = nullptr;
-      double s = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end || !(s >= 0)) usage_error("--quit-after needs a number of seconds, got '" + v + "'");
-      a.quit_after_s = s;
+      a.quit_after_s = parse_seconds("--quit-after", value(arg));
+    } else if (arg == "--close-after") {
+      a.close_after_s = parse_seconds("--close-after", value(arg));
+    } else if (arg == "--record") {
+      a.record = value(arg);
+    } else if (arg == "--self-test") {
+      a.self_test = value(arg);
+      if (a.self_test != "resize") usage_error("--self-test knows: resize");
     } else if (arg == "--screenshot") {
       a.screenshot = value(arg);
     } else if (arg.substr(0, 2) == "--") {
@@ -82,6 +103,17 @@ GuiArgs parse_args(int argc, char** argv) {
   }
   if (!a.screenshot.empty() && !a.quit_after_s) usage_error("--screenshot needs --quit-after SECONDS");
   return a;
+}
+
+// Resident memory of this process, for the leak check of --self-test.
+long rss_kib() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  long pages = 0, rss = 0;
+  if (f) {
+    if (std::fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = 0;
+    std::fclose(f);
+  }
+  return rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 std::vector<std::string> surface_extensions(QVulkanInstance& qvk) {
@@ -145,8 +177,27 @@ int main(int argc, char** argv) {
     sc::gui::MainWindow window(ctx, QString::fromUtf8(path));
     window.viewport()->setVulkanInstance(&qvk);
     window.show();
+    QSettings settings;
+    const std::string source =
+        !args.source.empty()
+            ? args.source
+            : settings.value(QStringLiteral("source/last"), QStringLiteral("test")).toString().toStdString();
     sc::log::info("StreamCanvas {} on '{}' ({}); source {}", sc::kVersion, ctx.device_info().name,
-                  ctx.device_info().type, args.source);
+                  ctx.device_info().type, source);
+    window.startSource(QString::fromStdString(source));
+
+    if (!args.record.empty()) {
+      // Start as soon as the first picture is there (the recorder takes its size).
+      auto* poll = new QTimer(&window);
+      QObject::connect(poll, &QTimer::timeout, &window, [&window, poll, path = args.record] {
+        sc::app::DisplayFrames f;
+        std::uint64_t seq = 0;
+        if (!window.session().latest(f, &seq)) return;
+        poll->stop();
+        window.startRecording(QString::fromStdString(path));
+      });
+      poll->start(20);
+    }
 
     int exit_code = 0;
     if (args.quit_after_s) {
@@ -159,10 +210,33 @@ int main(int argc, char** argv) {
             sc::log::error("could not write the screenshot to {}", args.screenshot);
             exit_code = 1;
           } else {
-            sc::log::info("screenshot: {} ({}x{}, {} viewport frames)", args.screenshot, shot.width(), shot.height(),
-                          window.viewport()->frames_presented());
+            sc::log::info("screenshot: {} ({}x{}, {} viewport frames, {} HUD frames)", args.screenshot, shot.width(),
+                          shot.height(), window.viewport()->frames_presented(), window.viewport()->hud_frames());
           }
         }
+        app.quit();
+      });
+    }
+    if (args.close_after_s) {
+      QTimer::singleShot(static_cast<int>(*args.close_after_s * 1000), &window, [&] { window.close(); });
+    }
+    if (args.self_test == "resize") {
+      QTimer::singleShot(500, &window, [&] {
+        const long rss_before = rss_kib();
+        for (int i = 0; i < 50; ++i) {
+          window.resize(640 + (i * 97) % 700, 400 + (i * 61) % 400);
+          for (int k = 0; k < 3; ++k) QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+        }
+        window.showMinimized();
+        QElapsedTimer t;
+        t.start();
+        while (t.elapsed() < 300) QCoreApplication::processEvents(QEventLoop::AllEvents, 10);
+        window.showNormal();
+        t.restart();
+        while (t.elapsed() < 500) QCoreApplication::processEvents(QEventLoop::AllEvents, 10);
+        sc::log::info("self-test resize: 50 resizes + minimise/restore, {} swapchain builds, {} frames, RSS {:+} KiB",
+                      window.viewport()->swapchain_rebuilds(), window.viewport()->frames_presented(),
+                      rss_kib() - rss_before);
         app.quit();
       });
     }

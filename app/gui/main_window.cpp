@@ -1,34 +1,203 @@
 #include "app/gui/main_window.h"
 
+#include <QAction>
+#include <QCheckBox>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QDateTime>
+#include <QDir>
 #include <QDockWidget>
+#include <QDragEnterEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QImage>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMenuBar>
 #include <QMetaObject>
+#include <QMimeData>
 #include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSettings>
+#include <QSlider>
+#include <QStandardPaths>
 #include <QStatusBar>
+#include <QTimer>
+#include <QToolBar>
+#include <QVBoxLayout>
 
 #include "app/gui/viewport_window.h"
+#include "base/error.h"
 #include "base/log.h"
+#include "media/devices.h"
 #include "render/context.h"
 #include "sc/version.h"
 
 namespace sc::gui {
+namespace {
 
-MainWindow::MainWindow(render::VulkanContext& ctx, const QString& compute_path) {
+QString human_bytes(std::int64_t b) {
+  if (b >= (1 << 30)) return QString::number(b / double(1 << 30), 'f', 2) + " GiB";
+  if (b >= (1 << 20)) return QString::number(b / double(1 << 20), 'f', 1) + " MiB";
+  return QString::number(b / 1024.0, 'f', 0) + " KiB";
+}
+
+QString clock_text(double s) {
+  const int total = int(s);
+  return QString("%1:%2.%3").arg(total / 60).arg(total % 60, 2, 10, QChar('0')).arg(int((s - total) * 10));
+}
+
+// A model folder as users download them: diffusers or transformers layouts.
+bool looks_like_model_folder(const QString& dir) {
+  QDir d(dir);
+  return d.exists("model_index.json") || d.exists("config.json") || d.exists("unet");
+}
+
+}  // namespace
+
+MainWindow::MainWindow(render::VulkanContext& ctx, const QString& compute_path)
+    : ctx_(ctx), session_(std::make_unique<app::LiveSession>()), compute_path_(compute_path) {
+  setObjectName(QStringLiteral("StreamCanvasMainWindow"));
   setWindowTitle(QStringLiteral("StreamCanvas %1").arg(QString::fromUtf8(kVersion)));
   resize(1280, 800);
+  setAcceptDrops(true);
+  device_text_ = QStringLiteral("%1 | %2").arg(QString::fromStdString(ctx.device_info().name),
+                                               compute_path == "cuda" ? "CUDA" : "CPU path");
 
-  viewport_ = new ViewportWindow(ctx);
+  viewport_ = new ViewportWindow(ctx, *session_);
   QWidget* container = QWidget::createWindowContainer(viewport_, this);
-  container->setMinimumSize(320, 180);
+  container->setMinimumSize(160, 90);
   container->setFocusPolicy(Qt::StrongFocus);
+  container->setAcceptDrops(false);  // drops land on the main window
   setCentralWidget(container);
+  viewport_->set_hud_stats_provider([this] {
+    render::HudStats h;
+    app::SessionStats s = session_->stats();
+    h.title = "StreamCanvas";
+    h.device = device_text_.toStdString();
+    for (auto& [name, v] : s.stages) h.stages.push_back({name, v.first, v.second});
+    h.queues = s.queues;
+    h.latency_ms = s.latency_ms;
+    h.dropped = s.dropped;
+    app::RecordingStatus r = session_->recording();
+    h.recording = r.active;
+    h.recording_s = r.seconds;
+    h.status = s.running ? s.source + " (" + s.decoder + ")" : "stopped";
+    return h;
+  });
+  connect(viewport_, &ViewportWindow::renderError, this,
+          [this](const QString& msg) { showError(tr("Viewport: %1").arg(msg)); });
 
-  auto* file_menu = menuBar()->addMenu(tr("&File"));
-  file_menu->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
-  menuBar()->addMenu(tr("&View"));
-  menuBar()->addMenu(tr("&Help"));
+  build_docks();
+  build_actions();
 
+  status_fps_ = new QLabel(this);
+  status_latency_ = new QLabel(this);
+  status_device_ = new QLabel(device_text_, this);
+  statusBar()->addPermanentWidget(status_fps_);
+  statusBar()->addPermanentWidget(status_latency_);
+  statusBar()->addPermanentWidget(status_device_);
+
+  // Log lines may come from any thread; hop to the GUI thread.
+  log_sink_ = log::add_sink([this](log::Level, const std::string& line) {
+    QMetaObject::invokeMethod(this, "appendLog", Qt::QueuedConnection, Q_ARG(QString, QString::fromStdString(line)));
+  });
+
+  status_timer_ = new QTimer(this);
+  connect(status_timer_, &QTimer::timeout, this, &MainWindow::refresh_status);
+  status_timer_->start(250);
+  restore_settings();
+}
+
+MainWindow::~MainWindow() {
+  log::remove_sink(log_sink_);
+  session_.reset();  // joins the session's threads before the widgets go
+}
+
+void MainWindow::build_docks() {
+  // Source
+  auto* source_widget = new QWidget(this);
+  auto* source_layout = new QVBoxLayout(source_widget);
+  source_box_ = new QComboBox(source_widget);
+  source_box_->setEditable(true);
+  source_box_->setToolTip(tr("test, test:WxH@FPS, v4l2:/dev/videoN, screen, or a video file"));
+  source_box_->addItem(QStringLiteral("test"));
+  for (auto& cam : media::list_cameras())
+    source_box_->addItem(QString::fromStdString(cam.source()), QString::fromStdString(cam.name));
+  for (auto& screen : media::list_screens()) source_box_->addItem(QString::fromStdString(screen.source()));
+  auto* row = new QHBoxLayout;
+  auto* open_file = new QPushButton(tr("Open file…"), source_widget);
+  start_button_ = new QPushButton(tr("Start"), source_widget);
+  row->addWidget(open_file);
+  row->addWidget(start_button_);
+  source_layout->addWidget(source_box_);
+  source_layout->addLayout(row);
+  source_layout->addStretch();
+  connect(open_file, &QPushButton::clicked, this, [this] {
+    QString file = QFileDialog::getOpenFileName(this, tr("Open a video"), QString(),
+                                                tr("Videos (*.mp4 *.mkv *.mov *.webm *.avi);;All files (*)"));
+    if (!file.isEmpty()) startSource(file);
+  });
+  connect(start_button_, &QPushButton::clicked, this, &MainWindow::toggleRunning);
+  auto* source_dock = new QDockWidget(tr("Source"), this);
+  source_dock->setObjectName(QStringLiteral("dock.source"));
+  source_dock->setWidget(source_widget);
+  addDockWidget(Qt::LeftDockWidgetArea, source_dock);
+
+  // Mode & parameters
+  auto* mode_widget = new QWidget(this);
+  auto* mode_form = new QFormLayout(mode_widget);
+  mode_box_ = new QComboBox(mode_widget);
+  mode_box_->addItem(tr("Passthrough"));
+  mode_box_->setToolTip(tr("The AI modes appear here as they land: img2img, volumetric, talking head, video Q&A"));
+  display_box_ = new QComboBox(mode_widget);
+  display_box_->addItems({QStringLiteral("fit"), QStringLiteral("fill"), QStringLiteral("1:1")});
+  side_by_side_ = new QCheckBox(tr("Input | output side by side"), mode_widget);
+  hud_box_ = new QCheckBox(tr("HUD"), mode_widget);
+  hud_box_->setChecked(true);
+  model_dir_ = new QLineEdit(mode_widget);
+  model_dir_->setPlaceholderText(tr("drop a model folder here"));
+  mode_form->addRow(tr("Mode"), mode_box_);
+  mode_form->addRow(tr("Display"), display_box_);
+  mode_form->addRow(side_by_side_);
+  mode_form->addRow(hud_box_);
+  mode_form->addRow(tr("Model"), model_dir_);
+  connect(display_box_, &QComboBox::currentTextChanged, this, [this] { update_view(); });
+  connect(side_by_side_, &QCheckBox::toggled, this, [this] { update_view(); });
+  connect(hud_box_, &QCheckBox::toggled, this, [this](bool on) { viewport_->set_hud_visible(on); });
+  auto* mode_dock = new QDockWidget(tr("Mode & parameters"), this);
+  mode_dock->setObjectName(QStringLiteral("dock.mode"));
+  mode_dock->setWidget(mode_widget);
+  addDockWidget(Qt::LeftDockWidgetArea, mode_dock);
+
+  // Record
+  auto* rec_widget = new QWidget(this);
+  auto* rec_form = new QFormLayout(rec_widget);
+  record_path_ = new QLineEdit(rec_widget);
+  record_path_->setPlaceholderText(tr("automatic: ~/Videos/streamcanvas-<time>"));
+  container_box_ = new QComboBox(rec_widget);
+  container_box_->addItems({QStringLiteral("mp4"), QStringLiteral("mkv")});
+  quality_ = new QSlider(Qt::Horizontal, rec_widget);
+  quality_->setRange(0, 51);
+  quality_->setInvertedAppearance(true);  // right = better
+  quality_->setValue(20);
+  quality_->setToolTip(tr("Constant quality (x264 CRF): lower is better and larger"));
+  record_button_ = new QPushButton(tr("Record"), rec_widget);
+  record_status_ = new QLabel(tr("not recording"), rec_widget);
+  rec_form->addRow(tr("File"), record_path_);
+  rec_form->addRow(tr("Container"), container_box_);
+  rec_form->addRow(tr("Quality"), quality_);
+  rec_form->addRow(record_button_);
+  rec_form->addRow(record_status_);
+  connect(record_button_, &QPushButton::clicked, this, &MainWindow::toggleRecording);
+  auto* rec_dock = new QDockWidget(tr("Record"), this);
+  rec_dock->setObjectName(QStringLiteral("dock.record"));
+  rec_dock->setWidget(rec_widget);
+  addDockWidget(Qt::LeftDockWidgetArea, rec_dock);
+
+  // Log
   log_view_ = new QPlainTextEdit(this);
   log_view_->setReadOnly(true);
   log_view_->setMaximumBlockCount(2000);
@@ -36,23 +205,247 @@ MainWindow::MainWindow(render::VulkanContext& ctx, const QString& compute_path) 
   log_dock->setObjectName(QStringLiteral("dock.log"));
   log_dock->setWidget(log_view_);
   addDockWidget(Qt::BottomDockWidgetArea, log_dock);
+}
 
-  status_device_ =
-      new QLabel(QStringLiteral("%1 | compute: %2").arg(QString::fromStdString(ctx.device_info().name), compute_path));
-  statusBar()->addPermanentWidget(status_device_);
-  statusBar()->showMessage(tr("Ready"));
+void MainWindow::build_actions() {
+  auto add = [this](const QString& text, const QKeySequence& key, auto slot) {
+    auto* a = new QAction(text, this);
+    a->setShortcut(key);
+    a->setShortcutContext(Qt::ApplicationShortcut);  // also while the viewport has focus
+    connect(a, &QAction::triggered, this, slot);
+    return a;
+  };
+  run_action_ = add(tr("Start"), Qt::Key_Space, &MainWindow::toggleRunning);
+  record_action_ = add(tr("Record"), Qt::Key_R, &MainWindow::toggleRecording);
+  QAction* snap = add(tr("Snapshot"), Qt::Key_S, &MainWindow::snapshot);
+  QAction* full = add(tr("Full-screen viewport"), Qt::Key_F, &MainWindow::toggleFullScreenViewport);
+  QAction* hud = add(tr("HUD"), Qt::Key_H, [this] { hud_box_->setChecked(!hud_box_->isChecked()); });
+  QAction* quit = add(tr("Quit"), QKeySequence::Quit, &QWidget::close);
 
-  connect(viewport_, &ViewportWindow::renderError, this,
-          [this](const QString& msg) { statusBar()->showMessage(tr("Viewport error: %1").arg(msg)); });
+  QToolBar* tb = addToolBar(tr("Studio"));
+  tb->setObjectName(QStringLiteral("toolbar.studio"));
+  tb->addAction(run_action_);
+  tb->addAction(record_action_);
+  tb->addAction(snap);
 
-  // Log lines may come from any thread; hop to the GUI thread.
-  log_sink_ = log::add_sink([this](log::Level, const std::string& line) {
-    QMetaObject::invokeMethod(this, "appendLog", Qt::QueuedConnection, Q_ARG(QString, QString::fromStdString(line)));
+  QMenu* file = menuBar()->addMenu(tr("&File"));
+  file->addAction(tr("Open video…"), this, [this] {
+    QString f = QFileDialog::getOpenFileName(this, tr("Open a video"));
+    if (!f.isEmpty()) startSource(f);
+  });
+  file->addAction(snap);
+  file->addSeparator();
+  file->addAction(quit);
+  QMenu* studio = menuBar()->addMenu(tr("&Studio"));
+  studio->addAction(run_action_);
+  studio->addAction(record_action_);
+  QMenu* view = menuBar()->addMenu(tr("&View"));
+  view->addAction(full);
+  view->addAction(hud);
+  for (auto* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
+  QMenu* help = menuBar()->addMenu(tr("&Help"));
+  help->addAction(tr("About StreamCanvas"), this, [this] {
+    appendLog(QStringLiteral("StreamCanvas %1 (%2) — Space start/stop, R record, S snapshot, F full screen, H HUD")
+                  .arg(QString::fromUtf8(kVersion), QString::fromUtf8(kGitRevision)));
   });
 }
 
-MainWindow::~MainWindow() { log::remove_sink(log_sink_); }
-
 void MainWindow::appendLog(const QString& line) { log_view_->appendPlainText(line); }
+
+void MainWindow::showError(const QString& message) {
+  statusBar()->setStyleSheet(QStringLiteral("QStatusBar { color: #e04040; }"));
+  statusBar()->showMessage(message);
+  appendLog(QStringLiteral("error: ") + message);
+}
+
+void MainWindow::startSource(const QString& source) {
+  try {
+    statusBar()->setStyleSheet(QString());
+    session_->start(source.toStdString());
+    if (source_box_->findText(source) < 0) source_box_->addItem(source);
+    source_box_->setCurrentText(source);
+    statusBar()->showMessage(tr("Playing %1").arg(source), 3000);
+  } catch (const std::exception& e) {
+    showError(QString::fromStdString(e.what()));
+  }
+  refresh_status();
+}
+
+void MainWindow::toggleRunning() {
+  if (session_->running()) {
+    if (session_->recording().active) toggleRecording();  // keep the file whole
+    session_->stop();
+    refresh_status();
+  } else {
+    startSource(source_box_->currentText());
+  }
+}
+
+QString MainWindow::default_record_path() const {
+  QString dir = QStandardPaths::writableLocation(QStandardPaths::MoviesLocation);
+  if (dir.isEmpty() || !QDir(dir).exists()) dir = QDir::homePath();
+  return QDir(dir).filePath(QStringLiteral("streamcanvas-%1.%2")
+                                .arg(QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")),
+                                     container_box_->currentText()));
+}
+
+void MainWindow::startRecording(const QString& path) {
+  try {
+    app::RecordSettings s;
+    s.path = path.toStdString();
+    s.quality = quality_->value();
+    session_->start_recording(s);
+    statusBar()->setStyleSheet(QString());
+    statusBar()->showMessage(tr("Recording to %1").arg(path));
+  } catch (const std::exception& e) {
+    showError(QString::fromStdString(e.what()));
+  }
+  refresh_status();
+}
+
+void MainWindow::toggleRecording() {
+  if (session_->recording().active) {
+    try {
+      app::RecordingStatus st = session_->stop_recording();
+      statusBar()->showMessage(
+          tr("Saved %1 (%2, %3)").arg(QString::fromStdString(st.path), clock_text(st.seconds), human_bytes(st.bytes)));
+    } catch (const std::exception& e) {
+      showError(QString::fromStdString(e.what()));
+    }
+  } else {
+    QString path = record_path_->text().trimmed();
+    startRecording(path.isEmpty() ? default_record_path() : path);
+  }
+  refresh_status();
+}
+
+void MainWindow::snapshot() {
+  const media::Frame& f = viewport_->shown_output();
+  if (f.empty()) {
+    showError(tr("Nothing to snapshot yet: start a source first"));
+    return;
+  }
+  QImage img(f.planes[0], f.width, f.height, f.pitch_bytes[0], QImage::Format_RGBA8888);
+  QString path = default_record_path();
+  path = path.left(path.lastIndexOf('.')) + QStringLiteral(".png");
+  path.replace(QStringLiteral("streamcanvas-"), QStringLiteral("snapshot-"));
+  if (img.save(path)) {
+    statusBar()->showMessage(tr("Snapshot saved to %1").arg(path), 5000);
+    log::info("snapshot: {}", path.toStdString());
+  } else {
+    showError(tr("Could not write the snapshot to %1").arg(path));
+  }
+}
+
+void MainWindow::toggleFullScreenViewport() {
+  viewport_fullscreen_ = !viewport_fullscreen_;
+  for (auto* dock : findChildren<QDockWidget*>()) dock->setVisible(!viewport_fullscreen_);
+  for (auto* tb : findChildren<QToolBar*>()) tb->setVisible(!viewport_fullscreen_);
+  menuBar()->setVisible(!viewport_fullscreen_);
+  statusBar()->setVisible(!viewport_fullscreen_);
+  if (viewport_fullscreen_)
+    showFullScreen();
+  else
+    showNormal();
+}
+
+void MainWindow::update_view() {
+  render::CanvasView v;
+  v.mode = render::parse_display_mode(display_box_->currentText().toStdString());
+  v.side_by_side = side_by_side_->isChecked();
+  viewport_->set_view(v);
+}
+
+void MainWindow::refresh_status() {
+  for (const std::string& e : session_->take_errors()) showError(QString::fromStdString(e));
+  app::SessionStats s = session_->stats();
+  double display_fps = 0, source_fps = 0;
+  for (auto& [name, v] : s.stages) {
+    if (name == "display") display_fps = v.first;
+    if (name == "capture") source_fps = v.first;
+  }
+  status_fps_->setText(tr("source %1 fps | display %2 fps").arg(source_fps, 0, 'f', 1).arg(display_fps, 0, 'f', 1));
+  status_latency_->setText(tr("latency %1 ms").arg(s.latency_ms, 0, 'f', 1));
+  const bool running = session_->running();
+  start_button_->setText(running ? tr("Stop") : tr("Start"));
+  run_action_->setText(running ? tr("Stop") : tr("Start"));
+  app::RecordingStatus r = session_->recording();
+  record_button_->setText(r.active ? tr("Stop recording") : tr("Record"));
+  record_action_->setText(r.active ? tr("Stop recording") : tr("Record"));
+  if (r.active) {
+    QString drops = r.dropped ? tr(", %1 dropped").arg(r.dropped) : QString();
+    record_status_->setText(tr("● %1  %2%3").arg(clock_text(r.seconds), human_bytes(r.bytes), drops));
+  } else {
+    record_status_->setText(tr("not recording"));
+  }
+}
+
+void MainWindow::restore_settings() {
+  QSettings s;
+  restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray());
+  restoreState(s.value(QStringLiteral("window/state")).toByteArray());
+  display_box_->setCurrentText(s.value(QStringLiteral("view/display"), QStringLiteral("fit")).toString());
+  side_by_side_->setChecked(s.value(QStringLiteral("view/side_by_side"), false).toBool());
+  hud_box_->setChecked(s.value(QStringLiteral("view/hud"), true).toBool());
+  model_dir_->setText(s.value(QStringLiteral("mode/model_dir")).toString());
+  record_path_->setText(s.value(QStringLiteral("record/path")).toString());
+  container_box_->setCurrentText(s.value(QStringLiteral("record/container"), QStringLiteral("mp4")).toString());
+  quality_->setValue(s.value(QStringLiteral("record/quality"), 20).toInt());
+  const QString source = s.value(QStringLiteral("source/last"), QStringLiteral("test")).toString();
+  source_box_->setCurrentText(source);
+  update_view();
+}
+
+void MainWindow::save_settings() {
+  QSettings s;
+  s.setValue(QStringLiteral("window/geometry"), saveGeometry());
+  s.setValue(QStringLiteral("window/state"), saveState());
+  s.setValue(QStringLiteral("view/display"), display_box_->currentText());
+  s.setValue(QStringLiteral("view/side_by_side"), side_by_side_->isChecked());
+  s.setValue(QStringLiteral("view/hud"), hud_box_->isChecked());
+  s.setValue(QStringLiteral("mode/model_dir"), model_dir_->text());
+  s.setValue(QStringLiteral("record/path"), record_path_->text());
+  s.setValue(QStringLiteral("record/container"), container_box_->currentText());
+  s.setValue(QStringLiteral("record/quality"), quality_->value());
+  s.setValue(QStringLiteral("source/last"), source_box_->currentText());
+}
+
+void MainWindow::closeEvent(QCloseEvent* e) {
+  // A recording in progress is finished (fast-start, complete) before we go.
+  if (session_->recording().active) {
+    try {
+      app::RecordingStatus st = session_->stop_recording();
+      log::info("saved {} on exit", st.path);
+    } catch (const std::exception& ex) {
+      log::error("{}", ex.what());
+    }
+  }
+  session_->stop();
+  save_settings();
+  e->accept();
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* e) {
+  if (e->mimeData()->hasUrls()) e->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* e) {
+  for (const QUrl& url : e->mimeData()->urls()) {
+    if (!url.isLocalFile()) continue;
+    const QString path = url.toLocalFile();
+    if (QFileInfo(path).isDir()) {
+      if (looks_like_model_folder(path)) {
+        model_dir_->setText(path);
+        appendLog(tr("model folder: %1").arg(path));
+      } else {
+        showError(tr("%1 is not a model folder (no model_index.json or config.json)").arg(path));
+      }
+    } else {
+      startSource(path);
+    }
+    e->acceptProposedAction();
+    return;
+  }
+}
 
 }  // namespace sc::gui

@@ -2,9 +2,19 @@
 #include <vulkan/vulkan.h>
 
 #include <QMainWindow>
+#include <memory>
 
+#include "app/session/live_session.h"
+
+class QAction;
+class QCheckBox;
+class QComboBox;
 class QLabel;
+class QLineEdit;
 class QPlainTextEdit;
+class QPushButton;
+class QSlider;
+class QTimer;
 
 namespace sc::render {
 class VulkanContext;
@@ -21,15 +31,59 @@ class MainWindow : public QMainWindow {
   ~MainWindow() override;
 
   ViewportWindow* viewport() const { return viewport_; }
+  app::LiveSession& session() { return *session_; }
 
  public slots:
   void appendLog(const QString& line);
+  void startSource(const QString& source);
+  void toggleRunning();
+  void toggleRecording();
+  void startRecording(const QString& path);
+  void snapshot();
+  void toggleFullScreenViewport();
+  void showError(const QString& message);
+
+ protected:
+  void closeEvent(QCloseEvent* e) override;
+  void dragEnterEvent(QDragEnterEvent* e) override;
+  void dropEvent(QDropEvent* e) override;
 
  private:
+  void build_docks();
+  void build_actions();
+  void refresh_status();
+  void restore_settings();
+  void save_settings();
+  void update_view();
+  QString default_record_path() const;
+
+  render::VulkanContext& ctx_;
+  std::unique_ptr<app::LiveSession> session_;
   ViewportWindow* viewport_ = nullptr;
+  QString device_text_;
+  QString compute_path_;
+
+  QComboBox* source_box_ = nullptr;
+  QPushButton* start_button_ = nullptr;
+  QComboBox* mode_box_ = nullptr;
+  QComboBox* display_box_ = nullptr;
+  QCheckBox* side_by_side_ = nullptr;
+  QCheckBox* hud_box_ = nullptr;
+  QLineEdit* model_dir_ = nullptr;
+  QLineEdit* record_path_ = nullptr;
+  QComboBox* container_box_ = nullptr;
+  QSlider* quality_ = nullptr;
+  QPushButton* record_button_ = nullptr;
+  QLabel* record_status_ = nullptr;
   QPlainTextEdit* log_view_ = nullptr;
+  QLabel* status_fps_ = nullptr;
+  QLabel* status_latency_ = nullptr;
   QLabel* status_device_ = nullptr;
+  QAction* run_action_ = nullptr;
+  QAction* record_action_ = nullptr;
+  QTimer* status_timer_ = nullptr;
   int log_sink_ = 0;
+  bool viewport_fullscreen_ = false;
 };
 
 }  // namespace sc::gui

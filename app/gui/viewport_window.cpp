@@ -1,20 +1,65 @@
 #include "app/gui/viewport_window.h"
 
+#include <imgui.h>
+
 #include <QEvent>
 #include <QPlatformSurfaceEvent>
 #include <QVulkanInstance>
 
+#include "app/gui/imgui_bridge.h"
 #include "base/log.h"
 #include "render/context.h"
 #include "render/presenter.h"
 
 namespace sc::gui {
+namespace {
 
-ViewportWindow::ViewportWindow(render::VulkanContext& ctx) : ctx_(ctx) { setSurfaceType(QSurface::VulkanSurface); }
+render::HostImage host_image(const media::Frame& f) { return {f.width, f.height, f.pitch_bytes[0], f.planes[0]}; }
 
-ViewportWindow::~ViewportWindow() = default;
+// Uploads new frames before the render pass, then draws canvas and HUD in it.
+class ViewportFrame final : public render::FrameCallbacks {
+ public:
+  ViewportFrame(render::Canvas& canvas, render::Hud* hud, const app::DisplayFrames* upload,
+                const render::CanvasView& view, const render::HudStats* stats, double frame_s)
+      : canvas_(canvas), hud_(hud), upload_(upload), view_(view), stats_(stats), frame_s_(frame_s) {}
+
+  void before_pass(VkCommandBuffer cmd) override {
+    if (!upload_) return;
+    canvas_.output().upload(cmd, host_image(upload_->output));
+    if (!upload_->input.empty() && (view_.side_by_side || view_.show_input))
+      canvas_.input().upload(cmd, host_image(upload_->input));
+  }
+  void in_pass(VkCommandBuffer cmd, VkExtent2D extent) override {
+    canvas_.record(cmd, extent, view_);
+    if (hud_ && stats_) hud_->record(cmd, extent, *stats_, frame_s_);
+  }
+
+ private:
+  render::Canvas& canvas_;
+  render::Hud* hud_;
+  const app::DisplayFrames* upload_;
+  const render::CanvasView& view_;
+  const render::HudStats* stats_;
+  double frame_s_;
+};
+
+}  // namespace
+
+ViewportWindow::ViewportWindow(render::VulkanContext& ctx, app::LiveSession& session) : ctx_(ctx), session_(session) {
+  setSurfaceType(QSurface::VulkanSurface);
+  frame_timer_.start();
+}
+
+ViewportWindow::~ViewportWindow() { release_gpu(); }
+
+void ViewportWindow::release_gpu() {
+  hud_.reset();
+  canvas_.reset();
+  presenter_.reset();
+}
 
 std::uint64_t ViewportWindow::frames_presented() const { return presenter_ ? presenter_->frames_presented() : 0; }
+std::uint32_t ViewportWindow::swapchain_rebuilds() const { return presenter_ ? presenter_->swapchain_rebuilds() : 0; }
 
 void ViewportWindow::exposeEvent(QExposeEvent*) {
   if (isExposed()) render();
@@ -32,7 +77,7 @@ bool ViewportWindow::event(QEvent* e) {
   }
   if (e->type() == QEvent::PlatformSurface &&
       static_cast<QPlatformSurfaceEvent*>(e)->surfaceEventType() == QPlatformSurfaceEvent::SurfaceAboutToBeDestroyed) {
-    presenter_.reset();  // the swapchain must go before Qt destroys the surface
+    release_gpu();  // the swapchain must go before Qt destroys the surface
   }
   return QWindow::event(e);
 }
@@ -46,14 +91,56 @@ void ViewportWindow::render() {
       VkSurfaceKHR surface = QVulkanInstance::surfaceForWindow(this);
       if (surface == VK_NULL_HANDLE) throw std::runtime_error("Qt could not create a Vulkan surface for the viewport");
       presenter_ = std::make_unique<render::Presenter>(ctx_, surface, render::PresenterOptions{});
+      canvas_ = std::make_unique<render::Canvas>(ctx_, presenter_->render_pass());
+      hud_ = std::make_unique<render::Hud>(ctx_, presenter_->render_pass(), 3);
+      imgui_setup_keymap(hud_->imgui_io());
     }
-    presenter_->render_frame(w, h);
+    app::DisplayFrames next;
+    const bool fresh = session_.latest(next, &shown_seq_);
+    if (fresh) {
+      shown_ = std::move(next);
+      upload_pending_ = true;
+    }
+    render::HudStats stats;
+    if (hud_visible_ && hud_stats_) stats = hud_stats_();
+    const double frame_s = frame_timer_.nsecsElapsed() * 1e-9;
+    frame_timer_.restart();
+    ViewportFrame frame(*canvas_, hud_visible_ ? hud_.get() : nullptr, upload_pending_ ? &shown_ : nullptr, view_,
+                        &stats, frame_s);
+    if (presenter_->render_frame(w, h, frame)) {
+      if (upload_pending_) session_.displayed(shown_.output);
+      upload_pending_ = false;
+    }
   } catch (const std::exception& e) {
     failed_ = true;
     log::error("viewport: {}", e.what());
     emit renderError(QString::fromStdString(e.what()));
+    return;
   }
-  // Idle viewport: a frame per expose/resize is enough until a mode is running.
+  requestUpdate();  // keep drawing; FIFO presentation paces us to the display
+}
+
+void ViewportWindow::mouseMoveEvent(QMouseEvent* e) {
+  if (hud_) imgui_mouse_move(hud_->imgui_io(), e->position(), devicePixelRatio());
+}
+void ViewportWindow::mousePressEvent(QMouseEvent* e) {
+  if (hud_) imgui_mouse_button(hud_->imgui_io(), e->button(), true);
+}
+void ViewportWindow::mouseReleaseEvent(QMouseEvent* e) {
+  if (hud_) imgui_mouse_button(hud_->imgui_io(), e->button(), false);
+}
+void ViewportWindow::wheelEvent(QWheelEvent* e) {
+  if (hud_) imgui_wheel(hud_->imgui_io(), *e);
+}
+void ViewportWindow::keyPressEvent(QKeyEvent* e) {
+  // Keys the HUD does not want go on to the main window's shortcuts.
+  if (hud_ && hud_->wants_keyboard() && imgui_key(hud_->imgui_io(), *e, true)) return;
+  if (hud_) imgui_key(hud_->imgui_io(), *e, true);
+  QWindow::keyPressEvent(e);
+}
+void ViewportWindow::keyReleaseEvent(QKeyEvent* e) {
+  if (hud_) imgui_key(hud_->imgui_io(), *e, false);
+  QWindow::keyReleaseEvent(e);
 }
 
 }  // namespace sc::gui

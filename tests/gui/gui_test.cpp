@@ -1,8 +1,15 @@
 // Runs the real GUI under Xvfb with Mesa's software Vulkan (lavapipe).
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <QImage>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include "media/source_spec.h"
+#include "media/video_reader.h"
 
 #include "tests/common/subprocess.h"
 
@@ -16,29 +23,102 @@ const std::string kXvfb = std::string(SC_XVFB_RUN) + " -a -s '-screen 0 1600x100
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-// The viewport's empty-state background is a dark blue-grey gradient.
-bool is_background(QRgb p) {
-  int r = qRed(p), g = qGreen(p), b = qBlue(p);
-  return r >= 14 && r <= 50 && g >= r && b >= r + 6 && b <= 66;
+// Each GUI run gets its own settings folder, so tests neither read nor write
+// the user's (and start from defaults).
+std::string gui_env() {
+  static int n = 0;
+  const std::string dir =
+      std::string(SC_TEST_TMP_DIR) + "/gui_config_" + std::to_string(::getpid()) + "_" + std::to_string(n++);
+  std::filesystem::remove_all(dir);
+  return "XDG_CONFIG_HOME=" + shell_quote(dir) + " SC_VK_VALIDATION=1 ";
 }
 
-TEST(Gui, ScreenshotShowsTheMainWindowWithAVulkanViewport) {
+std::size_t count(const QImage& img, const std::function<bool(int, int, int)>& pred) {
+  std::size_t n = 0;
+  for (int y = 0; y < img.height(); ++y)
+    for (int x = 0; x < img.width(); ++x) {
+      QRgb p = img.pixel(x, y);
+      n += pred(qRed(p), qGreen(p), qBlue(p));
+    }
+  return n;
+}
+
+// Longest horizontal run of pixels matching pred, over all rows.
+int longest_run(const QImage& img, const std::function<bool(int, int, int)>& pred) {
+  int best = 0;
+  for (int y = 0; y < img.height(); ++y) {
+    int run = 0;
+    for (int x = 0; x < img.width(); ++x) {
+      QRgb p = img.pixel(x, y);
+      run = pred(qRed(p), qGreen(p), qBlue(p)) ? run + 1 : 0;
+      best = std::max(best, run);
+    }
+  }
+  return best;
+}
+
+TEST(Gui, ScreenshotShowsTheTestPatternAndTheHud) {
   const std::string shot = std::string(SC_TEST_TMP_DIR) + "/gui_main.png";
   std::filesystem::remove(shot);
-  auto r = run_command("SC_VK_VALIDATION=1 " + kXvfb + kGui + " --quit-after 2 --screenshot " + shell_quote(shot));
+  auto r = run_command(gui_env() + kXvfb + kGui + " --source test --quit-after 3 --screenshot " + shell_quote(shot));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_FALSE(contains(r.output, "validation:")) << r.output;
+  EXPECT_TRUE(contains(r.output, "HUD frames")) << r.output;
   QImage img(QString::fromStdString(shot));
   ASSERT_FALSE(img.isNull()) << "no screenshot at " << shot << "\n" << r.output;
   EXPECT_GE(img.width(), 640);
   EXPECT_GE(img.height(), 400);
-  long background = 0;
-  for (int y = 0; y < img.height(); ++y)
-    for (int x = 0; x < img.width(); ++x) background += is_background(img.pixel(x, y));
-  double fraction = double(background) / (img.width() * img.height());
-  EXPECT_GT(fraction, 0.25) << "the Vulkan viewport should fill much of the window; got " << fraction;
-  // The rest is Qt's widgets (menu bar, log dock, status bar): not all viewport.
-  EXPECT_LT(fraction, 0.95) << "expected the Qt chrome around the viewport";
+  const double total = double(img.width()) * img.height();
+  // testsrc2's colour bars: each saturated primary/secondary covers a visible area.
+  struct Bar {
+    const char* name;
+    std::function<bool(int, int, int)> is;
+  };
+  for (const Bar& bar : {Bar{"red", [](int r, int g, int b) { return r > 200 && g < 50 && b < 50; }},
+                         Bar{"green", [](int r, int g, int b) { return r < 50 && g > 200 && b < 50; }},
+                         Bar{"blue", [](int r, int g, int b) { return r < 50 && g < 50 && b > 200; }},
+                         Bar{"yellow", [](int r, int g, int b) { return r > 200 && g > 200 && b < 50; }},
+                         Bar{"magenta", [](int r, int g, int b) { return r > 200 && g < 50 && b > 200; }},
+                         Bar{"cyan", [](int r, int g, int b) { return r < 50 && g > 200 && b > 200; }}})
+    EXPECT_GT(count(img, bar.is) / total, 0.01) << "the " << bar.name << " bar of the test pattern is missing";
+  // The HUD window's title bar (ImGui dark style, active title colour 41,74,122).
+  int title = longest_run(img, [](int r, int g, int b) {
+    return std::abs(r - 41) <= 8 && std::abs(g - 74) <= 8 && std::abs(b - 122) <= 8;
+  });
+  EXPECT_GT(title, 150) << "no HUD title bar in the viewport";
+}
+
+TEST(Gui, ResizeStormAndMinimiseRestoreStayClean) {
+  auto r = run_command(gui_env() + kXvfb + kGui + " --source test:320x240@30 --self-test resize");
+  ASSERT_EQ(r.exit_code, 0) << "3 means Vulkan validation errors:\n" << r.output;
+  EXPECT_FALSE(contains(r.output, "validation:")) << r.output;
+  ASSERT_TRUE(contains(r.output, "self-test resize")) << r.output;
+  auto pos = r.output.find("RSS ");
+  ASSERT_NE(pos, std::string::npos);
+  long growth_kib = std::stol(r.output.substr(pos + 4));
+  EXPECT_LT(growth_kib, 64 * 1024) << "memory grew by " << growth_kib << " KiB over 50 resizes";
+  auto builds = r.output.find("swapchain builds");
+  ASSERT_NE(builds, std::string::npos);
+}
+
+TEST(Gui, ClosingTheWindowFinishesTheRecording) {
+  const std::string out = std::string(SC_TEST_TMP_DIR) + "/gui_record.mp4";
+  std::filesystem::remove(out);
+  auto r = run_command(gui_env() + kXvfb + kGui + " --source test:320x240@30 --record " + shell_quote(out) +
+                       " --close-after 2.5");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "saved " + out + " on exit")) << r.output;
+  std::ifstream in(out, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  auto moov = bytes.find("moov"), mdat = bytes.find("mdat");
+  ASSERT_NE(moov, std::string::npos) << "no index: the file was not finished";
+  EXPECT_LT(moov, mdat) << "a finished recording is fast-start";
+  sc::media::VideoReader reader(sc::media::parse_source_spec(out));
+  EXPECT_EQ(reader.info().width, 320);
+  sc::media::Frame f;
+  int n = 0;
+  while (reader.read(f)) ++n;
+  EXPECT_GE(n, 30) << "about 2 s of 30 fps were recorded";
 }
 
 TEST(Gui, NoDisplayIsASentenceNotACrash) {
@@ -50,8 +130,8 @@ TEST(Gui, NoDisplayIsASentenceNotACrash) {
 }
 
 TEST(Gui, NoVulkanDriverSaysWhatToInstall) {
-  auto r = run_command("VK_DRIVER_FILES=/nonexistent.json VK_ICD_FILENAMES=/nonexistent.json " + kXvfb + kGui +
-                       " --quit-after 1");
+  auto r = run_command(gui_env() + "VK_DRIVER_FILES=/nonexistent.json VK_ICD_FILENAMES=/nonexistent.json " + kXvfb +
+                       kGui + " --quit-after 1");
   EXPECT_FALSE(r.signaled);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "mesa-vulkan-drivers")) << r.output;

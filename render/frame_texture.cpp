@@ -1,0 +1,124 @@
+#include "render/frame_texture.h"
+
+#include <cstring>
+
+#include "base/error.h"
+#include "render/buffer.h"
+#include "render/context.h"
+#include "render/vk_util.h"
+
+namespace sc::render {
+
+FrameTexture::FrameTexture(VulkanContext& ctx, VkDescriptorPool pool, VkDescriptorSetLayout layout, VkSampler linear,
+                           VkSampler nearest)
+    : ctx_(ctx), pool_(pool), linear_(linear), nearest_(nearest) {
+  VkDescriptorSetLayout layouts[2] = {layout, layout};
+  VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO, nullptr, pool, 2, layouts};
+  VkDescriptorSet sets[2];
+  vk_check(vkAllocateDescriptorSets(ctx.device(), &ai, sets), "vkAllocateDescriptorSets (frame texture)");
+  set_linear_ = sets[0];
+  set_nearest_ = sets[1];
+}
+
+FrameTexture::~FrameTexture() {
+  destroy_image();
+  VkDescriptorSet sets[2] = {set_linear_, set_nearest_};
+  vkFreeDescriptorSets(ctx_.device(), pool_, 2, sets);
+}
+
+void FrameTexture::destroy_image() {
+  VkDevice dev = ctx_.device();
+  if (view_) vkDestroyImageView(dev, view_, nullptr);
+  if (image_) vkDestroyImage(dev, image_, nullptr);
+  if (memory_) vkFreeMemory(dev, memory_, nullptr);
+  view_ = VK_NULL_HANDLE;
+  image_ = VK_NULL_HANDLE;
+  memory_ = VK_NULL_HANDLE;
+}
+
+void FrameTexture::recreate(int width, int height) {
+  VkDevice dev = ctx_.device();
+  vkDeviceWaitIdle(dev);  // size changes are rare; the old image may still be in use
+  destroy_image();
+  uploaded_ = false;
+  VkImageCreateInfo ici{};
+  ici.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO;
+  ici.imageType = VK_IMAGE_TYPE_2D;
+  ici.format = VK_FORMAT_R8G8B8A8_UNORM;
+  ici.extent = {std::uint32_t(width), std::uint32_t(height), 1};
+  ici.mipLevels = 1;
+  ici.arrayLayers = 1;
+  ici.samples = VK_SAMPLE_COUNT_1_BIT;
+  ici.tiling = VK_IMAGE_TILING_OPTIMAL;
+  ici.usage = VK_IMAGE_USAGE_TRANSFER_DST_BIT | VK_IMAGE_USAGE_SAMPLED_BIT;
+  ici.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED;
+  vk_check(vkCreateImage(dev, &ici, nullptr, &image_), "vkCreateImage (frame texture)");
+  VkMemoryRequirements req;
+  vkGetImageMemoryRequirements(dev, image_, &req);
+  VkMemoryAllocateInfo mai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, nullptr, req.size,
+                           ctx_.memory_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)};
+  vk_check(vkAllocateMemory(dev, &mai, nullptr, &memory_), "vkAllocateMemory (frame texture)");
+  vk_check(vkBindImageMemory(dev, image_, memory_, 0), "vkBindImageMemory");
+  VkImageViewCreateInfo vci{};
+  vci.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO;
+  vci.image = image_;
+  vci.viewType = VK_IMAGE_VIEW_TYPE_2D;
+  vci.format = VK_FORMAT_R8G8B8A8_UNORM;
+  vci.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
+  vk_check(vkCreateImageView(dev, &vci, nullptr, &view_), "vkCreateImageView (frame texture)");
+  VkDescriptorImageInfo infos[2] = {{linear_, view_, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL},
+                                    {nearest_, view_, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL}};
+  VkWriteDescriptorSet writes[2]{};
+  for (int i = 0; i < 2; ++i) {
+    writes[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
+    writes[i].dstSet = i == 0 ? set_linear_ : set_nearest_;
+    writes[i].descriptorCount = 1;
+    writes[i].descriptorType = VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER;
+    writes[i].pImageInfo = &infos[i];
+  }
+  vkUpdateDescriptorSets(dev, 2, writes, 0, nullptr);
+  const VkDeviceSize bytes = VkDeviceSize(width) * height * 4;
+  for (auto& s : staging_)
+    s = std::make_unique<Buffer>(ctx_, bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+                                 VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+  width_ = width;
+  height_ = height;
+}
+
+void FrameTexture::upload(VkCommandBuffer cmd, const HostImage& img) {
+  if (img.width <= 0 || img.height <= 0 || !img.rgba || img.pitch_bytes < img.width * 4)
+    throw Error("internal: bad frame for upload ({}x{}, pitch {})", img.width, img.height, img.pitch_bytes);
+  if (img.width != width_ || img.height != height_) recreate(img.width, img.height);
+  Buffer& staging = *staging_[ring_];
+  ring_ = (ring_ + 1) % kRingSize;
+  auto* dst = static_cast<std::uint8_t*>(staging.mapped());
+  const std::size_t row = std::size_t(img.width) * 4;
+  for (int y = 0; y < img.height; ++y) std::memcpy(dst + y * row, img.rgba + std::size_t(y) * img.pitch_bytes, row);
+
+  VkImageMemoryBarrier to_dst{};
+  to_dst.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER;
+  to_dst.srcAccessMask = uploaded_ ? VK_ACCESS_SHADER_READ_BIT : 0;
+  to_dst.dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+  to_dst.oldLayout = VK_IMAGE_LAYOUT_UNDEFINED;  // the whole image is overwritten
+  to_dst.newLayout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL;
+  to_dst.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+  to_dst.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+  to_dst.image = image_;
+  to_dst.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
+  vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 0, nullptr, 0,
+                       nullptr, 1, &to_dst);
+  VkBufferImageCopy region{};
+  region.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1};
+  region.imageExtent = {std::uint32_t(img.width), std::uint32_t(img.height), 1};
+  vkCmdCopyBufferToImage(cmd, staging.handle(), image_, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &region);
+  VkImageMemoryBarrier to_read = to_dst;
+  to_read.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+  to_read.dstAccessMask = VK_ACCESS_SHADER_READ_BIT;
+  to_read.oldLayout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL;
+  to_read.newLayout = VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
+  vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT, 0, 0, nullptr, 0,
+                       nullptr, 1, &to_read);
+  uploaded_ = true;
+}
+
+}  // namespace sc::render

@@ -1,0 +1,163 @@
+// The viewport's drawing, offscreen on whatever Vulkan device is present
+// (lavapipe on CI), with validation on.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "render/background.h"
+#include "render/canvas.h"
+#include "render/context.h"
+#include "render/hud.h"
+#include "render/layout.h"
+#include "render/offscreen_target.h"
+
+namespace sc::render {
+namespace {
+
+std::vector<std::uint8_t> pattern(int w, int h, int seed) {
+  std::vector<std::uint8_t> px(std::size_t(w) * h * 4);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      std::uint8_t* p = &px[(std::size_t(y) * w + x) * 4];
+      p[0] = std::uint8_t((x * 7 + seed) & 255);
+      p[1] = std::uint8_t((y * 13 + x * 3) & 255);
+      p[2] = std::uint8_t((x ^ y) & 255);
+      p[3] = 255;
+    }
+  return px;
+}
+
+struct Draw final : FrameCallbacks {
+  Canvas& canvas;
+  const std::vector<std::uint8_t>* output = nullptr;
+  const std::vector<std::uint8_t>* input = nullptr;
+  int w = 0, h = 0;
+  CanvasView view;
+  Hud* hud = nullptr;
+  explicit Draw(Canvas& c) : canvas(c) {}
+  void before_pass(VkCommandBuffer cmd) override {
+    if (output) canvas.output().upload(cmd, {w, h, w * 4, output->data()});
+    if (input) canvas.input().upload(cmd, {w, h, w * 4, input->data()});
+  }
+  void in_pass(VkCommandBuffer cmd, VkExtent2D extent) override {
+    canvas.record(cmd, extent, view);
+    if (hud) {
+      HudStats s;
+      s.device = "test device";
+      s.stages = {{"capture", 30, 1.5}};
+      hud->record(cmd, extent, s, 1.0 / 30);
+    }
+  }
+};
+
+class CanvasTest : public ::testing::Test {
+ protected:
+  void SetUp() override { setenv("SC_VK_VALIDATION", "1", 1); }
+};
+
+TEST_F(CanvasTest, OneToOneFrameReadsBackExactly) {
+  VulkanContext ctx(ContextOptions{});
+  const int w = 97, h = 61;  // odd sizes: no row padding luck
+  OffscreenTarget target(ctx, w, h);
+  Canvas canvas(ctx, target.render_pass());
+  auto frame = pattern(w, h, 5);
+  Draw d(canvas);
+  d.output = &frame;
+  d.w = w;
+  d.h = h;
+  d.view.mode = DisplayMode::kOneToOne;
+  std::vector<std::uint8_t> got = target.render(d);
+  ASSERT_EQ(got.size(), frame.size());
+  std::size_t mismatches = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) mismatches += got[i] != frame[i];
+  EXPECT_EQ(mismatches, 0u) << "a frame shown 1:1 must reach the target bit for bit";
+  // A second, different frame through the staging ring replaces it exactly too.
+  auto frame2 = pattern(w, h, 99);
+  d.output = &frame2;
+  got = target.render(d);
+  EXPECT_EQ(got, frame2);
+  EXPECT_EQ(ctx.validation_errors(), 0u);
+}
+
+TEST_F(CanvasTest, EmptyCanvasShowsTheBackground) {
+  VulkanContext ctx(ContextOptions{});
+  OffscreenTarget target(ctx, 64, 40);
+  Canvas canvas(ctx, target.render_pass());
+  Draw d(canvas);
+  auto got = target.render(d);
+  int worst = 0;
+  for (int y = 0; y < 40; ++y)
+    for (int x = 0; x < 64; ++x) {
+      auto want = background_pixel(x, y, 64, 40);
+      for (int c = 0; c < 3; ++c) worst = std::max(worst, std::abs(int(got[(y * 64 + x) * 4 + c]) - int(want[c])));
+    }
+  EXPECT_LE(worst, 1);
+}
+
+TEST_F(CanvasTest, FitLetterboxesAndSideBySideShowsBoth) {
+  VulkanContext ctx(ContextOptions{});
+  OffscreenTarget target(ctx, 200, 50);
+  Canvas canvas(ctx, target.render_pass());
+  std::vector<std::uint8_t> red(40 * 40 * 4), blue(40 * 40 * 4);
+  for (std::size_t i = 0; i < red.size(); i += 4) {
+    red[i] = 255, red[i + 3] = 255;
+    blue[i + 2] = 255, blue[i + 3] = 255;
+  }
+  Draw d(canvas);
+  d.output = &blue;
+  d.input = &red;
+  d.w = d.h = 40;
+  d.view.mode = DisplayMode::kFit;
+  auto px = [&](const std::vector<std::uint8_t>& img, int x, int y) { return &img[(std::size_t(y) * 200 + x) * 4]; };
+  auto got = target.render(d);
+  // Fit: a 50x50 square centred in 200x50; left and right of it is background.
+  EXPECT_EQ(px(got, 100, 25)[2], 255);
+  EXPECT_LT(px(got, 10, 25)[2], 80);
+  d.view.side_by_side = true;
+  got = target.render(d);
+  EXPECT_EQ(px(got, 48, 25)[0], 255) << "input on the left";
+  EXPECT_EQ(px(got, 151, 25)[2], 255) << "output on the right";
+  EXPECT_EQ(ctx.validation_errors(), 0u);
+}
+
+TEST_F(CanvasTest, HudDrawsOverTheFrame) {
+  VulkanContext ctx(ContextOptions{});
+  OffscreenTarget target(ctx, 320, 200);
+  Canvas canvas(ctx, target.render_pass());
+  Hud hud(ctx, target.render_pass(), 3);
+  Draw d(canvas);
+  auto before = target.render(d);
+  d.hud = &hud;
+  auto after = target.render(d);
+  after = target.render(d);  // ImGui sizes auto-resize windows on the second frame
+  std::size_t changed = 0;
+  for (std::size_t i = 0; i < before.size(); i += 4) changed += before[i] != after[i] || before[i + 2] != after[i + 2];
+  EXPECT_GT(changed, 2000u) << "the HUD window should cover part of the top-left";
+  // The far corner stays background.
+  const std::size_t far = (std::size_t(199) * 320 + 319) * 4;
+  EXPECT_EQ(before[far], after[far]);
+  EXPECT_EQ(hud.frames(), 2u);
+  EXPECT_EQ(ctx.validation_errors(), 0u);
+}
+
+TEST(Layout, Placements) {
+  Rect panel{0, 0, 200, 100};
+  Placement fit = place(DisplayMode::kFit, 100, 100, panel);
+  EXPECT_FLOAT_EQ(fit.dst.x, 50);
+  EXPECT_FLOAT_EQ(fit.dst.w, 100);
+  EXPECT_FLOAT_EQ(fit.dst.h, 100);
+  Placement fill = place(DisplayMode::kFill, 100, 100, panel);
+  EXPECT_FLOAT_EQ(fill.dst.w, 200);
+  EXPECT_FLOAT_EQ(fill.src_uv.h, 0.5f);
+  EXPECT_FLOAT_EQ(fill.src_uv.y, 0.25f);
+  Placement one = place(DisplayMode::kOneToOne, 300, 50, panel);
+  EXPECT_FLOAT_EQ(one.dst.w, 200);
+  EXPECT_FLOAT_EQ(one.dst.h, 50);
+  EXPECT_FLOAT_EQ(one.dst.y, 25);
+  EXPECT_FLOAT_EQ(one.src_uv.x, 50.0f / 300);
+  EXPECT_EQ(parse_display_mode("1:1"), DisplayMode::kOneToOne);
+  EXPECT_ANY_THROW(parse_display_mode("stretch"));
+}
+
+}  // namespace
+}  // namespace sc::render
