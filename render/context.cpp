@@ -69,11 +69,6 @@ VKAPI_ATTR VkBool32 VKAPI_CALL debug_callback(VkDebugUtilsMessageSeverityFlagBit
   return VK_FALSE;
 }
 
-bool env_flag(const char* name) {
-  const char* v = std::getenv(name);
-  return v && std::string_view(v) == "1";
-}
-
 }  // namespace
 
 DeviceList enumerate_vulkan_devices() {
@@ -111,7 +106,15 @@ VulkanContext::VulkanContext(const ContextOptions& options) {
   std::vector<const char*> exts;
   for (auto& e : options.instance_extensions) exts.push_back(e.c_str());
   std::vector<const char*> layers;
-  bool want_validation = options.validation || env_flag("SC_VK_VALIDATION");
+  // Debug builds validate by default (tests, development); SC_VK_VALIDATION=1
+  // or =0 overrides in any build.
+  const char* env = std::getenv("SC_VK_VALIDATION");
+#ifdef NDEBUG
+  const bool build_default = false;
+#else
+  const bool build_default = true;
+#endif
+  bool want_validation = env ? std::string_view(env) == "1" : (options.validation || build_default);
   if (want_validation) {
     if (layer_available(kValidationLayer)) {
       layers.push_back(kValidationLayer);

@@ -31,7 +31,8 @@ DeviceList enumerate_vulkan_devices();
 struct ContextOptions {
   std::vector<std::string> instance_extensions;  // e.g. surface extensions from Qt
   bool swapchain = false;                        // enable VK_KHR_swapchain on the device
-  // Validation layers: on when SC_VK_VALIDATION=1 is set, or when asked here.
+  // Validation layers: on in debug builds or when asked here; SC_VK_VALIDATION=1/0
+  // forces them on/off.
   bool validation = false;
   std::string application_name = "StreamCanvas";
 };

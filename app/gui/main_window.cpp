@@ -221,6 +221,11 @@ void MainWindow::build_actions() {
   QAction* full = add(tr("Full-screen viewport"), Qt::Key_F, &MainWindow::toggleFullScreenViewport);
   QAction* hud = add(tr("HUD"), Qt::Key_H, [this] { hud_box_->setChecked(!hud_box_->isChecked()); });
   QAction* quit = add(tr("Quit"), QKeySequence::Quit, &QWidget::close);
+  vsync_action_ = new QAction(tr("VSync"), this);
+  vsync_action_->setCheckable(true);
+  vsync_action_->setChecked(true);
+  vsync_action_->setToolTip(tr("Off: lowest latency (mailbox/immediate); on: paced to the display"));
+  connect(vsync_action_, &QAction::toggled, this, [this](bool on) { viewport_->set_vsync(on); });
 
   QToolBar* tb = addToolBar(tr("Studio"));
   tb->setObjectName(QStringLiteral("toolbar.studio"));
@@ -242,6 +247,7 @@ void MainWindow::build_actions() {
   QMenu* view = menuBar()->addMenu(tr("&View"));
   view->addAction(full);
   view->addAction(hud);
+  view->addAction(vsync_action_);
   for (auto* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   help->addAction(tr("About StreamCanvas"), this, [this] {
@@ -387,6 +393,7 @@ void MainWindow::restore_settings() {
   display_box_->setCurrentText(s.value(QStringLiteral("view/display"), QStringLiteral("fit")).toString());
   side_by_side_->setChecked(s.value(QStringLiteral("view/side_by_side"), false).toBool());
   hud_box_->setChecked(s.value(QStringLiteral("view/hud"), true).toBool());
+  vsync_action_->setChecked(s.value(QStringLiteral("view/vsync"), true).toBool());
   model_dir_->setText(s.value(QStringLiteral("mode/model_dir")).toString());
   record_path_->setText(s.value(QStringLiteral("record/path")).toString());
   container_box_->setCurrentText(s.value(QStringLiteral("record/container"), QStringLiteral("mp4")).toString());
@@ -403,6 +410,7 @@ void MainWindow::save_settings() {
   s.setValue(QStringLiteral("view/display"), display_box_->currentText());
   s.setValue(QStringLiteral("view/side_by_side"), side_by_side_->isChecked());
   s.setValue(QStringLiteral("view/hud"), hud_box_->isChecked());
+  s.setValue(QStringLiteral("view/vsync"), vsync_action_->isChecked());
   s.setValue(QStringLiteral("mode/model_dir"), model_dir_->text());
   s.setValue(QStringLiteral("record/path"), record_path_->text());
   s.setValue(QStringLiteral("record/container"), container_box_->currentText());

@@ -81,6 +81,7 @@ class MainWindow : public QMainWindow {
   QLabel* status_device_ = nullptr;
   QAction* run_action_ = nullptr;
   QAction* record_action_ = nullptr;
+  QAction* vsync_action_ = nullptr;
   QTimer* status_timer_ = nullptr;
   int log_sink_ = 0;
   bool viewport_fullscreen_ = false;

@@ -58,6 +58,11 @@ void ViewportWindow::release_gpu() {
   presenter_.reset();
 }
 
+void ViewportWindow::set_vsync(bool vsync) {
+  vsync_ = vsync;
+  if (presenter_) presenter_->set_vsync(vsync);
+}
+
 std::uint64_t ViewportWindow::frames_presented() const { return presenter_ ? presenter_->frames_presented() : 0; }
 std::uint32_t ViewportWindow::swapchain_rebuilds() const { return presenter_ ? presenter_->swapchain_rebuilds() : 0; }
 
@@ -90,7 +95,7 @@ void ViewportWindow::render() {
     if (!presenter_) {
       VkSurfaceKHR surface = QVulkanInstance::surfaceForWindow(this);
       if (surface == VK_NULL_HANDLE) throw std::runtime_error("Qt could not create a Vulkan surface for the viewport");
-      presenter_ = std::make_unique<render::Presenter>(ctx_, surface, render::PresenterOptions{});
+      presenter_ = std::make_unique<render::Presenter>(ctx_, surface, render::PresenterOptions{vsync_});
       canvas_ = std::make_unique<render::Canvas>(ctx_, presenter_->render_pass());
       hud_ = std::make_unique<render::Hud>(ctx_, presenter_->render_pass(), 3);
       imgui_setup_keymap(hud_->imgui_io());

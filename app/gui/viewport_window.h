@@ -29,6 +29,8 @@ class ViewportWindow : public QWindow {
   void set_view(const render::CanvasView& view) { view_ = view; }
   const render::CanvasView& view() const { return view_; }
   void set_hud_visible(bool visible) { hud_visible_ = visible; }
+  // FIFO (tear-free, paced to the display) or MAILBOX/IMMEDIATE (lowest latency).
+  void set_vsync(bool vsync);
   bool hud_visible() const { return hud_visible_; }
   void set_hud_stats_provider(std::function<render::HudStats()> provider) { hud_stats_ = std::move(provider); }
 
@@ -63,6 +65,7 @@ class ViewportWindow : public QWindow {
   std::unique_ptr<render::Hud> hud_;
   render::CanvasView view_;
   bool hud_visible_ = true;
+  bool vsync_ = true;
   std::function<render::HudStats()> hud_stats_;
   app::DisplayFrames shown_;
   std::uint64_t shown_seq_ = 0;
