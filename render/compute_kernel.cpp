@@ -27,8 +27,11 @@ ComputeKernel::ComputeKernel(VulkanContext& ctx, const std::string& shader_name,
   std::vector<VkDescriptorSetLayoutBinding> bindings(buffer_count);
   for (std::uint32_t i = 0; i < buffer_count; ++i)
     bindings[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
-  VkDescriptorSetLayoutCreateInfo slci{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO, nullptr, 0, buffer_count,
-                                       bindings.data()};
+  push_ = ctx.cmd_push_descriptor_set() != nullptr;
+  VkDescriptorSetLayoutCreateInfo slci{
+      VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO, nullptr,
+      push_ ? VkDescriptorSetLayoutCreateFlags(VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR) : 0u,
+      buffer_count, bindings.data()};
   vk_check(vkCreateDescriptorSetLayout(dev, &slci, nullptr, &set_layout_), "vkCreateDescriptorSetLayout");
   VkPushConstantRange range{VK_SHADER_STAGE_COMPUTE_BIT, 0, push_constant_bytes};
   VkPipelineLayoutCreateInfo plci{
@@ -46,6 +49,7 @@ ComputeKernel::ComputeKernel(VulkanContext& ctx, const std::string& shader_name,
                 nullptr};
   cpci.layout = layout_;
   vk_check(vkCreateComputePipelines(dev, VK_NULL_HANDLE, 1, &cpci, nullptr, &pipeline_), "vkCreateComputePipelines");
+  if (push_) return;  // no descriptor set to allocate
   VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, buffer_count};
   VkDescriptorPoolCreateInfo dpci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO, nullptr, 0, 1, 1, &ps};
   vk_check(vkCreateDescriptorPool(dev, &dpci, nullptr, &pool_), "vkCreateDescriptorPool");
@@ -55,7 +59,7 @@ ComputeKernel::ComputeKernel(VulkanContext& ctx, const std::string& shader_name,
 
 ComputeKernel::~ComputeKernel() {
   VkDevice dev = ctx_.device();
-  vkDestroyDescriptorPool(dev, pool_, nullptr);
+  if (pool_) vkDestroyDescriptorPool(dev, pool_, nullptr);
   vkDestroyPipeline(dev, pipeline_, nullptr);
   vkDestroyPipelineLayout(dev, layout_, nullptr);
   vkDestroyDescriptorSetLayout(dev, set_layout_, nullptr);
@@ -73,16 +77,23 @@ void ComputeKernel::record(VkCommandBuffer cmd, std::initializer_list<const Buff
     infos.push_back({b->handle(), 0, VK_WHOLE_SIZE});
     VkWriteDescriptorSet w{};
     w.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
-    w.dstSet = set_;
+    w.dstSet = push_ ? VK_NULL_HANDLE : set_;
     w.dstBinding = i++;
     w.descriptorCount = 1;
     w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
     w.pBufferInfo = &infos.back();
     writes.push_back(w);
   }
-  vkUpdateDescriptorSets(ctx_.device(), static_cast<std::uint32_t>(writes.size()), writes.data(), 0, nullptr);
   vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline_);
-  vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, layout_, 0, 1, &set_, 0, nullptr);
+  if (push_) {
+    ctx_.cmd_push_descriptor_set()(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, layout_, 0,
+                                   static_cast<std::uint32_t>(writes.size()), writes.data());
+  } else {
+    // Without push descriptors the one set is rewritten: record this kernel
+    // once per command buffer.
+    vkUpdateDescriptorSets(ctx_.device(), static_cast<std::uint32_t>(writes.size()), writes.data(), 0, nullptr);
+    vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, layout_, 0, 1, &set_, 0, nullptr);
+  }
   if (push_bytes_) vkCmdPushConstants(cmd, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes_, push);
   vkCmdDispatch(cmd, groups_x, groups_y, groups_z);
 }

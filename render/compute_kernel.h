@@ -21,6 +21,8 @@ class ComputeKernel {
   ComputeKernel& operator=(const ComputeKernel&) = delete;
 
   // Binds the buffers, pushes the constants and dispatches groups; records into cmd.
+  // With VK_KHR_push_descriptor (lavapipe, NVIDIA) it may be recorded any
+  // number of times per command buffer.
   void record(VkCommandBuffer cmd, std::initializer_list<const Buffer*> buffers, const void* push,
               std::uint32_t groups_x, std::uint32_t groups_y, std::uint32_t groups_z = 1);
 
@@ -28,6 +30,7 @@ class ComputeKernel {
   VulkanContext& ctx_;
   std::uint32_t buffer_count_;
   std::uint32_t push_bytes_;
+  bool push_ = false;  // VK_KHR_push_descriptor in use
   VkShaderModule module_ = VK_NULL_HANDLE;
   VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
   VkPipelineLayout layout_ = VK_NULL_HANDLE;

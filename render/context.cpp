@@ -215,6 +215,17 @@ VulkanContext::VulkanContext(const ContextOptions& options) {
   VkDeviceQueueCreateInfo qci{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO, nullptr, 0, queue_family_, 1, &priority};
   std::vector<const char*> dev_exts;
   if (options.swapchain) dev_exts.push_back(VK_KHR_SWAPCHAIN_EXTENSION_NAME);
+  {
+    // Push descriptors let a compute kernel be recorded many times in one
+    // command buffer with different buffers (sort passes, scan levels).
+    std::uint32_t ne = 0;
+    vkEnumerateDeviceExtensionProperties(physical_, nullptr, &ne, nullptr);
+    std::vector<VkExtensionProperties> avail(ne);
+    vkEnumerateDeviceExtensionProperties(physical_, nullptr, &ne, avail.data());
+    for (auto& e : avail)
+      if (std::strcmp(e.extensionName, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME) == 0) push_descriptors_ = true;
+    if (push_descriptors_) dev_exts.push_back(VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
+  }
   VkDeviceCreateInfo dci{};
   dci.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
   dci.pNext = &enable12;
@@ -228,6 +239,9 @@ VulkanContext::VulkanContext(const ContextOptions& options) {
     throw Error("Vulkan: cannot create a device on '{}': {}", info_.name, to_string(r));
   }
   vkGetDeviceQueue(device_, queue_family_, 0, &queue_);
+  if (push_descriptors_)
+    cmd_push_descriptor_set_ =
+        reinterpret_cast<PFN_vkCmdPushDescriptorSetKHR>(vkGetDeviceProcAddr(device_, "vkCmdPushDescriptorSetKHR"));
   VkCommandPoolCreateInfo pci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO, nullptr,
                               VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT, queue_family_};
   vk_check(vkCreateCommandPool(device_, &pci, nullptr, &pool_), "vkCreateCommandPool");

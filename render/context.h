@@ -53,6 +53,8 @@ class VulkanContext {
   const PhysicalDeviceInfo& device_info() const { return info_; }
   bool validation_enabled() const { return messenger_ != VK_NULL_HANDLE; }
   bool timeline_semaphores() const { return timeline_; }
+  // VK_KHR_push_descriptor: null when the device lacks it.
+  PFN_vkCmdPushDescriptorSetKHR cmd_push_descriptor_set() const { return cmd_push_descriptor_set_; }
 
   // Number of validation-layer errors reported so far (0 when validation is off).
   std::uint32_t validation_errors() const { return validation_errors_.load(); }
@@ -84,6 +86,8 @@ class VulkanContext {
   std::uint32_t queue_family_ = 0;
   PhysicalDeviceInfo info_;
   bool timeline_ = false;
+  bool push_descriptors_ = false;
+  PFN_vkCmdPushDescriptorSetKHR cmd_push_descriptor_set_ = nullptr;
   std::atomic<std::uint32_t> validation_errors_{0};
 };
 

@@ -1,0 +1,275 @@
+#include "render/splat/splat_renderer.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "base/error.h"
+#include "render/buffer.h"
+#include "render/compute_kernel.h"
+#include "render/context.h"
+
+namespace sc::render {
+namespace {
+
+constexpr std::uint32_t kTile = 16;
+
+std::uint32_t div_up(std::uint32_t a, std::uint32_t b) { return (a + b - 1) / b; }
+
+std::unique_ptr<Buffer> device_buffer(VulkanContext& ctx, VkDeviceSize bytes) {
+  return std::make_unique<Buffer>(
+      ctx, std::max<VkDeviceSize>(bytes, 16),
+      VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+      VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+}
+
+std::unique_ptr<Buffer> host_buffer(VulkanContext& ctx, VkDeviceSize bytes) {
+  return std::make_unique<Buffer>(
+      ctx, std::max<VkDeviceSize>(bytes, 16),
+      VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+      VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+}
+
+void upload(VulkanContext& ctx, Buffer& dst, const void* data, VkDeviceSize bytes) {
+  if (bytes == 0) return;
+  auto staging = host_buffer(ctx, bytes);
+  std::memcpy(staging->mapped(), data, bytes);
+  ctx.submit_and_wait([&](VkCommandBuffer cmd) {
+    VkBufferCopy c{0, 0, bytes};
+    vkCmdCopyBuffer(cmd, staging->handle(), dst.handle(), 1, &c);
+  });
+}
+
+struct PreprocessPush {
+  float view[16];  // column-major for GLSL mat4
+  float intrinsics[4];
+  std::uint32_t dims[4];
+  std::uint32_t tiles[2];
+  float near_far[2];
+};
+static_assert(sizeof(PreprocessPush) <= 128);
+
+struct RasterPush {
+  float background[4];
+  std::uint32_t size[2];
+  std::uint32_t tiles_x;
+  float alpha_max;
+};
+
+}  // namespace
+
+SplatRenderer::SplatRenderer(VulkanContext& ctx)
+    : ctx_(ctx),
+      preprocess_(std::make_unique<ComputeKernel>(ctx, "splat_preprocess.comp", 10, sizeof(PreprocessPush))),
+      duplicate_(std::make_unique<ComputeKernel>(ctx, "splat_duplicate.comp", 5, 8)),
+      ranges_(std::make_unique<ComputeKernel>(ctx, "splat_ranges.comp", 2, 4)),
+      rasterize_(std::make_unique<ComputeKernel>(ctx, "splat_rasterize.comp", 7, sizeof(RasterPush))),
+      scan_(ctx),
+      sort_(ctx) {
+  total_ = host_buffer(ctx, 8);
+}
+
+SplatRenderer::~SplatRenderer() { vkDeviceWaitIdle(ctx_.device()); }
+
+SplatScene& SplatRenderer::reserve_scene(std::uint32_t count, int sh_degree) {
+  if (sh_degree < 0 || sh_degree > 3) throw Error("SH degree {} is not 0..3", sh_degree);
+  const std::uint32_t coefs = std::uint32_t((sh_degree + 1) * (sh_degree + 1));
+  if (!scene_.positions || count > scene_.count || sh_degree != scene_.sh_degree) {
+    vkDeviceWaitIdle(ctx_.device());
+    scene_.positions = device_buffer(ctx_, VkDeviceSize(count) * 12);
+    scene_.scales = device_buffer(ctx_, VkDeviceSize(count) * 12);
+    scene_.rotations = device_buffer(ctx_, VkDeviceSize(count) * 16);
+    scene_.opacities = device_buffer(ctx_, VkDeviceSize(count) * 4);
+    scene_.sh = device_buffer(ctx_, VkDeviceSize(count) * coefs * 12);
+  }
+  scene_.count = count;
+  scene_.sh_degree = sh_degree;
+  return scene_;
+}
+
+void SplatRenderer::set_scene(const GaussianCloud& cloud) {
+  cloud.validate("scene");
+  const auto n = static_cast<std::uint32_t>(cloud.size());
+  reserve_scene(n, cloud.sh_degree);
+  upload(ctx_, *scene_.positions, cloud.positions.data(), cloud.positions.size() * 4);
+  upload(ctx_, *scene_.scales, cloud.scales.data(), cloud.scales.size() * 4);
+  upload(ctx_, *scene_.rotations, cloud.rotations.data(), cloud.rotations.size() * 4);
+  upload(ctx_, *scene_.opacities, cloud.opacities.data(), cloud.opacities.size() * 4);
+  upload(ctx_, *scene_.sh, cloud.sh.data(), cloud.sh.size() * 4);
+}
+
+void SplatRenderer::ensure_outputs(std::uint32_t width, std::uint32_t height) {
+  const std::uint32_t pixels = width * height;
+  const std::uint32_t tiles = div_up(width, kTile) * div_up(height, kTile);
+  if (pixels > pixel_capacity_) {
+    vkDeviceWaitIdle(ctx_.device());
+    out_float_ = host_buffer(ctx_, VkDeviceSize(pixels) * 16);
+    out_rgba_ = device_buffer(ctx_, VkDeviceSize(pixels) * 4);
+    pixel_capacity_ = pixels;
+  }
+  if (tiles > tile_capacity_) {
+    vkDeviceWaitIdle(ctx_.device());
+    ranges_buf_ = device_buffer(ctx_, VkDeviceSize(tiles) * 8);
+    tile_capacity_ = tiles;
+  }
+  width_ = width;
+  height_ = height;
+}
+
+void SplatRenderer::ensure_per_gaussian(std::uint32_t n) {
+  if (n <= per_gaussian_capacity_) return;
+  vkDeviceWaitIdle(ctx_.device());
+  mean_depth_ = device_buffer(ctx_, VkDeviceSize(n) * 16);
+  conic_opacity_ = device_buffer(ctx_, VkDeviceSize(n) * 16);
+  colors_ = device_buffer(ctx_, VkDeviceSize(n) * 16);
+  rects_ = device_buffer(ctx_, VkDeviceSize(n) * 16);
+  touched_ = device_buffer(ctx_, VkDeviceSize(n) * 4);
+  offsets_ = device_buffer(ctx_, VkDeviceSize(n) * 4);
+  scan_.reserve(n);
+  per_gaussian_capacity_ = n;
+}
+
+void SplatRenderer::ensure_keys(std::uint32_t n) {
+  if (n <= key_capacity_) return;
+  vkDeviceWaitIdle(ctx_.device());
+  const std::uint32_t cap = n + n / 4;  // headroom: the count changes with the camera
+  keys_ = device_buffer(ctx_, VkDeviceSize(cap) * 8);
+  values_ = device_buffer(ctx_, VkDeviceSize(cap) * 4);
+  sort_.reserve(cap);
+  key_capacity_ = cap;
+}
+
+SplatStats SplatRenderer::render(const SplatCamera& cam, const std::array<float, 3>& background) {
+  if (cam.width == 0 || cam.height == 0 || cam.width > 16384 || cam.height > 16384)
+    throw Error("splat render: size {}x{} is out of range", cam.width, cam.height);
+  if (!(cam.fx > 0 && cam.fy > 0)) throw Error("splat render: focal lengths must be positive");
+  ensure_outputs(cam.width, cam.height);
+  const std::uint32_t n = scene_.count;
+  const std::uint32_t tiles_x = div_up(cam.width, kTile), tiles_y = div_up(cam.height, kTile);
+  const std::uint32_t tiles = tiles_x * tiles_y;
+  SplatStats stats;
+  stats.gaussians = n;
+  ensure_per_gaussian(std::max(n, 1u));
+
+  // Pass 1: project, count tiles per Gaussian, prefix-sum them.
+  PreprocessPush pp{};
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 4; ++c) pp.view[c * 4 + r] = cam.view[r * 4 + c];
+  pp.intrinsics[0] = cam.fx;
+  pp.intrinsics[1] = cam.fy;
+  pp.intrinsics[2] = cam.cx;
+  pp.intrinsics[3] = cam.cy;
+  pp.dims[0] = cam.width;
+  pp.dims[1] = cam.height;
+  pp.dims[2] = n;
+  pp.dims[3] = std::uint32_t(scene_.sh_degree);
+  pp.tiles[0] = tiles_x;
+  pp.tiles[1] = tiles_y;
+  pp.near_far[0] = cam.near_plane;
+  pp.near_far[1] = cam.far_plane;
+  if (n > 0) {
+    ctx_.submit_and_wait([&](VkCommandBuffer cmd) {
+      preprocess_->record(
+          cmd,
+          {scene_.positions.get(), scene_.scales.get(), scene_.rotations.get(), scene_.opacities.get(), scene_.sh.get(),
+           mean_depth_.get(), conic_opacity_.get(), colors_.get(), rects_.get(), touched_.get()},
+          &pp, div_up(n, 256), 1);
+      compute_barrier(cmd);
+      VkBufferCopy c{0, 0, VkDeviceSize(n) * 4};
+      vkCmdCopyBuffer(cmd, touched_->handle(), offsets_->handle(), 1, &c);
+      compute_barrier(cmd);
+      scan_.record(cmd, *offsets_, n);
+      // total = offsets[n-1] + touched[n-1]
+      VkBufferCopy last_off{VkDeviceSize(n - 1) * 4, 0, 4}, last_cnt{VkDeviceSize(n - 1) * 4, 4, 4};
+      vkCmdCopyBuffer(cmd, offsets_->handle(), total_->handle(), 1, &last_off);
+      vkCmdCopyBuffer(cmd, touched_->handle(), total_->handle(), 1, &last_cnt);
+      VkMemoryBarrier to_host{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_TRANSFER_WRITE_BIT,
+                              VK_ACCESS_HOST_READ_BIT};
+      vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host, 0, nullptr,
+                           0, nullptr);
+    });
+    const auto* t = static_cast<const std::uint32_t*>(total_->mapped());
+    stats.intersections = t[0] + t[1];
+  }
+  const std::uint32_t m = stats.intersections;
+  ensure_keys(std::max(m, 1u));
+  std::uint32_t tile_bits = 1;
+  while ((1u << tile_bits) < tiles) ++tile_bits;
+
+  // Pass 2: keys, sort, ranges, blend.
+  ctx_.submit_and_wait([&](VkCommandBuffer cmd) {
+    vkCmdFillBuffer(cmd, ranges_buf_->handle(), 0, VkDeviceSize(tiles) * 8, 0);
+    compute_barrier(cmd);
+    if (m > 0) {
+      const std::uint32_t dp[2] = {n, tiles_x};
+      duplicate_->record(cmd, {mean_depth_.get(), rects_.get(), offsets_.get(), keys_.get(), values_.get()}, dp,
+                         div_up(n, 256), 1);
+      compute_barrier(cmd);
+      sort_.record(cmd, *keys_, *values_, m, 32 + tile_bits);
+      ranges_->record(cmd, {keys_.get(), ranges_buf_.get()}, &m, div_up(m, 256), 1);
+      compute_barrier(cmd);
+    }
+    RasterPush rp{{background[0], background[1], background[2], 1}, {cam.width, cam.height}, tiles_x, kAlphaMax};
+    rasterize_->record(cmd,
+                       {ranges_buf_.get(), values_.get(), mean_depth_.get(), conic_opacity_.get(), colors_.get(),
+                        out_float_.get(), out_rgba_.get()},
+                       &rp, tiles_x, tiles_y);
+    VkMemoryBarrier to_host{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_SHADER_WRITE_BIT,
+                            VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_SHADER_READ_BIT};
+    vkCmdPipelineBarrier(
+        cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+        VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1,
+        &to_host, 0, nullptr, 0, nullptr);
+  });
+  return stats;
+}
+
+std::vector<float> SplatRenderer::read_float() const {
+  std::vector<float> out(std::size_t(width_) * height_ * 4);
+  std::memcpy(out.data(), out_float_->mapped(), out.size() * 4);
+  return out;
+}
+
+std::vector<std::uint8_t> SplatRenderer::read_rgba8() const {
+  std::vector<std::uint8_t> out(std::size_t(width_) * height_ * 4);
+  auto tmp = host_buffer(ctx_, out.size());
+  ctx_.submit_and_wait([&](VkCommandBuffer cmd) {
+    VkBufferCopy c{0, 0, out.size()};
+    vkCmdCopyBuffer(cmd, out_rgba_->handle(), tmp->handle(), 1, &c);
+    VkMemoryBarrier to_host{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_TRANSFER_WRITE_BIT,
+                            VK_ACCESS_HOST_READ_BIT};
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host, 0, nullptr, 0,
+                         nullptr);
+  });
+  std::memcpy(out.data(), tmp->mapped(), out.size());
+  return out;
+}
+
+SplatCamera look_at_camera(const std::array<float, 3>& eye, const std::array<float, 3>& target,
+                           const std::array<float, 3>& up, float fov_y_degrees, std::uint32_t width,
+                           std::uint32_t height) {
+  auto sub = [](auto a, auto b) { return std::array<float, 3>{a[0] - b[0], a[1] - b[1], a[2] - b[2]}; };
+  auto cross = [](auto a, auto b) {
+    return std::array<float, 3>{a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
+  };
+  auto normalize = [](std::array<float, 3> v) {
+    float l = std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+    if (l > 0) v = {v[0] / l, v[1] / l, v[2] / l};
+    return v;
+  };
+  auto dot = [](auto a, auto b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; };
+  // OpenCV camera axes in world space: z forward, x right, y down.
+  const auto z = normalize(sub(target, eye));
+  const auto x = normalize(cross(z, up));
+  const auto y = cross(z, x);
+  SplatCamera c;
+  c.view = {x[0], x[1], x[2], -dot(x, eye), y[0], y[1], y[2], -dot(y, eye), z[0], z[1], z[2], -dot(z, eye), 0, 0, 0, 1};
+  c.width = width;
+  c.height = height;
+  c.fy = 0.5f * float(height) / std::tan(0.5f * fov_y_degrees * 3.14159265358979f / 180.0f);
+  c.fx = c.fy;
+  c.cx = 0.5f * float(width);
+  c.cy = 0.5f * float(height);
+  return c;
+}
+
+}  // namespace sc::render

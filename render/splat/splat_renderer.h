@@ -1,0 +1,90 @@
+#pragma once
+// 3D Gaussian splatting in Vulkan compute, following gsplat's classic mode:
+// preprocess (EWA projection with the 0.3 low-pass, 3.33-sigma extent, SH
+// colour) -> prefix sum of tiles touched -> (tile, depth) keys -> GPU radix
+// sort -> per-tile ranges -> per-tile front-to-back blending (alpha clamped to
+// 0.99, contributions under 1/255 skipped, stop at transmittance 1e-4).
+#include <vulkan/vulkan.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "render/gpu_sort.h"
+#include "render/splat/gaussians.h"
+
+namespace sc::render {
+
+class VulkanContext;
+class Buffer;
+class ComputeKernel;
+
+// A pinhole camera in OpenCV convention (x right, y down, z forward).
+struct SplatCamera {
+  std::array<float, 16> view{};  // world -> camera, row-major 4x4
+  float fx = 0, fy = 0, cx = 0, cy = 0;
+  std::uint32_t width = 0, height = 0;
+  float near_plane = 0.01f, far_plane = 1e10f;
+};
+
+struct SplatStats {
+  std::uint32_t gaussians = 0;
+  std::uint32_t intersections = 0;  // (tile, Gaussian) pairs sorted
+};
+
+// The GPU-side scene: the renderer reads these; the V^3 de-quantiser writes
+// them directly (no round trip through the host).
+struct SplatScene {
+  std::uint32_t count = 0;
+  int sh_degree = 0;
+  std::unique_ptr<Buffer> positions, scales, rotations, opacities, sh;
+};
+
+class SplatRenderer {
+ public:
+  explicit SplatRenderer(VulkanContext& ctx);
+  ~SplatRenderer();
+  SplatRenderer(const SplatRenderer&) = delete;
+  SplatRenderer& operator=(const SplatRenderer&) = delete;
+
+  // Uploads a cloud (waits for the copy).
+  void set_scene(const GaussianCloud& cloud);
+  // Makes room for count Gaussians of this degree on the GPU (contents undefined).
+  SplatScene& reserve_scene(std::uint32_t count, int sh_degree);
+  SplatScene& scene() { return scene_; }
+
+  // Renders one image and waits. The result stays in output_rgba() (packed
+  // RGBA8, one uint per pixel) and output_float() (RGB + alpha as 4 floats).
+  SplatStats render(const SplatCamera& camera, const std::array<float, 3>& background = {0, 0, 0});
+
+  Buffer& output_rgba() { return *out_rgba_; }
+  std::vector<float> read_float() const;         // width*height*4
+  std::vector<std::uint8_t> read_rgba8() const;  // width*height*4
+  std::uint32_t width() const { return width_; }
+  std::uint32_t height() const { return height_; }
+
+  static constexpr float kAlphaMax = 0.99f;
+
+ private:
+  void ensure_outputs(std::uint32_t width, std::uint32_t height);
+  void ensure_per_gaussian(std::uint32_t count);
+  void ensure_keys(std::uint32_t count);
+
+  VulkanContext& ctx_;
+  std::unique_ptr<ComputeKernel> preprocess_, duplicate_, ranges_, rasterize_;
+  GpuScan scan_;
+  GpuRadixSort sort_;
+  SplatScene scene_;
+  std::uint32_t per_gaussian_capacity_ = 0, key_capacity_ = 0, pixel_capacity_ = 0, tile_capacity_ = 0;
+  std::unique_ptr<Buffer> mean_depth_, conic_opacity_, colors_, rects_, touched_, offsets_, total_;
+  std::unique_ptr<Buffer> keys_, values_, ranges_buf_, out_float_, out_rgba_;
+  std::uint32_t width_ = 0, height_ = 0;
+};
+
+// Look-at camera helpers (OpenCV convention), for orbits and tests.
+SplatCamera look_at_camera(const std::array<float, 3>& eye, const std::array<float, 3>& target,
+                           const std::array<float, 3>& up, float fov_y_degrees, std::uint32_t width,
+                           std::uint32_t height);
+
+}  // namespace sc::render
