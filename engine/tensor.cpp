@@ -115,8 +115,8 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
 }
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
-  Tensor t = empty(shape, dtype, device);
   if (device != Device::kCpu) throw Error("Tensor::zeros on {} needs that device's backend", to_string(device));
+  Tensor t = empty(shape, dtype, device);
   std::memset(t.raw_data(), 0, t.nbytes());
   return t;
 }
