@@ -75,6 +75,9 @@ void Scaler::to_rgba(const Frame& in, int width, int height, Frame& out) {
     case PixelFormat::kYuv420p:
       src_fmt = AV_PIX_FMT_YUV420P;
       break;
+    case PixelFormat::kGray8:
+      src_fmt = AV_PIX_FMT_GRAY8;
+      break;
     case PixelFormat::kRgbF32Planar: {
       Frame rgba = to_rgba8(in);
       to_rgba(rgba, width, height, out);

@@ -34,6 +34,9 @@ PlaneLayout layout(PixelFormat f, int w, int h) {
     case PixelFormat::kYuv420p:
       l = {3, {w, cw, cw}, {h, ch, ch}};
       break;
+    case PixelFormat::kGray8:
+      l = {1, {w}, {h}};
+      break;
   }
   return l;
 }
@@ -50,6 +53,8 @@ const char* to_string(PixelFormat format) {
       return "nv12";
     case PixelFormat::kYuv420p:
       return "yuv420p";
+    case PixelFormat::kGray8:
+      return "gray8";
   }
   return "?";
 }

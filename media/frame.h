@@ -15,6 +15,7 @@ enum class PixelFormat {
   kRgbF32Planar,  // three planes of float, R G B, values in [0, 1]
   kNv12,          // Y plane + interleaved UV plane at half resolution (NVDEC output)
   kYuv420p,       // Y, U, V planes, chroma at half resolution
+  kGray8,         // one plane of 8-bit values (data carried in video, e.g. V^3 attributes)
 };
 
 enum class MemoryKind { kHost, kCuda };

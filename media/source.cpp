@@ -32,7 +32,7 @@ struct SourceThread::Impl {
         if (max_frames > 0 && status.frames >= max_frames) return finish(SourceEnd::kFinished, "frame limit reached");
         if (!reader->read(frame)) {
           if (stop_requested) return finish(SourceEnd::kStopped, "stopped");
-          log::info("source '{}' ended after {} frames", name, status.frames);
+          log::debug("source '{}' ended after {} frames", name, status.frames);
           return finish(SourceEnd::kFinished, "the source ended");
         }
         {

@@ -1,6 +1,7 @@
 #include "media/video_reader.h"
 
 #include <atomic>
+#include <cstring>
 #include <cstdlib>
 #include <string_view>
 #include <thread>
@@ -15,6 +16,7 @@ extern "C" {
 #include <libavformat/avformat.h>
 #include <libavutil/hwcontext.h>
 #include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 }
 
@@ -70,7 +72,8 @@ struct VideoReader::Impl {
   static int interrupt_cb(void* self) { return static_cast<Impl*>(self)->interrupted.load() ? 1 : 0; }
 
   bool try_hardware(const AVCodec* codec) {
-    if (!opt.hardware_decode || env_flag("SC_NO_HWDEC") || spec.kind == SourceKind::kTest) return false;
+    if (!opt.hardware_decode || opt.luma_only || env_flag("SC_NO_HWDEC") || spec.kind == SourceKind::kTest)
+      return false;
     bool supported = false;
     for (int i = 0;; ++i) {
       const AVCodecHWConfig* cfg = avcodec_get_hw_config(codec, i);
@@ -123,7 +126,8 @@ struct VideoReader::Impl {
     dec = avcodec_alloc_context3(codec);
     if (!dec) throw Error("source '{}': out of memory creating the decoder", spec.text);
     avcodec_parameters_to_context(dec, st->codecpar);
-    dec->thread_count = 0;  // let FFmpeg pick
+    // Many small data streams decode best one thread each, side by side.
+    dec->thread_count = opt.luma_only ? 1 : 0;
     info.hardware_decode = try_hardware(codec);
     if ((err = avcodec_open2(dec, codec, nullptr)) < 0) {
       if (!info.hardware_decode)
@@ -211,6 +215,18 @@ struct VideoReader::Impl {
       int err = av_hwframe_transfer_data(sw_frame, frame, 0);
       if (err < 0) throw Error("source '{}': NVDEC download failed: {}", spec.text, av_error_text(err));
       src = sw_frame;
+    }
+    if (opt.luma_only) {
+      const AVPixelFormat f = static_cast<AVPixelFormat>(src->format);
+      const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(f);
+      if (!d || (d->flags & AV_PIX_FMT_FLAG_RGB) || (d->flags & AV_PIX_FMT_FLAG_PAL) || d->comp[0].depth != 8)
+        throw Error("source '{}': luma-only reading needs 8-bit YUV or gray video, got {}", spec.text,
+                    d ? d->name : "?");
+      const int w = src->width, h = src->height;
+      if (out.width != w || out.height != h || out.format != PixelFormat::kGray8 || out.empty() || !out.unique())
+        out = Frame::allocate(PixelFormat::kGray8, w, h);
+      for (int y = 0; y < h; ++y) std::memcpy(out.row(y), src->data[0] + std::ptrdiff_t(y) * src->linesize[0], w);
+      return;
     }
     const int w = info.width, h = info.height;
     if (out.width != w || out.height != h || out.format != PixelFormat::kRgba8 || out.empty() || !out.unique())

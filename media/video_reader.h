@@ -26,6 +26,9 @@ struct ReaderOptions {
   int width = 0;  // scale the output to this size; 0 = the source's own
   int height = 0;
   bool hardware_decode = true;  // try NVDEC first (SC_NO_HWDEC=1 turns it off)
+  // Deliver the luma plane untouched as kGray8 (no colour conversion, no
+  // scaling): for data stored in video, such as V^3 attribute images.
+  bool luma_only = false;
 };
 
 class VideoReader {

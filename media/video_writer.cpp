@@ -10,6 +10,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 
@@ -230,14 +231,18 @@ struct VideoWriter::Impl {
     AVRational fps_q = av_d2q(opt.fps, 100000);
     enc->width = opt.width;
     enc->height = opt.height;
-    enc->pix_fmt = AV_PIX_FMT_YUV420P;
+    enc->pix_fmt = opt.qp >= 0 ? AV_PIX_FMT_YUV444P : AV_PIX_FMT_YUV420P;
+    if (opt.qp >= 0) enc->color_range = AVCOL_RANGE_JPEG;  // full 0..255 values, as V^3 writes (yuvj444p)
     enc->time_base = av_inv_q(fps_q);
     enc->framerate = fps_q;
     // One keyframe per second bounds what a crash can lose in a fragmented file.
     enc->gop_size = std::max(1, static_cast<int>(std::lround(opt.fps)));
     enc->max_b_frames = 0;
     if (fmt->oformat->flags & AVFMT_GLOBALHEADER) enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    if (name == "libx264") {
+    if (name == "libx264" && opt.qp >= 0) {
+      av_opt_set(enc->priv_data, "preset", opt.preset.c_str(), 0);
+      av_opt_set_int(enc->priv_data, "qp", opt.qp, 0);
+    } else if (name == "libx264") {
       av_opt_set(enc->priv_data, "preset", opt.preset.c_str(), 0);
       av_opt_set_int(enc->priv_data, "crf", opt.crf, 0);
     } else if (name == "h264_nvenc") {
@@ -283,7 +288,8 @@ struct VideoWriter::Impl {
 
   void open() {
     ignore_sigxfsz();
-    if (opt.width <= 0 || opt.height <= 0 || opt.width % 2 || opt.height % 2)
+    const bool even_needed = opt.qp < 0;  // 4:2:0 needs even sizes; 4:4:4 data streams do not
+    if (opt.width <= 0 || opt.height <= 0 || (even_needed && (opt.width % 2 || opt.height % 2)))
       throw Error("{}: cannot record {}x{}: width and height must be positive and even", path, opt.width, opt.height);
     if (!(opt.fps > 0 && opt.fps <= 1000)) throw Error("{}: frame rate {} is out of range", path, opt.fps);
     int err = avformat_alloc_output_context2(&fmt, nullptr, nullptr, path.c_str());
@@ -382,18 +388,28 @@ void VideoWriter::write(const Frame& frame) {
   Impl& m = *impl_;
   if (!m.failure.empty()) throw Error("{}", m.failure);
   if (m.closed) throw Error("{}: write after close", m.path);
-  if (frame.format != PixelFormat::kRgba8 || frame.memory != MemoryKind::kHost)
-    throw Error("{}: the recorder takes host RGBA8 frames, got {}", m.path, to_string(frame.format));
+  const PixelFormat want = m.opt.qp >= 0 ? PixelFormat::kGray8 : PixelFormat::kRgba8;
+  if (frame.format != want || frame.memory != MemoryKind::kHost)
+    throw Error("{}: this recording takes host {} frames, got {}", m.path, to_string(want), to_string(frame.format));
   if (frame.width != m.opt.width || frame.height != m.opt.height)
     throw Error("{}: frame is {}x{} but the recording is {}x{}", m.path, frame.width, frame.height, m.opt.width,
                 m.opt.height);
-  m.sws = sws_getCachedContext(m.sws, frame.width, frame.height, AV_PIX_FMT_RGBA, m.opt.width, m.opt.height,
-                               AV_PIX_FMT_YUV420P, SWS_BILINEAR, nullptr, nullptr, nullptr);
-  if (!m.sws) throw Error("{}: cannot convert RGBA to YUV420P", m.path);
   if (av_frame_make_writable(m.yuv) < 0) throw Error("{}: out of memory", m.path);
-  const uint8_t* src[4] = {frame.planes[0], nullptr, nullptr, nullptr};
-  int src_pitch[4] = {frame.pitch_bytes[0], 0, 0, 0};
-  sws_scale(m.sws, src, src_pitch, 0, frame.height, m.yuv->data, m.yuv->linesize);
+  if (frame.format == PixelFormat::kGray8) {
+    // Values go into luma untouched; chroma carries nothing.
+    for (int y = 0; y < frame.height; ++y) {
+      std::memcpy(m.yuv->data[0] + std::ptrdiff_t(y) * m.yuv->linesize[0], frame.row(y), frame.width);
+      std::memset(m.yuv->data[1] + std::ptrdiff_t(y) * m.yuv->linesize[1], 128, frame.width);
+      std::memset(m.yuv->data[2] + std::ptrdiff_t(y) * m.yuv->linesize[2], 128, frame.width);
+    }
+  } else {
+    m.sws = sws_getCachedContext(m.sws, frame.width, frame.height, AV_PIX_FMT_RGBA, m.opt.width, m.opt.height,
+                                 AV_PIX_FMT_YUV420P, SWS_BILINEAR, nullptr, nullptr, nullptr);
+    if (!m.sws) throw Error("{}: cannot convert RGBA to YUV420P", m.path);
+    const uint8_t* src[4] = {frame.planes[0], nullptr, nullptr, nullptr};
+    int src_pitch[4] = {frame.pitch_bytes[0], 0, 0, 0};
+    sws_scale(m.sws, src, src_pitch, 0, frame.height, m.yuv->data, m.yuv->linesize);
+  }
   std::int64_t pts = m.next_pts;
   if (m.opt.timing == FrameTiming::kFramePts) {
     if (m.written == 0) m.first_pts_us = frame.pts_us, m.first_capture = frame.capture_time;

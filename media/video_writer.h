@@ -32,6 +32,10 @@ struct WriterOptions {
   int audio_channels = 1;
   std::string audio_encoder = "aac";  // or "libopus"
   bool finalize_faststart = true;     // MP4 only: remux to fast-start on close()
+  // Data streams (V^3 attributes): kGray8 frames, stored in the luma plane of
+  // full-range 4:4:4 H.264 (chroma 128) at a constant quantiser; qp 0 is
+  // lossless. qp < 0 keeps the usual RGBA/CRF path.
+  int qp = -1;
 };
 
 struct WriterStats {
@@ -50,7 +54,7 @@ class VideoWriter {
   VideoWriter(const VideoWriter&) = delete;
   VideoWriter& operator=(const VideoWriter&) = delete;
 
-  // Frames must match the size given at open (RGBA8, host). Throws on failure;
+  // Frames must match the size given at open (RGBA8, or kGray8 when qp >= 0; host). Throws on failure;
   // after a failure (disk full, ...) what was written before stays readable.
   void write(const Frame& frame);
   void write_audio(const AudioChunk& chunk);

@@ -21,6 +21,7 @@ layout(push_constant) uniform Push {
 const uint kBatch = 256u;
 shared vec2 s_mean[kBatch];
 shared vec4 s_conic_opacity[kBatch];
+shared float s_max_sigma[kBatch];  // beyond this sigma, alpha < 1/255: no exp needed
 shared vec3 s_color[kBatch];
 shared uint s_done;
 
@@ -43,6 +44,7 @@ void main() {
       const uint g = values[idx];
       s_mean[t] = mean_depth[g].xy;
       s_conic_opacity[t] = conic_opacity[g];
+      s_max_sigma[t] = log(255.0 * conic_opacity[g].w) + 1e-3;
       s_color[t] = colors[g].rgb;
     }
     barrier();
@@ -52,7 +54,7 @@ void main() {
       const vec4 co = s_conic_opacity[j];
       const vec2 d = s_mean[j] - centre;
       const float sigma = 0.5 * (co.x * d.x * d.x + co.z * d.y * d.y) + co.y * d.x * d.y;
-      if (sigma < 0.0) continue;
+      if (sigma < 0.0 || sigma > s_max_sigma[j]) continue;
       const float alpha = min(pc.alpha_max, co.w * exp(-sigma));
       if (alpha < 1.0 / 255.0) continue;
       const float next_T = T * (1.0 - alpha);

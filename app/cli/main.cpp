@@ -7,15 +7,21 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "app/session/doctor.h"
 #include "app/session/record_job.h"
+#include "app/session/v3_player.h"
+#include "app/session/v3_sequence.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "engine/device.h"
 #include "media/devices.h"
+#include "media/video_writer.h"
+#include "render/context.h"
 #include "sc/version.h"
 
 namespace {
@@ -134,6 +140,104 @@ int list_sources(bool json) {
   return 0;
 }
 
+struct V3RenderOptions {
+  std::string sequence;
+  std::string output;
+  std::int64_t frames = 0;  // 0 = the whole sequence once
+  std::string camera = "orbit";
+  std::string size = "1280x720";
+  bool stats = false;
+};
+
+int v3_render(const V3RenderOptions& o) {
+  int w = 0, h = 0;
+  if (!parse_size(o.size, &w, &h) || w % 2 || h % 2) throw sc::Error("--size '{}' must be even, like 1280x720", o.size);
+  sc::render::VulkanContext ctx(sc::render::ContextOptions{});
+  sc::app::V3Player player(ctx, o.sequence);
+  const auto& seq = player.sequence();
+  const std::int64_t frames = o.frames > 0 ? o.frames : seq.frame_count();
+  std::optional<sc::app::CameraPath> path;
+  if (o.camera != "orbit") path = sc::app::CameraPath::load(o.camera);
+  sc::app::OrbitCamera orbit = player.default_camera();
+  sc::media::WriterOptions wo;
+  wo.width = w;
+  wo.height = h;
+  wo.fps = seq.fps();
+  sc::media::VideoWriter writer(o.output, wo);
+  std::signal(SIGINT, on_sigint);
+  ProgressLine line;
+  const auto start = std::chrono::steady_clock::now();
+  std::int64_t i = 0;
+  double load_ms = 0, project_ms = 0, sort_ms = 0, raster_ms = 0, write_ms = 0;
+  std::uint64_t intersections = 0;
+  using Clock = std::chrono::steady_clock;
+  auto ms = [](Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); };
+  for (; i < frames && !g_cancel; ++i) {
+    auto t = Clock::now();
+    player.load(int(i % seq.frame_count()));
+    load_ms += ms(t);
+    sc::render::SplatCamera cam;
+    if (path) {
+      cam = path->camera(double(i), std::uint32_t(w), std::uint32_t(h));
+    } else {
+      orbit.yaw_degrees = float(90.0 * double(i) / seq.fps());  // a quarter turn per second
+      cam = orbit.camera(std::uint32_t(w), std::uint32_t(h));
+    }
+    sc::render::SplatStats st = player.renderer().render(cam, {0.05f, 0.05f, 0.07f});
+    project_ms += st.project_ms;
+    sort_ms += st.sort_ms;
+    raster_ms += st.raster_ms;
+    intersections += st.intersections;
+    t = Clock::now();
+    auto rgba = player.renderer().read_rgba8();
+    sc::media::Frame f = sc::media::Frame::make_rgba(w, h);
+    for (int y = 0; y < h; ++y) std::memcpy(f.row(y), &rgba[std::size_t(y) * w * 4], std::size_t(w) * 4);
+    writer.write(f);
+    write_ms += ms(t);
+    sc::app::RecordProgress p;
+    p.frames = i + 1;
+    p.total_frames = frames;
+    p.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    p.fps = p.elapsed_s > 0 ? p.frames / p.elapsed_s : 0;
+    p.bytes = writer.stats().bytes;
+    line.update(p);
+  }
+  line.finish();
+  writer.close();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  fmt::print("{} {} frames of {} ({} Gaussians max, SH degree {}) at {}x{} to {} in {:.2f} s ({:.1f} fps) on {}\n",
+             g_cancel ? "stopped; kept" : "rendered", i, o.sequence, seq.max_gaussians(), seq.sh_degree(), w, h,
+             o.output, s, s > 0 ? i / s : 0, ctx.device_info().name);
+  if (o.stats && i > 0) {
+    const double n = double(i);
+    fmt::print(
+        "  per frame: decode+dequantise {:.1f} ms, project {:.1f} ms, sort {:.1f} ms, blend {:.1f} ms, "
+        "readback+encode {:.1f} ms; {:.0f} tile intersections\n",
+        load_ms / n, project_ms / n, sort_ms / n, raster_ms / n, write_ms / n, double(intersections) / n);
+  }
+  return 0;
+}
+
+int v3_encode_command(const std::string& ply_dir, const std::string& out_dir, const sc::app::V3EncodeOptions& opt) {
+  auto files = sc::app::list_ply_frames(ply_dir);
+  ProgressLine line;
+  const auto start = std::chrono::steady_clock::now();
+  sc::app::v3_encode(
+      int(files.size()), [&](int i) { return sc::render::load_ply(files[std::size_t(i)].string()); }, out_dir, opt,
+      [&](int i) {
+        sc::app::RecordProgress p;
+        p.frames = i + 1;
+        p.total_frames = std::int64_t(files.size());
+        p.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        p.fps = p.elapsed_s > 0 ? p.frames / p.elapsed_s : 0;
+        line.update(p);
+      });
+  line.finish();
+  fmt::print("encoded {} frames from {} into the V^3 layout at {} (groups of {}, qp {})\n", files.size(), ply_dir,
+             out_dir, opt.group_size, opt.qp);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -178,6 +282,40 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   transcode->add_option("--quality", tc.crf, "Constant quality, 0 (best) to 51")->check(CLI::Range(0, 51));
 
+  auto* v3 = app.add_subcommand("v3", "Volumetric video in the V^3 layout: encode, render, sample");
+  v3->require_subcommand(1);
+  std::string v3_ply_dir, v3_out_dir;
+  sc::app::V3EncodeOptions v3_opt;
+  auto* v3_encode = v3->add_subcommand("encode", "Convert a folder of .ply frames into a V^3 sequence");
+  v3_encode->add_option("ply_dir", v3_ply_dir, "Folder with one 3DGS .ply per frame")->required();
+  v3_encode->add_option("out_dir", v3_out_dir, "Output folder for the V^3 sequence")->required();
+  v3_encode->add_option("--group-size", v3_opt.group_size, "Frames per group")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  v3_encode->add_option("--qp", v3_opt.qp, "Quantiser of the attribute videos (0 = lossless)")
+      ->check(CLI::Range(0, 51))
+      ->capture_default_str();
+  v3_encode->add_option("--fps", v3_opt.fps, "Frame rate of the sequence")
+      ->check(CLI::Range(1.0, 240.0))
+      ->capture_default_str();
+  V3RenderOptions v3_render_opt;
+  auto* v3_render_cmd = v3->add_subcommand("render", "Render a V^3 sequence to a video with a free camera");
+  v3_render_cmd->add_option("sequence", v3_render_opt.sequence, "V^3 sequence folder")->required();
+  v3_render_cmd->add_option("--output,-o", v3_render_opt.output, "Output video (.mp4 or .mkv)")->required();
+  v3_render_cmd->add_option("--frames,-n", v3_render_opt.frames, "Frames to render (loops the sequence)")
+      ->check(CLI::PositiveNumber);
+  v3_render_cmd->add_option("--camera", v3_render_opt.camera, "orbit, or a camera path .json")->capture_default_str();
+  v3_render_cmd->add_option("--size", v3_render_opt.size, "Output size WxH")->capture_default_str();
+  v3_render_cmd->add_flag("--stats", v3_render_opt.stats, "Print the time per stage");
+  std::string sample_dir;
+  int sample_frames = 60, sample_gaussians = 20000;
+  auto* v3_sample = v3->add_subcommand("sample", "Generate the procedural sample clip (as bundled in assets/)");
+  v3_sample->add_option("out_dir", sample_dir, "Output folder")->required();
+  v3_sample->add_option("--frames", sample_frames, "Frames")->check(CLI::Range(1, 10000))->capture_default_str();
+  v3_sample->add_option("--gaussians", sample_gaussians, "Gaussians per frame")
+      ->check(CLI::Range(1, 10000000))
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -190,8 +328,13 @@ int main(int argc, char** argv) {
     // One line that says what is wrong, then the usage, exit 2.
     fmt::print(stderr, "streamcanvas-cli: error: {}\n\n", e.what());
     const CLI::App* failing = &app;
-    for (const CLI::App* sub : app.get_subcommands())
-      if (sub->parsed()) failing = sub;
+    for (const CLI::App* sub = &app;;) {  // the deepest command that was given
+      const CLI::App* next = nullptr;
+      for (const CLI::App* c : sub->get_subcommands())
+        if (c->parsed()) next = c;
+      if (!next) break;
+      failing = sub = next;
+    }
     std::cerr << failing->help();
     return kUsageError;
   }
@@ -207,6 +350,17 @@ int main(int argc, char** argv) {
     }
     if (sources->parsed()) return list_sources(sources_json);
     if (record->parsed()) return run_record_command(rec, rec_size);
+    if (v3_encode->parsed()) return v3_encode_command(v3_ply_dir, v3_out_dir, v3_opt);
+    if (v3_render_cmd->parsed()) return v3_render(v3_render_opt);
+    if (v3_sample->parsed()) {
+      sc::app::V3EncodeOptions o;
+      sc::app::v3_encode(
+          sample_frames, [&](int i) { return sc::app::v3_sample_frame(i, sample_frames, sample_gaussians); },
+          sample_dir, o);
+      fmt::print("wrote the sample clip ({} frames, {} Gaussians) to {}\n", sample_frames, sample_gaussians,
+                 sample_dir);
+      return 0;
+    }
     if (transcode->parsed()) {
       tc.source = "file:" + tc.source;
       tc.audio = "auto";

@@ -1,5 +1,6 @@
 #include "render/splat/splat_renderer.h"
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -166,6 +167,11 @@ SplatStats SplatRenderer::render(const SplatCamera& cam, const std::array<float,
   pp.tiles[1] = tiles_y;
   pp.near_far[0] = cam.near_plane;
   pp.near_far[1] = cam.far_plane;
+  using Clock = std::chrono::steady_clock;
+  auto ms_since = [](Clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  };
+  auto t0 = Clock::now();
   if (n > 0) {
     ctx_.submit_and_wait([&](VkCommandBuffer cmd) {
       preprocess_->record(
@@ -190,12 +196,14 @@ SplatStats SplatRenderer::render(const SplatCamera& cam, const std::array<float,
     const auto* t = static_cast<const std::uint32_t*>(total_->mapped());
     stats.intersections = t[0] + t[1];
   }
+  stats.project_ms = ms_since(t0);
   const std::uint32_t m = stats.intersections;
   ensure_keys(std::max(m, 1u));
   std::uint32_t tile_bits = 1;
   while ((1u << tile_bits) < tiles) ++tile_bits;
 
-  // Pass 2: keys, sort, ranges, blend.
+  // Pass 2: keys, sort, ranges.
+  t0 = Clock::now();
   ctx_.submit_and_wait([&](VkCommandBuffer cmd) {
     vkCmdFillBuffer(cmd, ranges_buf_->handle(), 0, VkDeviceSize(tiles) * 8, 0);
     compute_barrier(cmd);
@@ -208,6 +216,11 @@ SplatStats SplatRenderer::render(const SplatCamera& cam, const std::array<float,
       ranges_->record(cmd, {keys_.get(), ranges_buf_.get()}, &m, div_up(m, 256), 1);
       compute_barrier(cmd);
     }
+  });
+  stats.sort_ms = ms_since(t0);
+  // Pass 3: blend.
+  t0 = Clock::now();
+  ctx_.submit_and_wait([&](VkCommandBuffer cmd) {
     RasterPush rp{{background[0], background[1], background[2], 1}, {cam.width, cam.height}, tiles_x, kAlphaMax};
     rasterize_->record(cmd,
                        {ranges_buf_.get(), values_.get(), mean_depth_.get(), conic_opacity_.get(), colors_.get(),
@@ -220,6 +233,7 @@ SplatStats SplatRenderer::render(const SplatCamera& cam, const std::array<float,
         VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1,
         &to_host, 0, nullptr, 0, nullptr);
   });
+  stats.raster_ms = ms_since(t0);
   return stats;
 }
 

@@ -31,6 +31,9 @@ struct SplatCamera {
 struct SplatStats {
   std::uint32_t gaussians = 0;
   std::uint32_t intersections = 0;  // (tile, Gaussian) pairs sorted
+  double project_ms = 0;            // preprocess + prefix sum (wall clock, includes the wait)
+  double sort_ms = 0;               // keys, radix sort, tile ranges
+  double raster_ms = 0;             // blending
 };
 
 // The GPU-side scene: the renderer reads these; the V^3 de-quantiser writes

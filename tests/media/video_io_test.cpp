@@ -317,3 +317,49 @@ TEST(VideoIo, MissingWebcamIsAClearError) {
 
 }  // namespace
 }  // namespace sc::media
+
+namespace sc::media {
+namespace {
+
+TEST(VideoIo, GrayDataStreamsAreLosslessAtQp0) {
+  // V^3 stores Gaussian attributes as 8-bit images in H.264 4:4:4; at qp 0
+  // every byte must come back as written, odd sizes included.
+  const std::string path = test::tmp_path("gray.mp4");
+  const int w = 41, h = 37;
+  std::vector<Frame> frames;
+  {
+    WriterOptions o;
+    o.width = w;
+    o.height = h;
+    o.fps = 25;
+    o.qp = 0;
+    VideoWriter writer(path, o);
+    for (int i = 0; i < 5; ++i) {
+      Frame f = Frame::allocate(PixelFormat::kGray8, w, h);
+      for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) f.row(y)[x] = static_cast<std::uint8_t>((x * 131 + y * 71 + i * 29) ^ (x * y));
+      writer.write(f);
+      frames.push_back(f);
+    }
+    writer.close();
+  }
+  ReaderOptions ro;
+  ro.luma_only = true;
+  VideoReader r(parse_source_spec(path), ro);
+  Frame f;
+  int n = 0;
+  while (r.read(f)) {
+    ASSERT_LT(n, 5);
+    ASSERT_EQ(f.format, PixelFormat::kGray8);
+    ASSERT_EQ(f.width, w);
+    int diff = 0;
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) diff += f.row(y)[x] != frames[n].row(y)[x];
+    EXPECT_EQ(diff, 0) << "frame " << n;
+    ++n;
+  }
+  EXPECT_EQ(n, 5);
+}
+
+}  // namespace
+}  // namespace sc::media

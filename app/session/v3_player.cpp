@@ -1,0 +1,134 @@
+#include "app/session/v3_player.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "base/error.h"
+
+namespace sc::app {
+namespace {
+
+constexpr float kPi = 3.14159265358979f;
+
+std::array<float, 3> vec3_of(const nlohmann::json& j, const std::string& source, const std::string& what) {
+  if (!j.is_array() || j.size() != 3) throw Error("{}: {} must be [x, y, z]", source, what);
+  std::array<float, 3> v{};
+  for (int i = 0; i < 3; ++i) {
+    if (!j[i].is_number()) throw Error("{}: {} must hold numbers", source, what);
+    v[i] = j[i].get<float>();
+    if (!std::isfinite(v[i])) throw Error("{}: {} holds a non-finite number", source, what);
+  }
+  return v;
+}
+
+}  // namespace
+
+std::array<float, 3> OrbitCamera::eye() const {
+  // Orbit in the plane perpendicular to `up`, with pitch lifting towards up.
+  const float yaw = yaw_degrees * kPi / 180, pitch = pitch_degrees * kPi / 180;
+  // A basis around up: a = some vector not parallel to up.
+  std::array<float, 3> u = up;
+  std::array<float, 3> a = std::fabs(u[2]) < 0.9f ? std::array<float, 3>{0, 0, 1} : std::array<float, 3>{1, 0, 0};
+  // b1 = a - (a.u)u, normalised; b2 = u x b1.
+  float d = a[0] * u[0] + a[1] * u[1] + a[2] * u[2];
+  std::array<float, 3> b1{a[0] - d * u[0], a[1] - d * u[1], a[2] - d * u[2]};
+  float l = std::sqrt(b1[0] * b1[0] + b1[1] * b1[1] + b1[2] * b1[2]);
+  for (auto& x : b1) x /= l;
+  std::array<float, 3> b2{u[1] * b1[2] - u[2] * b1[1], u[2] * b1[0] - u[0] * b1[2], u[0] * b1[1] - u[1] * b1[0]};
+  std::array<float, 3> e{};
+  for (int i = 0; i < 3; ++i)
+    e[i] = target[i] +
+           distance * (std::cos(pitch) * (std::cos(yaw) * b1[i] + std::sin(yaw) * b2[i]) + std::sin(pitch) * u[i]);
+  return e;
+}
+
+render::SplatCamera OrbitCamera::camera(std::uint32_t width, std::uint32_t height) const {
+  return render::look_at_camera(eye(), target, up, fov_y_degrees, width, height);
+}
+
+OrbitCamera OrbitCamera::framing(const std::array<float, 3>& centre, float radius) {
+  OrbitCamera c;
+  c.target = centre;
+  c.distance = std::max(0.1f, radius) / std::sin(0.5f * c.fov_y_degrees * kPi / 180) * 1.05f;
+  return c;
+}
+
+CameraPath CameraPath::parse(std::string_view text, const std::string& source) {
+  auto j = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw Error("{}: not a JSON object", source);
+  CameraPath p;
+  if (j.contains("fov_y_degrees")) {
+    if (!j["fov_y_degrees"].is_number()) throw Error("{}: fov_y_degrees must be a number", source);
+    p.fov_y_degrees = j["fov_y_degrees"].get<float>();
+    if (!(p.fov_y_degrees > 1 && p.fov_y_degrees < 179)) throw Error("{}: fov_y_degrees must be 1..179", source);
+  }
+  if (j.contains("up")) p.up = vec3_of(j["up"], source, "up");
+  if (!j.contains("keys") || !j["keys"].is_array() || j["keys"].empty())
+    throw Error("{}: needs \"keys\": [{{\"frame\": 0, \"eye\": [x,y,z], \"target\": [x,y,z]}}, ...]", source);
+  for (const auto& k : j["keys"]) {
+    if (!k.is_object() || !k.contains("eye") || !k.contains("target"))
+      throw Error("{}: every key needs \"eye\" and \"target\"", source);
+    Key key;
+    if (k.contains("frame")) {
+      if (!k["frame"].is_number()) throw Error("{}: a key's frame must be a number", source);
+      key.frame = k["frame"].get<double>();
+    }
+    key.eye = vec3_of(k["eye"], source, "eye");
+    key.target = vec3_of(k["target"], source, "target");
+    if (!p.keys.empty() && !(key.frame > p.keys.back().frame)) throw Error("{}: key frames must increase", source);
+    p.keys.push_back(key);
+  }
+  return p;
+}
+
+CameraPath CameraPath::load(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw Error("{}: cannot open the camera path", path.string());
+  std::ostringstream s;
+  s << in.rdbuf();
+  return parse(s.str(), path.string());
+}
+
+render::SplatCamera CameraPath::camera(double frame, std::uint32_t width, std::uint32_t height) const {
+  std::size_t i = 0;
+  while (i + 1 < keys.size() && keys[i + 1].frame <= frame) ++i;
+  const Key& a = keys[i];
+  const Key& b = keys[std::min(i + 1, keys.size() - 1)];
+  const double span = b.frame - a.frame;
+  const float t = span > 0 ? float(std::clamp((frame - a.frame) / span, 0.0, 1.0)) : 0.0f;
+  std::array<float, 3> eye{}, target{};
+  for (int k = 0; k < 3; ++k) {
+    eye[k] = a.eye[k] + t * (b.eye[k] - a.eye[k]);
+    target[k] = a.target[k] + t * (b.target[k] - a.target[k]);
+  }
+  return render::look_at_camera(eye, target, up, fov_y_degrees, width, height);
+}
+
+V3Player::V3Player(render::VulkanContext& ctx, const std::filesystem::path& sequence)
+    : sequence_(V3Sequence::open(sequence)), decoder_(sequence_), renderer_(ctx), dequantizer_(ctx) {}
+
+V3Player::~V3Player() = default;
+
+void V3Player::load(int frame) {
+  if (frame == loaded_) return;
+  const V3Frame& f = decoder_.decode(frame);
+  dequantizer_.upload_and_run(renderer_, f.planes.data(), std::uint32_t(sequence_.layout().videos()), f.side, f.count,
+                              f.sh_degree, f.minmax.data(), std::uint32_t(f.minmax.size()));
+  loaded_ = frame;
+}
+
+OrbitCamera V3Player::default_camera() const {
+  const auto& mm = sequence_.frame_info(0).minmax;
+  std::array<float, 3> centre{};
+  float radius = 0;
+  for (int a = 0; a < 3; ++a) {
+    centre[a] = 0.5f * (mm[2 * a] + mm[2 * a + 1]);
+    radius = std::max(radius, 0.5f * (mm[2 * a + 1] - mm[2 * a]));
+  }
+  return OrbitCamera::framing(centre, radius * 1.3f);
+}
+
+}  // namespace sc::app
