@@ -6,8 +6,9 @@ in PyTorch with torch.set_num_threads(N), and prints one table:
 
     work | ours GFLOP/s | torch GFLOP/s | ours/torch
 
-Each side reports its best of --repeats runs (other processes on a shared
-machine only ever make a run slower). Needs torch (not a build or CI
+The two sides take turns, --repeats rounds of one pass each, and each side
+reports its best pass: other processes on a shared machine only ever make a
+pass slower, and taking turns exposes both sides to the same disturbances. Needs torch (not a build or CI
 dependency): use the venv that made the golden fixtures, e.g.
     /root/venv-golden/bin/python tests/bench/engine/compare_torch.py --build build/engine-rel
 The build folder is configured (Release, tests on) and bench_engine built if
@@ -45,25 +46,26 @@ def flops_of(spec):
     return 4.0 * heads * seq * seq * dim
 
 
-def ours(build, threads, repeats):
+def bench_exe(build):
     exe = os.path.join(build, "tests", "bench", "engine", "bench_engine")
     if not os.path.exists(exe):
         if not os.path.exists(os.path.join(build, "CMakeCache.txt")):
             subprocess.run(["cmake", "--preset", "release", "-B", build, "-DSC_BUILD_TESTS=ON"], cwd=ROOT, check=True,
                            stdout=subprocess.DEVNULL)
         subprocess.run(["cmake", "--build", build, "--target", "bench_engine"], cwd=ROOT, check=True)
+    return exe
+
+
+def ours(exe, threads):
+    """One pass of bench_engine: GFLOP/s by benchmark name."""
     env = dict(os.environ, SC_NUM_THREADS=str(threads))
-    out = subprocess.run([exe, "--benchmark_format=json", f"--benchmark_repetitions={repeats}",
-                          "--benchmark_min_time=1"], env=env, check=True, capture_output=True, text=True).stdout
-    best = {}
-    for b in json.loads(out)["benchmarks"]:
-        if b.get("run_type") != "iteration":
-            continue
-        best[b["run_name"]] = max(best.get(b["run_name"], 0.0), b["GFLOPS"])
-    return best
+    out = subprocess.run([exe, "--benchmark_format=json", "--benchmark_min_time=1"], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return {b["run_name"]: b["GFLOPS"] for b in json.loads(out)["benchmarks"] if b.get("run_type") == "iteration"}
 
 
-def torch_side(threads, repeats):
+def torch_pass(threads):
+    """One pass of the same work in PyTorch: GFLOP/s by benchmark name."""
     import torch
     import torch.nn.functional as F
 
@@ -86,17 +88,14 @@ def torch_side(threads, repeats):
                 q, k, v = (torch.randn(1, heads, seq, dim) for _ in range(3))
                 fn = lambda q=q, k=k, v=v: F.scaled_dot_product_attention(q, k, v)
             fn()  # warm up: first calls pick kernels and allocate
-            best = 0.0
-            for _ in range(repeats):
-                count, start = 0, time.perf_counter()
-                while True:
-                    fn()
-                    count += 1
-                    elapsed = time.perf_counter() - start
-                    if elapsed >= 1.0 and count >= 3:
-                        break
-                best = max(best, flops_of(spec) * count / elapsed * 1e-9)
-            results[name] = best
+            count, start = 0, time.perf_counter()
+            while True:
+                fn()
+                count += 1
+                elapsed = time.perf_counter() - start
+                if elapsed >= 1.0 and count >= 3:
+                    break
+            results[name] = flops_of(spec) * count / elapsed * 1e-9
     return torch.__version__, results
 
 
@@ -107,8 +106,14 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    mine = ours(os.path.abspath(args.build), args.threads, args.repeats)
-    version, theirs = torch_side(args.threads, args.repeats)
+    exe = bench_exe(os.path.abspath(args.build))
+    mine, theirs, version = {}, {}, ""
+    for _ in range(args.repeats):
+        for name, value in ours(exe, args.threads).items():
+            mine[name] = max(mine.get(name, 0.0), value)
+        version, passed = torch_pass(args.threads)
+        for name, value in passed.items():
+            theirs[name] = max(theirs.get(name, 0.0), value)
     print(f"threads: {args.threads} (of {os.cpu_count()} cores); torch {version}; best of {args.repeats}")
     print(f"{'work':<36} {'ours GFLOP/s':>12} {'torch GFLOP/s':>13} {'ours/torch':>10}")
     worst = None
