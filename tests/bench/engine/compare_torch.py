@@ -8,8 +8,9 @@ in PyTorch with torch.set_num_threads(N), and prints one table:
 
 The two sides take turns, --repeats rounds of one pass each, and each side
 reports its best pass: other processes on a shared machine only ever make a
-pass slower, and taking turns exposes both sides to the same disturbances. Needs torch (not a build or CI
-dependency): use the venv that made the golden fixtures, e.g.
+pass slower, and taking turns exposes both sides to the same disturbances.
+Needs torch (not a build or CI dependency): use the venv that made the golden
+fixtures, e.g.
     /root/venv-golden/bin/python tests/bench/engine/compare_torch.py --build build/engine-rel
 The build folder is configured (Release, tests on) and bench_engine built if
 missing.
@@ -24,7 +25,7 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
-# name in bench_engine -> (label, flops, torch setup)
+# name in bench_engine -> (label, torch setup); flops_of() gives the work
 WORK = [
     ("BM_Sgemm/1024/1024/1024/real_time", "sgemm 1024x1024x1024", ("mm", 1024, 1024, 1024)),
     ("BM_Sgemm/4096/320/4096/real_time", "sgemm 4096x320x4096", ("mm", 4096, 320, 4096)),
