@@ -34,6 +34,9 @@ class FrameTexture {
   // Copies img into the next staging buffer and records the transfer into cmd
   // (outside a render pass). A size change recreates the image.
   void upload(VkCommandBuffer cmd, const HostImage& img);
+  // Records a copy from a GPU buffer of packed RGBA8 pixels (e.g. the splat
+  // renderer's output), no host round trip.
+  void copy_from(VkCommandBuffer cmd, VkBuffer pixels, int width, int height);
 
   bool ready() const { return image_ != VK_NULL_HANDLE && uploaded_; }
   int width() const { return width_; }
@@ -42,6 +45,8 @@ class FrameTexture {
 
  private:
   void recreate(int width, int height);
+  void barrier_to_transfer(VkCommandBuffer cmd);
+  void barrier_to_shader(VkCommandBuffer cmd);
   void destroy_image();
 
   VulkanContext& ctx_;

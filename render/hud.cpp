@@ -111,7 +111,7 @@ void Hud::record(VkCommandBuffer cmd, VkExtent2D extent, const HudStats& stats, 
         ImGui::TableNextColumn();
         ImGui::TextUnformatted(s.name.c_str());
         ImGui::TableNextColumn();
-        ImGui::Text("%6.1f fps", s.fps);
+        if (s.fps >= 0) ImGui::Text("%6.1f fps", s.fps);
         ImGui::TableNextColumn();
         ImGui::Text("%6.2f ms", s.ms);
       }

@@ -20,8 +20,8 @@ class VulkanContext;
 
 struct StageStat {
   std::string name;
-  double fps = 0;
-  double ms = 0;  // average time per item in this stage
+  double fps = 0;  // negative: not shown (a per-frame stage with no rate of its own)
+  double ms = 0;   // average time per item in this stage
 };
 
 struct HudStats {

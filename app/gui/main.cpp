@@ -35,6 +35,7 @@ constexpr const char* kUsage =
     "\n"
     "  --source SRC           start on this source (test, v4l2:/dev/video0, screen, FILE); default: the last one\n"
     "  --record FILE          start recording to FILE (.mp4 or .mkv) as soon as there is a picture\n"
+    "  --volumetric [DIR]     start in the volumetric mode on a V^3 sequence (default: the bundled sample)\n"
     "  --quit-after SECONDS   quit after this many seconds (for automation)\n"
     "  --screenshot PATH.png  with --quit-after: save a screenshot of the main window first\n"
     "  --close-after SECONDS  close the window after this many seconds, as its close button does\n"
@@ -51,6 +52,8 @@ struct GuiArgs {
   std::string screenshot;
   std::string record;
   std::string self_test;
+  bool volumetric = false;
+  std::string sequence;
 };
 
 [[noreturn]] void usage_error(const std::string& msg) {
@@ -86,6 +89,9 @@ GuiArgs parse_args(int argc, char** argv) {
       a.quit_after_s = parse_seconds("--quit-after", value(arg));
     } else if (arg == "--close-after") {
       a.close_after_s = parse_seconds("--close-after", value(arg));
+    } else if (arg == "--volumetric") {
+      a.volumetric = true;
+      if (i + 1 < argc && argv[i + 1][0] != '-') a.sequence = argv[++i];
     } else if (arg == "--record") {
       a.record = value(arg);
     } else if (arg == "--self-test") {
@@ -184,7 +190,10 @@ int main(int argc, char** argv) {
             : settings.value(QStringLiteral("source/last"), QStringLiteral("test")).toString().toStdString();
     sc::log::info("StreamCanvas {} on '{}' ({}); source {}", sc::kVersion, ctx.device_info().name,
                   ctx.device_info().type, source);
-    window.startSource(QString::fromStdString(source));
+    if (args.volumetric)
+      window.openVolumetric(QString::fromStdString(args.sequence));
+    else
+      window.startSource(QString::fromStdString(source));
 
     if (!args.record.empty()) {
       // Start as soon as the first picture is there (the recorder takes its size).

@@ -1,6 +1,7 @@
 #include "app/gui/main_window.h"
 
 #include <QAction>
+#include <filesystem>
 #include <QCheckBox>
 #include <QCloseEvent>
 #include <QComboBox>
@@ -29,6 +30,7 @@
 #include <QVBoxLayout>
 
 #include "app/gui/viewport_window.h"
+#include "app/session/assets.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "media/devices.h"
@@ -74,6 +76,18 @@ MainWindow::MainWindow(render::VulkanContext& ctx, const QString& compute_path)
   setCentralWidget(container);
   viewport_->set_hud_stats_provider([this] {
     render::HudStats h;
+    if (volumetric_) {
+      const render::SplatStats& st = viewport_->splat_stats();
+      h.title = "StreamCanvas - volumetric";
+      h.device = device_text_.toStdString();
+      h.stages = {{"decode", -1, volumetric_->load_ms()},
+                  {"project", -1, st.project_ms},
+                  {"sort", -1, st.sort_ms},
+                  {"blend", -1, st.raster_ms}};
+      h.status = fmt::format("frame {}/{}  {} Gaussians  {} tile hits", volumetric_->frame() + 1,
+                             volumetric_->frame_count(), st.gaussians, st.intersections);
+      return h;
+    }
     app::SessionStats s = session_->stats();
     h.title = "StreamCanvas";
     h.device = device_text_.toStdString();
@@ -113,6 +127,8 @@ MainWindow::MainWindow(render::VulkanContext& ctx, const QString& compute_path)
 
 MainWindow::~MainWindow() {
   log::remove_sink(log_sink_);
+  viewport_->set_volumetric(nullptr);
+  volumetric_.reset();
   session_.reset();  // joins the session's threads before the widgets go
 }
 
@@ -151,7 +167,8 @@ void MainWindow::build_docks() {
   auto* mode_form = new QFormLayout(mode_widget);
   mode_box_ = new QComboBox(mode_widget);
   mode_box_->addItem(tr("Passthrough"));
-  mode_box_->setToolTip(tr("The AI modes appear here as they land: img2img, volumetric, talking head, video Q&A"));
+  mode_box_->addItem(tr("Volumetric (V^3)"));
+  mode_box_->setToolTip(tr("The AI modes appear here as they land: img2img, talking head, video Q&A"));
   display_box_ = new QComboBox(mode_widget);
   display_box_->addItems({QStringLiteral("fit"), QStringLiteral("fill"), QStringLiteral("1:1")});
   side_by_side_ = new QCheckBox(tr("Input | output side by side"), mode_widget);
@@ -164,6 +181,59 @@ void MainWindow::build_docks() {
   mode_form->addRow(side_by_side_);
   mode_form->addRow(hud_box_);
   mode_form->addRow(tr("Model"), model_dir_);
+
+  // Volumetric playback: sequence, transport, timeline, camera.
+  volumetric_box_ = new QWidget(mode_widget);
+  auto* vol = new QFormLayout(volumetric_box_);
+  vol->setContentsMargins(0, 0, 0, 0);
+  auto* seq_row = new QHBoxLayout;
+  sequence_path_ = new QLineEdit(volumetric_box_);
+  sequence_path_->setPlaceholderText(tr("bundled sample"));
+  auto* open_seq = new QPushButton(tr("Open…"), volumetric_box_);
+  seq_row->addWidget(sequence_path_);
+  seq_row->addWidget(open_seq);
+  vol->addRow(tr("Sequence"), seq_row);
+  auto* transport = new QHBoxLayout;
+  play_button_ = new QPushButton(tr("Pause"), volumetric_box_);
+  loop_box_ = new QCheckBox(tr("Loop"), volumetric_box_);
+  loop_box_->setChecked(true);
+  auto* reset_cam = new QPushButton(tr("Reset camera"), volumetric_box_);
+  transport->addWidget(play_button_);
+  transport->addWidget(loop_box_);
+  transport->addWidget(reset_cam);
+  vol->addRow(transport);
+  timeline_ = new QSlider(Qt::Horizontal, volumetric_box_);
+  frame_label_ = new QLabel(QStringLiteral("0 / 0"), volumetric_box_);
+  vol->addRow(timeline_);
+  vol->addRow(frame_label_);
+  auto* help = new QLabel(tr("Drag: orbit · wheel: zoom · arrows, PgUp/PgDn: fly"), volumetric_box_);
+  help->setWordWrap(true);
+  vol->addRow(help);
+  mode_form->addRow(volumetric_box_);
+  volumetric_box_->setVisible(false);
+  connect(mode_box_, qOverload<int>(&QComboBox::activated), this, &MainWindow::setMode);
+  connect(open_seq, &QPushButton::clicked, this, [this] {
+    QString dir = QFileDialog::getExistingDirectory(this, tr("Open a V^3 sequence folder"));
+    if (!dir.isEmpty()) openVolumetric(dir);
+  });
+  connect(play_button_, &QPushButton::clicked, this, [this] {
+    if (!volumetric_) return;
+    if (volumetric_->playing())
+      volumetric_->pause();
+    else
+      volumetric_->play();
+    refresh_timeline();
+  });
+  connect(loop_box_, &QCheckBox::toggled, this, [this](bool on) {
+    if (volumetric_) volumetric_->set_loop(on);
+  });
+  connect(reset_cam, &QPushButton::clicked, this, [this] {
+    if (volumetric_) volumetric_->reset_camera();
+  });
+  connect(timeline_, &QSlider::sliderMoved, this, [this](int f) {
+    if (volumetric_) volumetric_->seek(f);
+    refresh_timeline();
+  });
   connect(display_box_, &QComboBox::currentTextChanged, this, [this] { update_view(); });
   connect(side_by_side_, &QCheckBox::toggled, this, [this] { update_view(); });
   connect(hud_box_, &QCheckBox::toggled, this, [this](bool on) { viewport_->set_hud_visible(on); });
@@ -278,6 +348,10 @@ void MainWindow::startSource(const QString& source) {
 }
 
 void MainWindow::toggleRunning() {
+  if (volumetric_) {
+    play_button_->click();
+    return;
+  }
   if (session_->running()) {
     if (session_->recording().active) toggleRecording();  // keep the file whole
     session_->stop();
@@ -362,15 +436,68 @@ void MainWindow::update_view() {
   viewport_->set_view(v);
 }
 
+void MainWindow::refresh_timeline() {
+  if (!volumetric_) return;
+  timeline_->setMaximum(volumetric_->frame_count() - 1);
+  if (!timeline_->isSliderDown()) timeline_->setValue(volumetric_->frame());
+  frame_label_->setText(tr("%1 / %2  (%3 fps)")
+                            .arg(volumetric_->frame() + 1)
+                            .arg(volumetric_->frame_count())
+                            .arg(volumetric_->fps(), 0, 'f', 0));
+  play_button_->setText(volumetric_->playing() ? tr("Pause") : tr("Play"));
+}
+
+void MainWindow::setMode(int index) {
+  mode_box_->setCurrentIndex(index);
+  volumetric_box_->setVisible(index == 1);
+  if (index == 1) {
+    if (!volumetric_) openVolumetric(sequence_path_->text());
+  } else {
+    viewport_->set_volumetric(nullptr);
+    volumetric_.reset();
+  }
+}
+
+void MainWindow::openVolumetric(const QString& sequence) {
+  try {
+    std::filesystem::path dir =
+        sequence.isEmpty() ? app::find_asset("volumetric/sample") : std::filesystem::path(sequence.toStdString());
+    viewport_->set_volumetric(nullptr);
+    volumetric_.reset();
+    if (session_->recording().active) toggleRecording();
+    session_->stop();  // the viewport shows the sequence now
+    volumetric_ = std::make_unique<app::VolumetricView>(ctx_, dir);
+    volumetric_->set_loop(loop_box_->isChecked());
+    viewport_->set_volumetric(volumetric_.get());
+    sequence_path_->setText(sequence);
+    mode_box_->setCurrentIndex(1);
+    volumetric_box_->setVisible(true);
+    log::info("volumetric: {} ({} frames at {:.0f} fps)", dir.string(), volumetric_->frame_count(), volumetric_->fps());
+    refresh_timeline();
+  } catch (const std::exception& e) {
+    showError(QString::fromStdString(e.what()));
+    mode_box_->setCurrentIndex(0);
+    volumetric_box_->setVisible(false);
+  }
+}
+
 void MainWindow::refresh_status() {
   for (const std::string& e : session_->take_errors()) showError(QString::fromStdString(e));
+  refresh_timeline();
   app::SessionStats s = session_->stats();
   double display_fps = 0, source_fps = 0;
   for (auto& [name, v] : s.stages) {
     if (name == "display") display_fps = v.first;
     if (name == "capture") source_fps = v.first;
   }
-  status_fps_->setText(tr("source %1 fps | display %2 fps").arg(source_fps, 0, 'f', 1).arg(display_fps, 0, 'f', 1));
+  if (volumetric_) {
+    const std::uint64_t frames = viewport_->frames_presented();
+    const double fps = (frames - last_presented_) / 0.25;  // refresh_status runs every 250 ms
+    last_presented_ = frames;
+    status_fps_->setText(tr("volumetric | display %1 fps").arg(fps, 0, 'f', 1));
+  } else {
+    status_fps_->setText(tr("source %1 fps | display %2 fps").arg(source_fps, 0, 'f', 1).arg(display_fps, 0, 'f', 1));
+  }
   status_latency_->setText(tr("latency %1 ms").arg(s.latency_ms, 0, 'f', 1));
   const bool running = session_->running();
   start_button_->setText(running ? tr("Stop") : tr("Start"));
@@ -442,11 +569,13 @@ void MainWindow::dropEvent(QDropEvent* e) {
     if (!url.isLocalFile()) continue;
     const QString path = url.toLocalFile();
     if (QFileInfo(path).isDir()) {
-      if (looks_like_model_folder(path)) {
+      if (QDir(path).exists(QStringLiteral("group_info.json"))) {
+        openVolumetric(path);
+      } else if (looks_like_model_folder(path)) {
         model_dir_->setText(path);
         appendLog(tr("model folder: %1").arg(path));
       } else {
-        showError(tr("%1 is not a model folder (no model_index.json or config.json)").arg(path));
+        showError(tr("%1 is neither a V^3 sequence nor a model folder").arg(path));
       }
     } else {
       startSource(path);

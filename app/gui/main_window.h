@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "app/session/live_session.h"
+#include "app/session/volumetric_view.h"
 
 class QAction;
 class QCheckBox;
@@ -42,6 +43,9 @@ class MainWindow : public QMainWindow {
   void snapshot();
   void toggleFullScreenViewport();
   void showError(const QString& message);
+  // Switches the viewport to a V^3 sequence (empty: the bundled sample).
+  void openVolumetric(const QString& sequence);
+  void setMode(int index);  // 0 passthrough (live source), 1 volumetric
 
  protected:
   void closeEvent(QCloseEvent* e) override;
@@ -56,9 +60,11 @@ class MainWindow : public QMainWindow {
   void save_settings();
   void update_view();
   QString default_record_path() const;
+  void refresh_timeline();
 
   render::VulkanContext& ctx_;
   std::unique_ptr<app::LiveSession> session_;
+  std::unique_ptr<app::VolumetricView> volumetric_;
   ViewportWindow* viewport_ = nullptr;
   QString device_text_;
   QString compute_path_;
@@ -70,6 +76,12 @@ class MainWindow : public QMainWindow {
   QCheckBox* side_by_side_ = nullptr;
   QCheckBox* hud_box_ = nullptr;
   QLineEdit* model_dir_ = nullptr;
+  QWidget* volumetric_box_ = nullptr;
+  QLineEdit* sequence_path_ = nullptr;
+  QPushButton* play_button_ = nullptr;
+  QCheckBox* loop_box_ = nullptr;
+  QSlider* timeline_ = nullptr;
+  QLabel* frame_label_ = nullptr;
   QLineEdit* record_path_ = nullptr;
   QComboBox* container_box_ = nullptr;
   QSlider* quality_ = nullptr;
@@ -85,6 +97,7 @@ class MainWindow : public QMainWindow {
   QTimer* status_timer_ = nullptr;
   int log_sink_ = 0;
   bool viewport_fullscreen_ = false;
+  std::uint64_t last_presented_ = 0;
 };
 
 }  // namespace sc::gui

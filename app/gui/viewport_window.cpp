@@ -8,6 +8,7 @@
 
 #include "app/gui/imgui_bridge.h"
 #include "base/log.h"
+#include "render/buffer.h"
 #include "render/context.h"
 #include "render/presenter.h"
 
@@ -23,7 +24,18 @@ class ViewportFrame final : public render::FrameCallbacks {
                 const render::CanvasView& view, const render::HudStats* stats, double frame_s)
       : canvas_(canvas), hud_(hud), upload_(upload), view_(view), stats_(stats), frame_s_(frame_s) {}
 
+  // A frame already on the GPU (the splat renderer's output) instead of an upload.
+  void copy_gpu(VkBuffer pixels, int width, int height) {
+    gpu_pixels_ = pixels;
+    gpu_w_ = width;
+    gpu_h_ = height;
+  }
+
   void before_pass(VkCommandBuffer cmd) override {
+    if (gpu_pixels_ != VK_NULL_HANDLE) {
+      canvas_.output().copy_from(cmd, gpu_pixels_, gpu_w_, gpu_h_);
+      return;
+    }
     if (!upload_) return;
     canvas_.output().upload(cmd, host_image(upload_->output));
     if (!upload_->input.empty() && (view_.side_by_side || view_.show_input))
@@ -41,6 +53,8 @@ class ViewportFrame final : public render::FrameCallbacks {
   const render::CanvasView& view_;
   const render::HudStats* stats_;
   double frame_s_;
+  VkBuffer gpu_pixels_ = VK_NULL_HANDLE;
+  int gpu_w_ = 0, gpu_h_ = 0;
 };
 
 }  // namespace
@@ -100,6 +114,24 @@ void ViewportWindow::render() {
       hud_ = std::make_unique<render::Hud>(ctx_, presenter_->render_pass(), 3);
       imgui_setup_keymap(hud_->imgui_io());
     }
+    if (volumetric_) {
+      // Software Vulkan renders splats at half resolution to stay interactive.
+      const std::uint32_t div = ctx_.device_info().software ? 2 : 1;
+      const std::uint32_t rw = std::max(16u, w / div), rh = std::max(16u, h / div);
+      splat_stats_ = volumetric_->render(rw, rh);
+      render::HudStats stats;
+      if (hud_visible_ && hud_stats_) stats = hud_stats_();
+      const double frame_s = frame_timer_.nsecsElapsed() * 1e-9;
+      frame_timer_.restart();
+      render::CanvasView v = view_;
+      v.side_by_side = false;
+      v.show_input = false;
+      ViewportFrame frame(*canvas_, hud_visible_ ? hud_.get() : nullptr, nullptr, v, &stats, frame_s);
+      frame.copy_gpu(volumetric_->renderer().output_rgba().handle(), int(rw), int(rh));
+      presenter_->render_frame(w, h, frame);
+      requestUpdate();
+      return;
+    }
     app::DisplayFrames next;
     const bool fresh = session_.latest(next, &shown_seq_);
     if (fresh) {
@@ -127,20 +159,54 @@ void ViewportWindow::render() {
 
 void ViewportWindow::mouseMoveEvent(QMouseEvent* e) {
   if (hud_) imgui_mouse_move(hud_->imgui_io(), e->position(), devicePixelRatio());
+  const QPointF d = e->position() - last_mouse_;
+  last_mouse_ = e->position();
+  if (volumetric_ && (buttons_ & Qt::LeftButton) && !(hud_ && hud_->wants_mouse()))
+    volumetric_->orbit(float(d.x()), float(d.y()));
 }
 void ViewportWindow::mousePressEvent(QMouseEvent* e) {
   if (hud_) imgui_mouse_button(hud_->imgui_io(), e->button(), true);
+  buttons_ = e->buttons();
+  last_mouse_ = e->position();
 }
 void ViewportWindow::mouseReleaseEvent(QMouseEvent* e) {
   if (hud_) imgui_mouse_button(hud_->imgui_io(), e->button(), false);
+  buttons_ = e->buttons();
 }
 void ViewportWindow::wheelEvent(QWheelEvent* e) {
   if (hud_) imgui_wheel(hud_->imgui_io(), *e);
+  if (volumetric_ && !(hud_ && hud_->wants_mouse())) volumetric_->zoom(float(e->angleDelta().y()) / 120.0f);
 }
 void ViewportWindow::keyPressEvent(QKeyEvent* e) {
-  // Keys the HUD does not want go on to the main window's shortcuts.
+  // Keys the HUD does not want go on to the camera, then the main window's shortcuts.
   if (hud_ && hud_->wants_keyboard() && imgui_key(hud_->imgui_io(), *e, true)) return;
   if (hud_) imgui_key(hud_->imgui_io(), *e, true);
+  if (volumetric_) {
+    // Fly with the arrow keys and Page Up/Down (letters are the studio's shortcuts).
+    constexpr float kStep = 0.05f;  // of the scene size per key press
+    switch (e->key()) {
+      case Qt::Key_Up:
+        volumetric_->fly(kStep, 0, 0);
+        return;
+      case Qt::Key_Down:
+        volumetric_->fly(-kStep, 0, 0);
+        return;
+      case Qt::Key_Left:
+        volumetric_->fly(0, -kStep, 0);
+        return;
+      case Qt::Key_Right:
+        volumetric_->fly(0, kStep, 0);
+        return;
+      case Qt::Key_PageUp:
+        volumetric_->fly(0, 0, kStep);
+        return;
+      case Qt::Key_PageDown:
+        volumetric_->fly(0, 0, -kStep);
+        return;
+      default:
+        break;
+    }
+  }
   QWindow::keyPressEvent(e);
 }
 void ViewportWindow::keyReleaseEvent(QKeyEvent* e) {

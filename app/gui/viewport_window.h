@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "app/session/live_session.h"
+#include "app/session/volumetric_view.h"
 #include "render/canvas.h"
 #include "render/hud.h"
 
@@ -33,6 +34,11 @@ class ViewportWindow : public QWindow {
   void set_vsync(bool vsync);
   bool hud_visible() const { return hud_visible_; }
   void set_hud_stats_provider(std::function<render::HudStats()> provider) { hud_stats_ = std::move(provider); }
+
+  // While set, the viewport shows this volumetric view instead of the live
+  // session's frames, and mouse/keys drive its camera.
+  void set_volumetric(app::VolumetricView* view) { volumetric_ = view; }
+  const render::SplatStats& splat_stats() const { return splat_stats_; }
 
   std::uint64_t frames_presented() const;
   std::uint64_t hud_frames() const { return hud_ ? hud_->frames() : 0; }
@@ -72,6 +78,10 @@ class ViewportWindow : public QWindow {
   bool upload_pending_ = false;
   QElapsedTimer frame_timer_;
   bool failed_ = false;
+  app::VolumetricView* volumetric_ = nullptr;
+  render::SplatStats splat_stats_;
+  QPointF last_mouse_;
+  Qt::MouseButtons buttons_ = Qt::NoButton;
 };
 
 }  // namespace sc::gui

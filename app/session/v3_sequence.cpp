@@ -372,9 +372,13 @@ render::GaussianCloud v3_sample_frame(int frame, int frames, int gaussians) {
     float* p = &g.positions[3 * std::size_t(i)];
     float* s = &g.scales[3 * std::size_t(i)];
     float* sh = &g.sh[std::size_t(i) * 12];
-    const float u = rnd(), v = rnd(), w = rnd();
+    // Neighbouring Gaussians (neighbouring pixels of the attribute images)
+    // are neighbours in space: smooth images compress well, as V^3 intends.
+    const int body = gaussians - moon;
+    const float u = i < body ? (float(i) + rnd()) / float(body) : (float(i - body) + rnd()) / float(moon);
+    const float v = rnd(), w = rnd();
     float hue;
-    if (i < gaussians - moon) {
+    if (i < body) {
       const float a = two_pi * u;  // (2,3) torus knot
       const float r = 0.6f + 0.25f * std::cos(3 * a);
       const float breathe = 0.12f * (1.0f + 0.3f * std::sin(two_pi * (2 * t + u)));

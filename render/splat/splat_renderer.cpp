@@ -174,6 +174,7 @@ SplatStats SplatRenderer::render(const SplatCamera& cam, const std::array<float,
   auto t0 = Clock::now();
   if (n > 0) {
     ctx_.submit_and_wait([&](VkCommandBuffer cmd) {
+      compute_barrier(cmd);  // after earlier submissions that read our outputs (the viewport's copy)
       preprocess_->record(
           cmd,
           {scene_.positions.get(), scene_.scales.get(), scene_.rotations.get(), scene_.opacities.get(), scene_.sh.get(),
@@ -205,6 +206,7 @@ SplatStats SplatRenderer::render(const SplatCamera& cam, const std::array<float,
   // Pass 2: keys, sort, ranges.
   t0 = Clock::now();
   ctx_.submit_and_wait([&](VkCommandBuffer cmd) {
+    compute_barrier(cmd);
     vkCmdFillBuffer(cmd, ranges_buf_->handle(), 0, VkDeviceSize(tiles) * 8, 0);
     compute_barrier(cmd);
     if (m > 0) {
@@ -221,6 +223,7 @@ SplatStats SplatRenderer::render(const SplatCamera& cam, const std::array<float,
   // Pass 3: blend.
   t0 = Clock::now();
   ctx_.submit_and_wait([&](VkCommandBuffer cmd) {
+    compute_barrier(cmd);
     RasterPush rp{{background[0], background[1], background[2], 1}, {cam.width, cam.height}, tiles_x, kAlphaMax};
     rasterize_->record(cmd,
                        {ranges_buf_.get(), values_.get(), mean_depth_.get(), conic_opacity_.get(), colors_.get(),

@@ -88,6 +88,31 @@ TEST(Gui, ScreenshotShowsTheTestPatternAndTheHud) {
   EXPECT_GT(title, 150) << "no HUD title bar in the viewport";
 }
 
+TEST(Gui, VolumetricModePlaysTheBundledSample) {
+  const std::string shot = std::string(SC_TEST_TMP_DIR) + "/gui_volumetric.png";
+  std::filesystem::remove(shot);
+  auto r = run_command(gui_env() + kXvfb + kGui + " --volumetric --quit-after 4 --screenshot " + shell_quote(shot));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "volumetric:")) << r.output;
+  EXPECT_FALSE(contains(r.output, "validation: Validation Error")) << r.output;
+  QImage img(QString::fromStdString(shot));
+  ASSERT_FALSE(img.isNull()) << r.output;
+  // The sample's splats: bright, saturated colours on a near-black background,
+  // and none of the test pattern's flat bars.
+  const double total = double(img.width()) * img.height();
+  auto saturated = count(img, [](int r, int g, int b) {
+    int hi = std::max({r, g, b}), lo = std::min({r, g, b});
+    return hi > 150 && hi - lo > 100;
+  });
+  auto dark = count(img, [](int r, int g, int b) { return r < 20 && g < 20 && b < 26; });
+  EXPECT_GT(saturated / total, 0.03) << "no splats on screen";
+  EXPECT_GT(dark / total, 0.10) << "no dark volumetric background";
+  int title = longest_run(img, [](int r, int g, int b) {
+    return std::abs(r - 41) <= 8 && std::abs(g - 74) <= 8 && std::abs(b - 122) <= 8;
+  });
+  EXPECT_GT(title, 150) << "no HUD in the volumetric view";
+}
+
 TEST(Gui, ResizeStormAndMinimiseRestoreStayClean) {
   auto r = run_command(gui_env() + kXvfb + kGui + " --source test:320x240@30 --self-test resize");
   ASSERT_EQ(r.exit_code, 0) << "3 means Vulkan validation errors:\n" << r.output;

@@ -1,0 +1,54 @@
+#pragma once
+// The volumetric mode without Qt: playback state (play, pause, scrub, loop at
+// the sequence's frame rate) and an orbit/fly camera driven by plain input
+// calls, over a V3Player. The GUI forwards mouse and keys and asks for a
+// frame each vsync.
+#include <chrono>
+#include <filesystem>
+#include <memory>
+
+#include "app/session/v3_player.h"
+
+namespace sc::app {
+
+class VolumetricView {
+ public:
+  VolumetricView(render::VulkanContext& ctx, const std::filesystem::path& sequence);
+
+  // Playback
+  void play() { playing_ = true; }
+  void pause() { playing_ = false; }
+  bool playing() const { return playing_; }
+  void set_loop(bool loop) { loop_ = loop; }
+  bool loop() const { return loop_; }
+  void seek(int frame);
+  int frame() const { return frame_; }
+  int frame_count() const { return player_.sequence().frame_count(); }
+  double fps() const { return player_.sequence().fps(); }
+
+  // Camera: orbit (drag rotates, wheel zooms) and fly (move the eye).
+  void orbit(float dx_pixels, float dy_pixels);
+  void zoom(float wheel_steps);
+  void fly(float forward, float right, float up);  // in units of the scene size
+  void reset_camera();
+  const OrbitCamera& camera() const { return camera_; }
+
+  // Advances the clock, decodes/de-quantises when the frame changed, renders
+  // at width x height. The picture is in renderer().output_rgba().
+  render::SplatStats render(std::uint32_t width, std::uint32_t height);
+  render::SplatRenderer& renderer() { return player_.renderer(); }
+  double load_ms() const { return load_ms_; }
+
+ private:
+  V3Player player_;
+  OrbitCamera camera_, home_;
+  float scene_size_ = 1;
+  bool playing_ = true;
+  bool loop_ = true;
+  int frame_ = 0;
+  double clock_s_ = 0;  // playback position
+  std::chrono::steady_clock::time_point last_{};
+  double load_ms_ = 0;
+};
+
+}  // namespace sc::app
