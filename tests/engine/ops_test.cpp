@@ -179,6 +179,27 @@ TEST(OpsBadInput, ShapesDtypesAndRanges) {
   expect_error([&] { matmul(Tensor(), a); }, {"matmul", "undefined"});
 }
 
+TEST(Ops, EmptyTensorsPassThrough) {
+  const Tensor e = Tensor::zeros({0, 4});
+  EXPECT_EQ(linear(e, Tensor::zeros({3, 4})).shape(), (Shape{0, 3}));
+  EXPECT_EQ(matmul(e, Tensor::zeros({4, 2})).shape(), (Shape{0, 2}));
+  EXPECT_EQ(matmul(Tensor::zeros({2, 0}), Tensor::zeros({0, 3})).to_vector<float>(), std::vector<float>(6, 0.0f));
+  EXPECT_EQ(softmax(e).numel(), 0);
+  EXPECT_EQ(softmax(Tensor::zeros({3, 0})).numel(), 0);
+  EXPECT_EQ(layer_norm(e, Tensor(), Tensor()).numel(), 0);
+  EXPECT_EQ(silu(e).numel(), 0);
+  EXPECT_EQ(add(e, Tensor::zeros({4})).shape(), (Shape{0, 4}));
+  EXPECT_EQ(concat({e, Tensor::zeros({2, 4})}, 0).shape(), (Shape{2, 4}));
+  EXPECT_EQ(permute(e, {1, 0}).shape(), (Shape{4, 0}));
+  EXPECT_EQ(slice(e, 1, 1, 3).shape(), (Shape{0, 2}));
+  EXPECT_EQ(cumsum(e, 0).numel(), 0);
+  EXPECT_EQ(conv2d(Tensor::zeros({0, 2, 5, 5}), Tensor::zeros({3, 2, 3, 3})).shape(), (Shape{0, 3, 3, 3}));
+  EXPECT_EQ(attention(Tensor::zeros({1, 2, 0, 8}), Tensor::zeros({1, 2, 5, 8}), Tensor::zeros({1, 2, 5, 8})).numel(),
+            0);
+  EXPECT_EQ(embedding(Tensor::zeros({0}, DType::kI64), Tensor::zeros({5, 3})).shape(), (Shape{0, 3}));
+  EXPECT_EQ(to_dtype(e, DType::kF16).numel(), 0);
+}
+
 TEST(Ops, PadModesAndCropping) {
   const Tensor x = Tensor::from_vector({1, 3}, std::vector<float>{1, 2, 3});
   EXPECT_EQ(pad(x, {2, 1}, PadMode::kReflect).to_vector<float>(), (std::vector<float>{3, 2, 1, 2, 3, 2}));
