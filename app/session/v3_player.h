@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/session/camera_path.h"
 #include "app/session/v3_sequence.h"
 #include "render/splat/splat_renderer.h"
 #include "render/splat/v3_dequant.h"
@@ -28,22 +29,6 @@ struct OrbitCamera {
   render::SplatCamera camera(std::uint32_t width, std::uint32_t height) const;
   // Frames a bounding sphere.
   static OrbitCamera framing(const std::array<float, 3>& centre, float radius);
-};
-
-// A scripted camera: {"fov_y_degrees": 50, "up": [0,-1,0], "keys": [{"frame": 0,
-// "eye": [x,y,z], "target": [x,y,z]}, ...]}, linearly interpolated between keys.
-struct CameraPath {
-  float fov_y_degrees = 50;
-  std::array<float, 3> up{0, -1, 0};
-  struct Key {
-    double frame = 0;
-    std::array<float, 3> eye{}, target{};
-  };
-  std::vector<Key> keys;
-
-  static CameraPath parse(std::string_view json, const std::string& source);
-  static CameraPath load(const std::filesystem::path& path);
-  render::SplatCamera camera(double frame, std::uint32_t width, std::uint32_t height) const;
 };
 
 class V3Player {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "render/gpu_sort.h"
+#include "render/splat/camera.h"
 #include "render/splat/gaussians.h"
 
 namespace sc::render {
@@ -19,14 +20,6 @@ namespace sc::render {
 class VulkanContext;
 class Buffer;
 class ComputeKernel;
-
-// A pinhole camera in OpenCV convention (x right, y down, z forward).
-struct SplatCamera {
-  std::array<float, 16> view{};  // world -> camera, row-major 4x4
-  float fx = 0, fy = 0, cx = 0, cy = 0;
-  std::uint32_t width = 0, height = 0;
-  float near_plane = 0.01f, far_plane = 1e10f;
-};
 
 struct SplatStats {
   std::uint32_t gaussians = 0;
@@ -84,10 +77,5 @@ class SplatRenderer {
   std::unique_ptr<Buffer> keys_, values_, ranges_buf_, out_float_, out_rgba_;
   std::uint32_t width_ = 0, height_ = 0;
 };
-
-// Look-at camera helpers (OpenCV convention), for orbits and tests.
-SplatCamera look_at_camera(const std::array<float, 3>& eye, const std::array<float, 3>& target,
-                           const std::array<float, 3>& up, float fov_y_degrees, std::uint32_t width,
-                           std::uint32_t height);
 
 }  // namespace sc::render
