@@ -126,7 +126,8 @@ void main() {
   const vec3 dir = normalize(p_world - campos);
   mean_depth[i] = vec4(mean2d, p.z, max(radius.x, radius.y));
   conic_opacity[i] = vec4(conic, opacities[i]);
-  colors[i] = vec4(sh_color(i, dir), 1.0);
+  // w: the sigma beyond which this splat's alpha is under 1/255 (rasterizer shortcut).
+  colors[i] = vec4(sh_color(i, dir), log(255.0 * opacities[i]) + 1e-3);
   rects[i] = rect;
   touched[i] = n;
 }
