@@ -6,9 +6,10 @@ in PyTorch with torch.set_num_threads(N), and prints one table:
 
     work | ours GFLOP/s | torch GFLOP/s | ours/torch
 
-The two sides take turns, --repeats rounds of one pass each, and each side
-reports its best pass: other processes on a shared machine only ever make a
-pass slower, and taking turns exposes both sides to the same disturbances.
+For each row the two sides take turns, --repeats times (about a second
+each), and each reports its best: other processes on a shared machine only
+ever make a run slower, and taking turns exposes both to the same
+disturbances.
 Needs torch (not a build or CI dependency): use the venv that made the golden
 fixtures, e.g.
     /root/venv-golden/bin/python tests/bench/engine/compare_torch.py --build build/engine-rel
@@ -19,6 +20,7 @@ missing.
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -57,47 +59,47 @@ def bench_exe(build):
     return exe
 
 
-def ours(exe, threads):
-    """One pass of bench_engine: GFLOP/s by benchmark name."""
+def ours(exe, threads, name):
+    """One run of one bench_engine benchmark: GFLOP/s."""
     env = dict(os.environ, SC_NUM_THREADS=str(threads))
-    out = subprocess.run([exe, "--benchmark_format=json", "--benchmark_min_time=1"], env=env, check=True,
-                         capture_output=True, text=True).stdout
-    return {b["run_name"]: b["GFLOPS"] for b in json.loads(out)["benchmarks"] if b.get("run_type") == "iteration"}
+    pattern = "^" + re.escape(name.removesuffix("/real_time")) + "/"
+    out = subprocess.run([exe, "--benchmark_format=json", "--benchmark_min_time=1", f"--benchmark_filter={pattern}"],
+                         env=env, check=True, capture_output=True, text=True).stdout
+    runs = [b["GFLOPS"] for b in json.loads(out)["benchmarks"] if b.get("run_type") == "iteration"]
+    if len(runs) != 1:
+        sys.exit(f"bench_engine ran {len(runs)} benchmarks for {name}; expected 1")
+    return runs[0]
 
 
-def torch_pass(threads):
-    """One pass of the same work in PyTorch: GFLOP/s by benchmark name."""
+def torch_work(spec):
+    """The PyTorch call doing the same work as one bench_engine benchmark."""
     import torch
     import torch.nn.functional as F
 
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    results = {}
-    with torch.inference_mode():
-        for name, _, spec in WORK:
-            kind = spec[0]
-            if kind == "mm":
-                _, m, k, n = spec
-                a, b = torch.randn(m, k), torch.randn(k, n)
-                fn = lambda a=a, b=b: torch.matmul(a, b)
-            elif kind == "conv":
-                _, c, hw = spec
-                x, w, bias = torch.randn(1, c, hw, hw), torch.randn(c, c, 3, 3), torch.randn(c)
-                fn = lambda x=x, w=w, bias=bias: F.conv2d(x, w, bias, padding=1)
-            else:
-                _, seq, heads, dim = spec
-                q, k, v = (torch.randn(1, heads, seq, dim) for _ in range(3))
-                fn = lambda q=q, k=k, v=v: F.scaled_dot_product_attention(q, k, v)
-            fn()  # warm up: first calls pick kernels and allocate
-            count, start = 0, time.perf_counter()
-            while True:
-                fn()
-                count += 1
-                elapsed = time.perf_counter() - start
-                if elapsed >= 1.0 and count >= 3:
-                    break
-            results[name] = flops_of(spec) * count / elapsed * 1e-9
-    return torch.__version__, results
+    kind = spec[0]
+    if kind == "mm":
+        _, m, k, n = spec
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        return lambda: torch.matmul(a, b)
+    if kind == "conv":
+        _, c, hw = spec
+        x, w, bias = torch.randn(1, c, hw, hw), torch.randn(c, c, 3, 3), torch.randn(c)
+        return lambda: F.conv2d(x, w, bias, padding=1)
+    _, seq, heads, dim = spec
+    q, k, v = (torch.randn(1, heads, seq, dim) for _ in range(3))
+    return lambda: F.scaled_dot_product_attention(q, k, v)
+
+
+def torch_run(fn, flops):
+    """At least a second of calls (and at least 3): GFLOP/s."""
+    fn()  # warm up: first calls pick kernels and allocate
+    count, start = 0, time.perf_counter()
+    while True:
+        fn()
+        count += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= 1.0 and count >= 3:
+            return flops * count / elapsed * 1e-9
 
 
 def main():
@@ -107,14 +109,19 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
+    import torch
+
     exe = bench_exe(os.path.abspath(args.build))
-    mine, theirs, version = {}, {}, ""
-    for _ in range(args.repeats):
-        for name, value in ours(exe, args.threads).items():
-            mine[name] = max(mine.get(name, 0.0), value)
-        version, passed = torch_pass(args.threads)
-        for name, value in passed.items():
-            theirs[name] = max(theirs.get(name, 0.0), value)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    mine, theirs = {}, {}
+    with torch.inference_mode():
+        for name, _, spec in WORK:
+            fn = torch_work(spec)
+            for _ in range(args.repeats):
+                mine[name] = max(mine.get(name, 0.0), ours(exe, args.threads, name))
+                theirs[name] = max(theirs.get(name, 0.0), torch_run(fn, flops_of(spec)))
+    version = torch.__version__
     print(f"threads: {args.threads} (of {os.cpu_count()} cores); torch {version}; best of {args.repeats}")
     print(f"{'work':<36} {'ours GFLOP/s':>12} {'torch GFLOP/s':>13} {'ours/torch':>10}")
     worst = None
