@@ -242,6 +242,8 @@ struct VideoWriter::Impl {
     if (name == "libx264" && opt.qp >= 0) {
       av_opt_set(enc->priv_data, "preset", opt.preset.c_str(), 0);
       av_opt_set_int(enc->priv_data, "qp", opt.qp, 0);
+      if (opt.cavlc) av_opt_set_int(enc->priv_data, "coder", 0, 0);
+      if (!opt.deblock) av_opt_set(enc->priv_data, "x264-params", "no-deblock=1", 0);
     } else if (name == "libx264") {
       av_opt_set(enc->priv_data, "preset", opt.preset.c_str(), 0);
       av_opt_set_int(enc->priv_data, "crf", opt.crf, 0);

@@ -308,7 +308,7 @@ int main(int argc, char** argv) {
   v3_render_cmd->add_option("--size", v3_render_opt.size, "Output size WxH")->capture_default_str();
   v3_render_cmd->add_flag("--stats", v3_render_opt.stats, "Print the time per stage");
   std::string sample_dir;
-  int sample_frames = 60, sample_gaussians = 20000;
+  int sample_frames = 60, sample_gaussians = 16000;
   auto* v3_sample = v3->add_subcommand("sample", "Generate the procedural sample clip (as bundled in assets/)");
   v3_sample->add_option("out_dir", sample_dir, "Output folder")->required();
   v3_sample->add_option("--frames", sample_frames, "Frames")->check(CLI::Range(1, 10000))->capture_default_str();

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "base/error.h"
+#include "render/context.h"
 
 namespace sc::app {
 namespace {
@@ -45,16 +46,24 @@ OrbitCamera OrbitCamera::framing(const std::array<float, 3>& centre, float radiu
   return c;
 }
 
-V3Player::V3Player(render::VulkanContext& ctx, const std::filesystem::path& sequence)
-    : sequence_(V3Sequence::open(sequence)), decoder_(sequence_), renderer_(ctx), dequantizer_(ctx) {}
+V3Player::V3Player(render::VulkanContext& ctx, const std::filesystem::path& sequence, Dequantize where)
+    : sequence_(V3Sequence::open(sequence)), decoder_(sequence_), renderer_(ctx), dequantizer_(ctx) {
+  // On a software Vulkan device the "GPU" is this CPU, and the plain C++ loop
+  // beats the shader there (measured: tests/bench/volumetric).
+  cpu_dequantize_ = where == Dequantize::kCpu || (where == Dequantize::kAuto && ctx.device_info().software);
+}
 
 V3Player::~V3Player() = default;
 
 void V3Player::load(int frame) {
   if (frame == loaded_) return;
   const V3Frame& f = decoder_.decode(frame);
-  dequantizer_.upload_and_run(renderer_, f.planes.data(), std::uint32_t(sequence_.layout().videos()), f.side, f.count,
-                              f.sh_degree, f.minmax.data(), std::uint32_t(f.minmax.size()));
+  if (cpu_dequantize_) {
+    renderer_.set_scene(v3_dequantize(f));
+  } else {
+    dequantizer_.upload_and_run(renderer_, f.planes.data(), std::uint32_t(sequence_.layout().videos()), f.side, f.count,
+                                f.sh_degree, f.minmax.data(), std::uint32_t(f.minmax.size()));
+  }
   loaded_ = frame;
 }
 

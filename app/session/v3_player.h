@@ -33,7 +33,8 @@ struct OrbitCamera {
 
 class V3Player {
  public:
-  V3Player(render::VulkanContext& ctx, const std::filesystem::path& sequence);
+  enum class Dequantize { kAuto, kGpu, kCpu };
+  V3Player(render::VulkanContext& ctx, const std::filesystem::path& sequence, Dequantize where = Dequantize::kAuto);
   ~V3Player();
 
   const V3Sequence& sequence() const { return sequence_; }
@@ -50,6 +51,7 @@ class V3Player {
   render::SplatRenderer renderer_;
   render::V3Dequantizer dequantizer_;
   int loaded_ = -1;
+  bool cpu_dequantize_ = false;
 };
 
 }  // namespace sc::app

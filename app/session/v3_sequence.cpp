@@ -237,6 +237,9 @@ void v3_encode(int frames, const std::function<render::GaussianCloud(int)>& fram
       w.fps = o.fps;
       w.qp = v3_video_qp(layout, v, o.qp);
       w.preset = "medium";
+      // Playback speed over a few percent of size: see WriterOptions::cavlc.
+      w.cavlc = true;
+      w.deblock = false;
       writers.push_back(std::make_unique<media::VideoWriter>((gdir / (std::to_string(v) + ".mp4")).string(), w));
     }
     for (int f = first; f <= last; ++f) {

@@ -30,16 +30,6 @@ std::unique_ptr<Buffer> host_buffer(VulkanContext& ctx, VkDeviceSize bytes) {
       VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
 }
 
-void upload(VulkanContext& ctx, Buffer& dst, const void* data, VkDeviceSize bytes) {
-  if (bytes == 0) return;
-  auto staging = host_buffer(ctx, bytes);
-  std::memcpy(staging->mapped(), data, bytes);
-  ctx.submit_and_wait([&](VkCommandBuffer cmd) {
-    VkBufferCopy c{0, 0, bytes};
-    vkCmdCopyBuffer(cmd, staging->handle(), dst.handle(), 1, &c);
-  });
-}
-
 struct PreprocessPush {
   float view[16];  // column-major for GLSL mat4
   float intrinsics[4];
@@ -91,11 +81,33 @@ void SplatRenderer::set_scene(const GaussianCloud& cloud) {
   cloud.validate("scene");
   const auto n = static_cast<std::uint32_t>(cloud.size());
   reserve_scene(n, cloud.sh_degree);
-  upload(ctx_, *scene_.positions, cloud.positions.data(), cloud.positions.size() * 4);
-  upload(ctx_, *scene_.scales, cloud.scales.data(), cloud.scales.size() * 4);
-  upload(ctx_, *scene_.rotations, cloud.rotations.data(), cloud.rotations.size() * 4);
-  upload(ctx_, *scene_.opacities, cloud.opacities.data(), cloud.opacities.size() * 4);
-  upload(ctx_, *scene_.sh, cloud.sh.data(), cloud.sh.size() * 4);
+  // One staging buffer, kept between calls, and one submission for all five arrays.
+  const std::vector<float>* arrays[5] = {&cloud.positions, &cloud.scales, &cloud.rotations, &cloud.opacities,
+                                         &cloud.sh};
+  Buffer* targets[5] = {scene_.positions.get(), scene_.scales.get(), scene_.rotations.get(), scene_.opacities.get(),
+                        scene_.sh.get()};
+  VkDeviceSize total = 0;
+  for (auto* a : arrays) total += a->size() * 4;
+  if (total == 0) return;
+  if (!staging_ || staging_->size() < total) {
+    vkDeviceWaitIdle(ctx_.device());
+    staging_ = host_buffer(ctx_, total);
+  }
+  auto* dst = static_cast<std::uint8_t*>(staging_->mapped());
+  VkBufferCopy copies[5];
+  VkDeviceSize offset = 0;
+  for (int i = 0; i < 5; ++i) {
+    const VkDeviceSize bytes = arrays[i]->size() * 4;
+    std::memcpy(dst + offset, arrays[i]->data(), bytes);
+    copies[i] = {offset, 0, bytes};
+    offset += bytes;
+  }
+  ctx_.submit_and_wait([&](VkCommandBuffer cmd) {
+    compute_barrier(cmd);  // after earlier work that read the scene
+    for (int i = 0; i < 5; ++i)
+      if (copies[i].size) vkCmdCopyBuffer(cmd, staging_->handle(), targets[i]->handle(), 1, &copies[i]);
+    compute_barrier(cmd);
+  });
 }
 
 void SplatRenderer::ensure_outputs(std::uint32_t width, std::uint32_t height) {

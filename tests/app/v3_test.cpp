@@ -197,7 +197,7 @@ TEST(V3RoundTrip, PlySequenceEncodeThenPlayBack) {
   // The GPU de-quantiser gives the CPU's values.
   setenv("SC_VK_VALIDATION", "1", 1);
   render::VulkanContext ctx(render::ContextOptions{});
-  V3Player player(ctx, seq_dir);
+  V3Player player(ctx, seq_dir, V3Player::Dequantize::kGpu);
   player.load(4);
   render::GaussianCloud cpu = v3_dequantize(decoder.decode(4));
   auto& scene = player.renderer().scene();
