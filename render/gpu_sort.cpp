@@ -12,7 +12,8 @@ namespace {
 
 constexpr std::uint32_t kScanBlock = 512;
 constexpr std::uint32_t kSortBlock = 256;
-constexpr std::uint32_t kDigits = 16;
+constexpr std::uint32_t kDigitBits = 8;
+constexpr std::uint32_t kDigits = 1u << kDigitBits;
 
 std::uint32_t div_up(std::uint32_t a, std::uint32_t b) { return (a + b - 1) / b; }
 
@@ -99,13 +100,13 @@ void GpuRadixSort::record(VkCommandBuffer cmd, Buffer& keys, Buffer& values, std
   if (n > reserved_) throw Error("internal: GpuRadixSort of {} keys, {} reserved", n, reserved_);
   if (key_bits == 0 || key_bits > 64) throw Error("internal: radix sort over {} bits", key_bits);
   const std::uint32_t blocks = div_up(n, kSortBlock);
-  const std::uint32_t passes = div_up(key_bits, 4);
+  const std::uint32_t passes = div_up(key_bits, kDigitBits);
   Buffer* kin = &keys;
   Buffer* vin = &values;
   Buffer* kout = keys_tmp_.get();
   Buffer* vout = values_tmp_.get();
   for (std::uint32_t p = 0; p < passes; ++p) {
-    const std::uint32_t push[3] = {n, 4 * p, blocks};
+    const std::uint32_t push[3] = {n, kDigitBits * p, blocks};
     count_->record(cmd, {kin, hist_.get()}, push, blocks, 1);
     compute_barrier(cmd);
     scan_.record(cmd, *hist_, kDigits * blocks);

@@ -1,6 +1,6 @@
 #pragma once
 // GPU primitives for the splat renderer, in Vulkan compute: an exclusive
-// prefix sum and a stable LSD radix sort of 64-bit keys (4 bits per pass) with
+// prefix sum and a stable LSD radix sort of 64-bit keys (8 bits per pass) with
 // 32-bit payloads. Work is recorded into a caller's command buffer; reserve()
 // sizes the scratch buffers first (they must outlive the submission).
 #include <vulkan/vulkan.h>

@@ -10,14 +10,14 @@ layout(std430, binding = 3) writeonly buffer ValsOut { uint vals_out[]; };
 layout(std430, binding = 4) readonly buffer Offsets { uint offsets[]; };
 layout(push_constant) uniform Push { uint n; uint shift; uint blocks; } pc;
 
-shared uint masks[16 * 8];  // [digit][word]: bit t set when thread t has that digit
+shared uint masks[256 * 8];  // [digit][word]: bit t set when thread t has that digit
 
-uint digit_of(uvec2 k) { return pc.shift < 32u ? (k.x >> pc.shift) & 15u : (k.y >> (pc.shift - 32u)) & 15u; }
+uint digit_of(uvec2 k) { return pc.shift < 32u ? (k.x >> pc.shift) & 255u : (k.y >> (pc.shift - 32u)) & 255u; }
 
 void main() {
   const uint t = gl_LocalInvocationID.x;
   const uint i = gl_GlobalInvocationID.x;
-  if (t < 128u) masks[t] = 0u;
+  for (uint w = t; w < 2048u; w += 256u) masks[w] = 0u;
   barrier();
   uvec2 key = uvec2(0u);
   uint d = 0u;
