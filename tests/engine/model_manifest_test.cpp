@@ -1,0 +1,96 @@
+// Manifest tests: every tensor of the full-size checkpoints we support (lists
+// made by tests/golden/gen_diffusion.py from the reference libraries on the
+// meta device) must be asked for by our loaders with the same shape, and our
+// loaders must ask for nothing else. A dry run: no weights are read.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "base/error.h"
+#include "engine/models/taesd/taesd.h"
+#include "engine/models/weights.h"
+#include "model_test_util.h"
+
+namespace sc::engine {
+namespace {
+
+using test::manifest_path;
+using test::reference_dir;
+
+void expect_complete(const WeightSource& w, std::size_t expected_count) {
+  EXPECT_EQ(w.names().size(), expected_count);
+  EXPECT_TRUE(w.missing().empty()) << w.missing().size() << " missing, e.g. " << w.missing().front();
+  EXPECT_TRUE(w.mismatched().empty()) << w.mismatched().front();
+  const auto unused = w.unused();
+  EXPECT_TRUE(unused.empty()) << unused.size() << " unused, e.g. " << unused.front();
+}
+
+WeightSource survey(const std::string& name) {
+  return WeightSource::from_manifest(load_manifest(manifest_path(name)), name, WeightSource::Mode::kSurvey);
+}
+
+TEST(Manifest, Taesd) {
+  WeightSource w = survey("taesd");
+  Taesd::load(w, TaesdConfig::from_config(Config::load(reference_dir() / "taesd" / "config.json")));
+  expect_complete(w, 134);
+  // The published encoder and decoder have about 1.22M parameters each.
+  EXPECT_EQ(w.used_parameters(), 2445063);
+}
+
+TEST(Manifest, ParseErrorsNameTheLine) {
+  try {
+    parse_manifest("a F32 1,2\nb F32 3,x\n", "m.txt");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("m.txt:2"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(parse_manifest("just-a-name\n", "m.txt"), Error);
+}
+
+TEST(WeightSource, StrictNamesMissingAndMisshapenTensors) {
+  WeightSource w = WeightSource::from_manifest(parse_manifest("a F32 2,3\n", "<t>"), "<t>");
+  try {
+    w.get("b", {2});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing tensor b"), std::string::npos) << e.what();
+  }
+  try {
+    w.get("a", {3, 2});
+    FAIL();
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("expected shape [3, 2], found [2, 3]"), std::string::npos) << m;
+  }
+}
+
+TEST(WeightSource, SurveyRecordsProblems) {
+  WeightSource w =
+      WeightSource::from_manifest(parse_manifest("a F32 2,3\nc F16 4\n", "<t>"), "<t>", WeightSource::Mode::kSurvey);
+  EXPECT_FALSE(w.get("a", {3, 2}).defined());
+  EXPECT_FALSE(w.get("b", {1}).defined());
+  ASSERT_EQ(w.missing().size(), 1u);
+  ASSERT_EQ(w.mismatched().size(), 1u);
+  EXPECT_EQ(w.unused(), std::vector<std::string>{"c"});
+}
+
+TEST(ModelFolder, FindWeightsFilePrefersTheVariant) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(SC_TEST_TMP_DIR) / "find_weights";
+  fs::remove_all(dir);
+  EXPECT_THROW(find_weights_file(dir), Error);
+  fs::create_directories(dir);
+  try {
+    find_weights_file(dir);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("diffusion_pytorch_model.safetensors"), std::string::npos) << e.what();
+  }
+  std::ofstream(dir / "diffusion_pytorch_model.safetensors") << "x";
+  std::ofstream(dir / "diffusion_pytorch_model.fp16.safetensors") << "x";
+  EXPECT_EQ(find_weights_file(dir).filename(), "diffusion_pytorch_model.safetensors");
+  EXPECT_EQ(find_weights_file(dir, "fp16").filename(), "diffusion_pytorch_model.fp16.safetensors");
+}
+
+}  // namespace
+}  // namespace sc::engine
