@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the engine's libFuzzer targets (clang++-14, ASan + UBSan) into
+# Builds the libFuzzer targets (engine: safetensors, shard index, config;
+# volumetric: .ply/.splat, V^3 manifests, camera paths) (clang++-14, ASan + UBSan) into
 # build/fuzz and runs each for SECONDS (default 20) from its committed seed
 # corpus. Exits non-zero on any finding; the input that triggered it is left
 # in build/fuzz/artifacts/ (reproduce: build/fuzz/<target> <file>).
@@ -15,7 +16,7 @@ mkdir -p "${build}/artifacts"
 # One thread: findings reproduce exactly, and small inputs never fan out anyway.
 export SC_NUM_THREADS=1
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
-for target in safetensors_fuzz safetensors_index_fuzz config_fuzz; do
+for target in safetensors_fuzz safetensors_index_fuzz config_fuzz ply_fuzz v3_manifest_fuzz; do
   seeds="tests/fuzz/corpus/${target%_fuzz}"
   work="${build}/corpus/${target%_fuzz}"  # grows as the fuzzer learns; not committed
   mkdir -p "${work}"
