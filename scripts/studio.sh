@@ -6,6 +6,8 @@
 # Extra arguments go to the GUI.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# ccache: hits across checkouts in different folders (CI clones afresh).
+export CCACHE_BASEDIR="$(pwd)" CCACHE_NOHASHDIR=1
 
 packaging/bootstrap.sh
 cmake --preset release >/dev/null
