@@ -3,6 +3,7 @@
 // Outputs must match at relative L2 < 1e-4, shapes exactly.
 #include <gtest/gtest.h>
 
+#include "engine/models/clip_text/clip_text.h"
 #include "engine/models/taesd/taesd.h"
 #include "engine/ops.h"
 #include "model_test_util.h"
@@ -39,6 +40,33 @@ TEST(GoldenTaesd, ChangedWeightChangesOutput) {
   bias.data<float>()[0] += 0.5f;  // copy-on-write mapping: the file is untouched
   const Taesd changed = Taesd::load(w2, config);
   EXPECT_GT(relative_l2(changed.decoder.forward(io.load("latent")), io.load("decoded")), 1e-3);
+}
+
+void check_clip(const std::string& name) {
+  const auto dir = fixture_dir(name);
+  const ClipTextModel model = ClipTextModel::load(dir);
+  const SafetensorsFile io = SafetensorsFile::open(dir / "io.safetensors");
+  const Tensor ids = to_dtype(io.load("ids"), DType::kI64);
+  const double err = relative_l2(model.forward(ids), io.load("hidden"));
+  std::printf("%s rel L2: %.3g\n", name.c_str(), err);
+  EXPECT_LT(err, kModelTolerance);
+  // One sequence alone gives the same rows (no cross-batch leakage).
+  const Tensor one = model.forward(ids.slice(0, 1, 2));
+  EXPECT_LT(relative_l2(one, io.load("hidden").slice(0, 1, 2)), kModelTolerance);
+}
+
+TEST(GoldenClipText, QuickGeluMatchesTransformers) { check_clip("diffusion_clip_text_quick_gelu"); }
+TEST(GoldenClipText, GeluMatchesTransformers) { check_clip("diffusion_clip_text_gelu"); }
+
+TEST(GoldenClipText, WrongActivationIsDetected) {
+  // Loading the gelu weights but running quick_gelu must not pass.
+  const auto dir = fixture_dir("diffusion_clip_text_gelu");
+  ClipTextConfig config = ClipTextConfig::from_config(Config::load(dir / "config.json"));
+  config.hidden_act = "quick_gelu";
+  WeightSource w = WeightSource::from_file(dir / "model.safetensors");
+  const ClipTextModel model = ClipTextModel::load(w, config);
+  const SafetensorsFile io = SafetensorsFile::open(dir / "io.safetensors");
+  EXPECT_GT(relative_l2(model.forward(to_dtype(io.load("ids"), DType::kI64)), io.load("hidden")), 1e-3);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "base/error.h"
+#include "engine/models/clip_text/clip_text.h"
 #include "engine/models/taesd/taesd.h"
 #include "engine/models/weights.h"
 #include "model_test_util.h"
@@ -35,6 +36,27 @@ TEST(Manifest, Taesd) {
   expect_complete(w, 134);
   // The published encoder and decoder have about 1.22M parameters each.
   EXPECT_EQ(w.used_parameters(), 2445063);
+}
+
+ClipTextConfig clip_config(const std::string& family) {
+  return ClipTextConfig::from_config(Config::load(reference_dir() / family / "text_encoder.config.json"));
+}
+
+TEST(Manifest, Sd15TextEncoder) {
+  WeightSource w = survey("sd15_text_encoder");
+  ClipTextModel::load(w, clip_config("sd15"));
+  expect_complete(w, 196);
+  EXPECT_EQ(w.used_parameters(), 123060480);
+}
+
+TEST(Manifest, SdTurboTextEncoder) {
+  WeightSource w = survey("sd-turbo_text_encoder");
+  const ClipTextConfig c = clip_config("sd-turbo");
+  EXPECT_EQ(c.hidden_act, "gelu");
+  EXPECT_EQ(c.num_hidden_layers, 23);
+  ClipTextModel::load(w, c);
+  expect_complete(w, 372);
+  EXPECT_EQ(w.used_parameters(), 340387840);
 }
 
 TEST(Manifest, ParseErrorsNameTheLine) {

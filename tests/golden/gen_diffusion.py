@@ -64,9 +64,18 @@ def build(kind, config):
     raise ValueError(kind)
 
 
+def published_state(model):
+    # transformers 5 drops CLIPTextModel's "text_model." wrapper and renames
+    # keys at load; the files users download (and older transformers) keep it.
+    state = model.state_dict()
+    if isinstance(model, transformers.CLIPTextModel):
+        state = {f"text_model.{k}": v for k, v in state.items()}
+    return state
+
+
 def write_manifest(path, model):
     lines = []
-    for name, t in sorted(model.state_dict().items()):
+    for name, t in sorted(published_state(model).items()):
         lines.append(f"{name} {DTYPE_NAMES[t.dtype]} {','.join(str(d) for d in t.shape)}")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -110,7 +119,7 @@ def randomize(model, gen):
 
 def save_component(folder, model, weights_name, config):
     os.makedirs(folder, exist_ok=True)
-    state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+    state = {k: v.detach().contiguous().clone() for k, v in published_state(model).items()}
     path = os.path.join(folder, weights_name)
     save_file(state, path, metadata={"format": "pt"})
     with open(os.path.join(folder, "config.json"), "w") as f:
@@ -154,10 +163,35 @@ def taesd_fixture(out):
     save_io(folder, {"image": image, "encoded": enc, "latent": latent, "decoded": dec})
 
 
+def clip_fixture(out, act, name):
+    gen = torch.Generator().manual_seed(SEED + len(name))
+    cfg = transformers.CLIPTextConfig(vocab_size=1000, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                      num_attention_heads=4, max_position_embeddings=77, hidden_act=act,
+                                      layer_norm_eps=1e-5, projection_dim=16)
+    model = transformers.CLIPTextModel(cfg).eval()
+    randomize(model, gen)
+    folder = os.path.join(out, name)
+    config = {k: v for k, v in cfg.to_dict().items() if not k.startswith("_")}
+    config["architectures"] = ["CLIPTextModel"]
+    save_component(folder, model, "model.safetensors", config)
+    ids = torch.randint(0, 1000, (2, 77), generator=gen)
+    with torch.no_grad():
+        hidden = model(ids).last_hidden_state
+    save_io(folder, {"ids": ids.float(), "hidden": hidden})
+
+
+def clip_quick_fixture(out):
+    clip_fixture(out, "quick_gelu", "diffusion_clip_text_quick_gelu")
+
+
+def clip_gelu_fixture(out):
+    clip_fixture(out, "gelu", "diffusion_clip_text_gelu")
+
+
 def fixtures():
     out = os.path.join(HERE, "fixtures")
     torch.set_num_threads(2)
-    what = sys.argv[2:] if len(sys.argv) > 2 else ["taesd"]
+    what = sys.argv[2:] if len(sys.argv) > 2 else ["taesd", "clip_quick", "clip_gelu"]
     for name in what:
         globals()[f"{name}_fixture"](out)
 

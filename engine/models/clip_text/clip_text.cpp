@@ -1,0 +1,85 @@
+#include "engine/models/clip_text/clip_text.h"
+
+#include "base/error.h"
+
+namespace sc::engine {
+
+ClipTextConfig ClipTextConfig::from_config(const Config& config) {
+  ClipTextConfig c;
+  c.vocab_size = config.get<std::int64_t>("vocab_size");
+  c.hidden_size = config.get<std::int64_t>("hidden_size");
+  c.intermediate_size = config.get<std::int64_t>("intermediate_size");
+  c.num_hidden_layers = config.get<std::int64_t>("num_hidden_layers");
+  c.num_attention_heads = config.get<std::int64_t>("num_attention_heads");
+  c.max_position_embeddings = config.get_or<std::int64_t>("max_position_embeddings", 77);
+  c.hidden_act = config.get_or<std::string>("hidden_act", "quick_gelu");
+  c.layer_norm_eps = config.get_or("layer_norm_eps", 1e-5f);
+  if (c.hidden_act != "quick_gelu" && c.hidden_act != "gelu") {
+    throw Error("{}: hidden_act: expected \"quick_gelu\" or \"gelu\", found \"{}\"", config.source(), c.hidden_act);
+  }
+  if (c.num_attention_heads <= 0 || c.hidden_size % c.num_attention_heads != 0) {
+    throw Error("{}: hidden_size {} is not a multiple of num_attention_heads {}", config.source(), c.hidden_size,
+                c.num_attention_heads);
+  }
+  return c;
+}
+
+ClipTextModel ClipTextModel::load(WeightSource& w, const ClipTextConfig& c) {
+  ClipTextModel m;
+  m.config_ = c;
+  const std::string root = w.contains("text_model.final_layer_norm.weight") ? "text_model." : "";
+  const std::int64_t d = c.hidden_size;
+  // A buffer older transformers saved; positions are always 0..S-1 here.
+  w.ignore(root + "embeddings.position_ids");
+  m.token_embedding_ = w.get(root + "embeddings.token_embedding.weight", {c.vocab_size, d});
+  m.position_embedding_ = w.get(root + "embeddings.position_embedding.weight", {c.max_position_embeddings, d});
+  for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    const std::string p = root + "encoder.layers." + std::to_string(i) + ".";
+    Layer l;
+    l.norm1 = LayerNorm::load(w, p + "layer_norm1", d, c.layer_norm_eps);
+    l.norm2 = LayerNorm::load(w, p + "layer_norm2", d, c.layer_norm_eps);
+    l.q = Linear::load(w, p + "self_attn.q_proj", d, d);
+    l.k = Linear::load(w, p + "self_attn.k_proj", d, d);
+    l.v = Linear::load(w, p + "self_attn.v_proj", d, d);
+    l.out = Linear::load(w, p + "self_attn.out_proj", d, d);
+    l.fc1 = Linear::load(w, p + "mlp.fc1", d, c.intermediate_size);
+    l.fc2 = Linear::load(w, p + "mlp.fc2", c.intermediate_size, d);
+    m.layers_.push_back(std::move(l));
+  }
+  m.final_norm_ = LayerNorm::load(w, root + "final_layer_norm", d, c.layer_norm_eps);
+  return m;
+}
+
+ClipTextModel ClipTextModel::load(const std::filesystem::path& folder, const std::string& variant) {
+  const ClipTextConfig config = ClipTextConfig::from_config(Config::load(folder / "config.json"));
+  WeightSource w = WeightSource::from_file(find_weights_file(folder, variant));
+  ClipTextModel m = load(w, config);
+  if (const auto unused = w.unused(); !unused.empty()) {
+    throw Error("{}: {} tensors not used by CLIPTextModel, e.g. {}", w.source(), unused.size(), unused.front());
+  }
+  return m;
+}
+
+Tensor ClipTextModel::forward(const Tensor& ids) const {
+  if (ids.rank() != 2) throw Error("CLIPTextModel: ids must be [batch, tokens], got {}", ids.describe());
+  const std::int64_t s = ids.dim(1);
+  if (s > config_.max_position_embeddings) {
+    throw Error("CLIPTextModel: {} tokens, at most {} fit", s, config_.max_position_embeddings);
+  }
+  Tensor x = add(embedding(ids, token_embedding_), position_embedding_.slice(0, 0, s));
+  const std::int64_t heads = config_.num_attention_heads;
+  AttentionOptions causal;
+  causal.causal = true;
+  for (const Layer& l : layers_) {
+    const Tensor h = l.norm1(x);
+    const Tensor a =
+        attention(split_heads(l.q(h), heads), split_heads(l.k(h), heads), split_heads(l.v(h), heads), causal);
+    x = add(x, l.out(merge_heads(a)));
+    Tensor m = l.fc1(l.norm2(x));
+    m = config_.hidden_act == "gelu" ? gelu(m) : quick_gelu(m);
+    x = add(x, l.fc2(m));
+  }
+  return final_norm_(x);
+}
+
+}  // namespace sc::engine
