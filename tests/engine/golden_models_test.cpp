@@ -5,6 +5,7 @@
 
 #include "engine/models/clip_text/clip_text.h"
 #include "engine/models/taesd/taesd.h"
+#include "engine/models/vae/autoencoder_kl.h"
 #include "engine/ops.h"
 #include "model_test_util.h"
 
@@ -67,6 +68,21 @@ TEST(GoldenClipText, WrongActivationIsDetected) {
   const ClipTextModel model = ClipTextModel::load(w, config);
   const SafetensorsFile io = SafetensorsFile::open(dir / "io.safetensors");
   EXPECT_GT(relative_l2(model.forward(to_dtype(io.load("ids"), DType::kI64)), io.load("hidden")), 1e-3);
+}
+
+TEST(GoldenAutoencoderKl, EncodeAndDecodeMatchDiffusers) {
+  const auto dir = fixture_dir("diffusion_vae");
+  const AutoencoderKl vae = AutoencoderKl::load(dir);
+  EXPECT_FLOAT_EQ(vae.config().scaling_factor, 0.18215f);
+  const SafetensorsFile io = SafetensorsFile::open(dir / "io.safetensors");
+  const AutoencoderKl::Moments m = vae.encode(io.load("image"));
+  const double mean = relative_l2(m.mean, io.load("mean"));
+  const double logvar = relative_l2(m.logvar, io.load("logvar"));
+  const double dec = relative_l2(vae.decode(io.load("latent")), io.load("decoded"));
+  std::printf("AutoencoderKL rel L2: mean %.3g logvar %.3g decoder %.3g\n", mean, logvar, dec);
+  EXPECT_LT(mean, kModelTolerance);
+  EXPECT_LT(logvar, kModelTolerance);
+  EXPECT_LT(dec, kModelTolerance);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "engine/models/clip_text/clip_text.h"
 #include "engine/models/taesd/taesd.h"
+#include "engine/models/vae/autoencoder_kl.h"
 #include "engine/models/weights.h"
 #include "model_test_util.h"
 
@@ -58,6 +59,17 @@ TEST(Manifest, SdTurboTextEncoder) {
   expect_complete(w, 372);
   EXPECT_EQ(w.used_parameters(), 340387840);
 }
+
+void check_vae(const std::string& family) {
+  WeightSource w = survey(family + "_vae");
+  const auto config = AutoencoderKlConfig::from_config(Config::load(reference_dir() / family / "vae.config.json"));
+  AutoencoderKl::load(w, config);
+  expect_complete(w, 248);
+  EXPECT_EQ(w.used_parameters(), 83653863);
+}
+
+TEST(Manifest, Sd15Vae) { check_vae("sd15"); }
+TEST(Manifest, SdTurboVae) { check_vae("sd-turbo"); }
 
 TEST(Manifest, ParseErrorsNameTheLine) {
   try {

@@ -188,10 +188,29 @@ def clip_gelu_fixture(out):
     clip_fixture(out, "gelu", "diffusion_clip_text_gelu")
 
 
+def vae_fixture(out):
+    gen = torch.Generator().manual_seed(SEED + 5)
+    config = {"_class_name": "AutoencoderKL", "act_fn": "silu", "block_out_channels": [16, 32],
+              "down_block_types": ["DownEncoderBlock2D", "DownEncoderBlock2D"],
+              "up_block_types": ["UpDecoderBlock2D", "UpDecoderBlock2D"], "in_channels": 3, "out_channels": 3,
+              "latent_channels": 4, "layers_per_block": 1, "norm_num_groups": 8, "sample_size": 32,
+              "scaling_factor": 0.18215}
+    model = diffusers.AutoencoderKL.from_config(config).eval()
+    randomize(model, gen)
+    folder = os.path.join(out, "diffusion_vae")
+    save_component(folder, model, "diffusion_pytorch_model.safetensors", config)
+    image = torch.rand((2, 3, 24, 32), generator=gen) * 2 - 1
+    latent = torch.randn((1, 4, 12, 10), generator=gen)
+    with torch.no_grad():
+        dist = model.encode(image).latent_dist
+        dec = model.decode(latent).sample
+    save_io(folder, {"image": image, "mean": dist.mean, "logvar": dist.logvar, "latent": latent, "decoded": dec})
+
+
 def fixtures():
     out = os.path.join(HERE, "fixtures")
     torch.set_num_threads(2)
-    what = sys.argv[2:] if len(sys.argv) > 2 else ["taesd", "clip_quick", "clip_gelu"]
+    what = sys.argv[2:] if len(sys.argv) > 2 else ["taesd", "clip_quick", "clip_gelu", "vae"]
     for name in what:
         globals()[f"{name}_fixture"](out)
 
