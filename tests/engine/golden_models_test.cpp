@@ -5,6 +5,7 @@
 
 #include "engine/models/clip_text/clip_text.h"
 #include "engine/models/taesd/taesd.h"
+#include "engine/models/unet/unet.h"
 #include "engine/models/vae/autoencoder_kl.h"
 #include "engine/ops.h"
 #include "model_test_util.h"
@@ -83,6 +84,42 @@ TEST(GoldenAutoencoderKl, EncodeAndDecodeMatchDiffusers) {
   EXPECT_LT(mean, kModelTolerance);
   EXPECT_LT(logvar, kModelTolerance);
   EXPECT_LT(dec, kModelTolerance);
+}
+
+double check_unet(const std::string& name, std::int64_t heads0, bool linear) {
+  const auto dir = fixture_dir(name);
+  const UNet2DCondition unet = UNet2DCondition::load(dir);
+  EXPECT_EQ(unet.config().heads[0], heads0);
+  EXPECT_EQ(unet.config().use_linear_projection, linear);
+  const SafetensorsFile io = SafetensorsFile::open(dir / "io.safetensors");
+  const std::vector<float> t = io.load("timesteps").to_vector<float>();
+  const double err = relative_l2(unet.forward(io.load("sample"), t, io.load("context")), io.load("out"));
+  std::printf("%s rel L2: %.3g\n", name.c_str(), err);
+  EXPECT_LT(err, kModelTolerance);
+  return err;
+}
+
+TEST(GoldenUNet, Sd15ShapeMatchesDiffusers) { check_unet("diffusion_unet_sd15", 4, false); }
+TEST(GoldenUNet, SdTurboShapeMatchesDiffusers) { check_unet("diffusion_unet_sd_turbo", 2, true); }
+
+TEST(GoldenUNet, TimestepMatters) {
+  // Swapping the two samples' timesteps must change the result.
+  const auto dir = fixture_dir("diffusion_unet_sd_turbo");
+  const UNet2DCondition unet = UNet2DCondition::load(dir);
+  const SafetensorsFile io = SafetensorsFile::open(dir / "io.safetensors");
+  std::vector<float> t = io.load("timesteps").to_vector<float>();
+  std::swap(t[0], t[1]);
+  EXPECT_GT(relative_l2(unet.forward(io.load("sample"), t, io.load("context")), io.load("out")), 1e-3);
+}
+
+TEST(GoldenUNet, TimestepEmbeddingIsCosThenSin) {
+  const std::vector<float> t{0.0f, 10.0f};
+  const Tensor e = timestep_embedding(t, 8, true, 0.0f);
+  ASSERT_EQ(e.shape(), Shape({2, 8}));
+  EXPECT_FLOAT_EQ(e.data<float>()[0], 1.0f);  // cos(0)
+  EXPECT_FLOAT_EQ(e.data<float>()[4], 0.0f);  // sin(0)
+  EXPECT_NEAR(e.data<float>()[8 + 4], std::sin(10.0f), 1e-6);
+  EXPECT_NEAR(e.data<float>()[8 + 5], std::sin(10.0f * std::exp(-std::log(10000.0f) / 4)), 1e-6);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "engine/models/clip_text/clip_text.h"
 #include "engine/models/taesd/taesd.h"
+#include "engine/models/unet/unet.h"
 #include "engine/models/vae/autoencoder_kl.h"
 #include "engine/models/weights.h"
 #include "model_test_util.h"
@@ -70,6 +71,33 @@ void check_vae(const std::string& family) {
 
 TEST(Manifest, Sd15Vae) { check_vae("sd15"); }
 TEST(Manifest, SdTurboVae) { check_vae("sd-turbo"); }
+
+UNetConfig unet_config(const std::string& family) {
+  return UNetConfig::from_config(Config::load(reference_dir() / family / "unet.config.json"));
+}
+
+TEST(Manifest, Sd15UNet) {
+  WeightSource w = survey("sd15_unet");
+  const UNetConfig c = unet_config("sd15");
+  EXPECT_EQ(c.heads, (std::vector<std::int64_t>{8, 8, 8, 8}));
+  EXPECT_FALSE(c.use_linear_projection);
+  EXPECT_EQ(c.cross_attention_dim, 768);
+  UNet2DCondition::load(w, c);
+  expect_complete(w, 686);
+  // Published SD 1.5 UNet: 3,438,167,540 bytes of f32 = 859.5M parameters.
+  EXPECT_EQ(w.used_parameters(), 859520964);
+}
+
+TEST(Manifest, SdTurboUNet) {
+  WeightSource w = survey("sd-turbo_unet");
+  const UNetConfig c = unet_config("sd-turbo");
+  EXPECT_EQ(c.heads, (std::vector<std::int64_t>{5, 10, 20, 20}));
+  EXPECT_TRUE(c.use_linear_projection);
+  EXPECT_EQ(c.cross_attention_dim, 1024);
+  UNet2DCondition::load(w, c);
+  expect_complete(w, 686);
+  EXPECT_EQ(w.used_parameters(), 865910724);
+}
 
 TEST(Manifest, ParseErrorsNameTheLine) {
   try {

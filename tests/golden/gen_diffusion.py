@@ -207,10 +207,49 @@ def vae_fixture(out):
     save_io(folder, {"image": image, "mean": dist.mean, "logvar": dist.logvar, "latent": latent, "decoded": dec})
 
 
+def unet_fixture(out, name, config, size, timesteps):
+    gen = torch.Generator().manual_seed(SEED + len(name))
+    model = diffusers.UNet2DConditionModel.from_config(config).eval()
+    randomize(model, gen)
+    folder = os.path.join(out, name)
+    save_component(folder, model, "diffusion_pytorch_model.safetensors", config)
+    sample = torch.randn((2, config["in_channels"], size[0], size[1]), generator=gen)
+    context = torch.randn((2, 7, config["cross_attention_dim"]), generator=gen)
+    t = torch.tensor(timesteps, dtype=torch.float32)
+    with torch.no_grad():
+        result = model(sample, t, encoder_hidden_states=context).sample
+    save_io(folder, {"sample": sample, "timesteps": t, "context": context, "out": result})
+
+
+def unet_sd15_fixture(out):
+    # SD 1.5's shape of config: one int "attention_head_dim" (a head count for
+    # every block), conv projections, quick cross-attention width.
+    config = {"_class_name": "UNet2DConditionModel", "act_fn": "silu", "attention_head_dim": 4,
+              "block_out_channels": [16, 32], "center_input_sample": False, "cross_attention_dim": 24,
+              "down_block_types": ["CrossAttnDownBlock2D", "DownBlock2D"], "downsample_padding": 1,
+              "flip_sin_to_cos": True, "freq_shift": 0, "in_channels": 4, "layers_per_block": 2,
+              "mid_block_scale_factor": 1, "norm_eps": 1e-05, "norm_num_groups": 8, "out_channels": 4,
+              "sample_size": 16, "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D"]}
+    unet_fixture(out, "diffusion_unet_sd15", config, (16, 12), [999.0, 261.5])
+
+
+def unet_sd_turbo_fixture(out):
+    # sd-turbo's shape of config: per-block head counts, linear projections.
+    config = {"_class_name": "UNet2DConditionModel", "act_fn": "silu", "attention_head_dim": [2, 4, 4],
+              "block_out_channels": [16, 32, 32], "center_input_sample": False, "cross_attention_dim": 24,
+              "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
+              "downsample_padding": 1, "flip_sin_to_cos": True, "freq_shift": 0, "in_channels": 4,
+              "layers_per_block": 1, "mid_block_scale_factor": 1, "norm_eps": 1e-05, "norm_num_groups": 8,
+              "out_channels": 4, "sample_size": 16, "upcast_attention": True, "use_linear_projection": True,
+              "num_attention_heads": None,
+              "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"]}
+    unet_fixture(out, "diffusion_unet_sd_turbo", config, (16, 8), [999.0, 0.0])
+
+
 def fixtures():
     out = os.path.join(HERE, "fixtures")
     torch.set_num_threads(2)
-    what = sys.argv[2:] if len(sys.argv) > 2 else ["taesd", "clip_quick", "clip_gelu", "vae"]
+    what = sys.argv[2:] if len(sys.argv) > 2 else ["taesd", "clip_quick", "clip_gelu", "vae", "unet_sd15", "unet_sd_turbo"]
     for name in what:
         globals()[f"{name}_fixture"](out)
 
