@@ -17,6 +17,7 @@ Run (CI never does; it reads the committed files):
 
 import json
 import os
+import shutil
 import sys
 
 import diffusers
@@ -96,6 +97,11 @@ def manifests():
     with torch.device("meta"):
         model = build("taesd", config)
     write_manifest(os.path.join(out, "taesd.txt"), model)
+    # The configs travel with the manifests, so the C++ tests need no ../shared.
+    for family in ("sd15", "sd-turbo", "taesd"):
+        os.makedirs(os.path.join(out, "config", family), exist_ok=True)
+        for name in sorted(os.listdir(os.path.join(REFERENCE, family))):
+            shutil.copyfile(os.path.join(REFERENCE, family, name), os.path.join(out, "config", family, name))
     with open(os.path.join(out, "versions.json"), "w") as f:
         json.dump(versions(), f, indent=1, sort_keys=True)
         f.write("\n")
