@@ -17,6 +17,7 @@ extern "C" {
 namespace sc::media {
 
 using detail::av_error_text;
+using detail::DecodePump;
 
 AudioSpec parse_audio_spec(const std::string& text) {
   AudioSpec spec;
@@ -135,29 +136,10 @@ struct AudioReader::Impl {
   }
 
   bool decode_next() {
-    for (;;) {
-      if (interrupted) return false;
-      int err = avcodec_receive_frame(dec, frame);
-      if (err == 0) return true;
-      if (err == AVERROR_EOF) return false;
-      if (err != AVERROR(EAGAIN)) throw Error("audio source '{}': decoding failed: {}", spec.text, av_error_text(err));
-      if (draining) return false;
-      err = av_read_frame(fmt, pkt);
-      if (err == AVERROR_EOF || (err < 0 && interrupted)) {
-        draining = true;
-        avcodec_send_packet(dec, nullptr);
-        continue;
-      }
-      if (err < 0) throw Error("audio source '{}': read failed: {}", spec.text, av_error_text(err));
-      if (pkt->stream_index == stream_index) {
-        err = avcodec_send_packet(dec, pkt);
-        if (err < 0 && err != AVERROR(EAGAIN) && err != AVERROR_INVALIDDATA) {
-          av_packet_unref(pkt);
-          throw Error("audio source '{}': decoder rejected a packet: {}", spec.text, av_error_text(err));
-        }
-      }
-      av_packet_unref(pkt);
-    }
+    DecodePump p{fmt, dec, pkt, frame, stream_index, draining};
+    const bool got = detail::decode_next(p, interrupted, "audio source '" + spec.text + "'");
+    draining = p.draining;
+    return got;
   }
 };
 

@@ -23,6 +23,7 @@ extern "C" {
 namespace sc::media {
 
 using detail::av_error_text;
+using detail::DecodePump;
 
 namespace {
 
@@ -178,31 +179,12 @@ struct VideoReader::Impl {
   // Returns true with a decoded frame in `frame`, false at end of stream.
   bool decode_next() {
     for (;;) {
-      if (interrupted) return false;
-      int err = avcodec_receive_frame(dec, frame);
-      if (err == 0) return true;
-      if (err == AVERROR_EOF) {
-        if (spec.loop && rewind()) continue;
-        return false;
-      }
-      if (err != AVERROR(EAGAIN)) throw Error("source '{}': decoding failed: {}", spec.text, av_error_text(err));
-      if (draining) return false;
-      err = av_read_frame(fmt, pkt);
-      if (err == AVERROR_EOF || (err < 0 && interrupted)) {
-        draining = true;
-        avcodec_send_packet(dec, nullptr);
-        continue;
-      }
-      if (err < 0) throw Error("source '{}': read failed: {}", spec.text, av_error_text(err));
-      if (pkt->stream_index == stream_index) {
-        err = avcodec_send_packet(dec, pkt);
-        // A corrupt packet in the middle of a file is skipped, not fatal.
-        if (err < 0 && err != AVERROR(EAGAIN) && err != AVERROR_INVALIDDATA) {
-          av_packet_unref(pkt);
-          throw Error("source '{}': decoder rejected a packet: {}", spec.text, av_error_text(err));
-        }
-      }
-      av_packet_unref(pkt);
+      DecodePump p{fmt, dec, pkt, frame, stream_index, draining};
+      const bool got = detail::decode_next(p, interrupted, "source '" + spec.text + "'");
+      draining = p.draining;
+      if (got) return true;
+      if (!interrupted && spec.loop && rewind()) continue;
+      return false;
     }
   }
 

@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 #include "render/buffer.h"
+#include "render/color_image.h"
 #include "render/context.h"
 #include "render/vk_util.h"
 
@@ -26,48 +27,18 @@ FrameTexture::~FrameTexture() {
   vkFreeDescriptorSets(ctx_.device(), pool_, 2, sets);
 }
 
-void FrameTexture::destroy_image() {
-  VkDevice dev = ctx_.device();
-  if (view_) vkDestroyImageView(dev, view_, nullptr);
-  if (image_) vkDestroyImage(dev, image_, nullptr);
-  if (memory_) vkFreeMemory(dev, memory_, nullptr);
-  view_ = VK_NULL_HANDLE;
-  image_ = VK_NULL_HANDLE;
-  memory_ = VK_NULL_HANDLE;
-}
+void FrameTexture::destroy_image() { image_.reset(); }
 
 void FrameTexture::recreate(int width, int height) {
   VkDevice dev = ctx_.device();
   vkDeviceWaitIdle(dev);  // size changes are rare; the old image may still be in use
   destroy_image();
   uploaded_ = false;
-  VkImageCreateInfo ici{};
-  ici.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO;
-  ici.imageType = VK_IMAGE_TYPE_2D;
-  ici.format = VK_FORMAT_R8G8B8A8_UNORM;
-  ici.extent = {std::uint32_t(width), std::uint32_t(height), 1};
-  ici.mipLevels = 1;
-  ici.arrayLayers = 1;
-  ici.samples = VK_SAMPLE_COUNT_1_BIT;
-  ici.tiling = VK_IMAGE_TILING_OPTIMAL;
-  ici.usage = VK_IMAGE_USAGE_TRANSFER_DST_BIT | VK_IMAGE_USAGE_SAMPLED_BIT;
-  ici.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED;
-  vk_check(vkCreateImage(dev, &ici, nullptr, &image_), "vkCreateImage (frame texture)");
-  VkMemoryRequirements req;
-  vkGetImageMemoryRequirements(dev, image_, &req);
-  VkMemoryAllocateInfo mai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, nullptr, req.size,
-                           ctx_.memory_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)};
-  vk_check(vkAllocateMemory(dev, &mai, nullptr, &memory_), "vkAllocateMemory (frame texture)");
-  vk_check(vkBindImageMemory(dev, image_, memory_, 0), "vkBindImageMemory");
-  VkImageViewCreateInfo vci{};
-  vci.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO;
-  vci.image = image_;
-  vci.viewType = VK_IMAGE_VIEW_TYPE_2D;
-  vci.format = VK_FORMAT_R8G8B8A8_UNORM;
-  vci.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
-  vk_check(vkCreateImageView(dev, &vci, nullptr, &view_), "vkCreateImageView (frame texture)");
-  VkDescriptorImageInfo infos[2] = {{linear_, view_, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL},
-                                    {nearest_, view_, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL}};
+  image_ = std::make_unique<ColorImage>(ctx_, std::uint32_t(width), std::uint32_t(height), VK_FORMAT_R8G8B8A8_UNORM,
+                                        VK_IMAGE_USAGE_TRANSFER_DST_BIT | VK_IMAGE_USAGE_SAMPLED_BIT, "frame texture");
+  VkImageView view = image_->view();
+  VkDescriptorImageInfo infos[2] = {{linear_, view, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL},
+                                    {nearest_, view, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL}};
   VkWriteDescriptorSet writes[2]{};
   for (int i = 0; i < 2; ++i) {
     writes[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
@@ -94,7 +65,7 @@ void FrameTexture::barrier_to_transfer(VkCommandBuffer cmd) {
   b.newLayout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL;
   b.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
   b.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
-  b.image = image_;
+  b.image = image_->image();
   b.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
   vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                        VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 0, nullptr, 0, nullptr, 1, &b);
@@ -109,7 +80,7 @@ void FrameTexture::barrier_to_shader(VkCommandBuffer cmd) {
   b.newLayout = VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
   b.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
   b.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
-  b.image = image_;
+  b.image = image_->image();
   b.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
   vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT, 0, 0, nullptr, 0,
                        nullptr, 1, &b);
@@ -128,7 +99,7 @@ void FrameTexture::copy_from(VkCommandBuffer cmd, VkBuffer pixels, int width, in
   VkBufferImageCopy region{};
   region.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1};
   region.imageExtent = {std::uint32_t(width), std::uint32_t(height), 1};
-  vkCmdCopyBufferToImage(cmd, pixels, image_, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &region);
+  vkCmdCopyBufferToImage(cmd, pixels, image_->image(), VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &region);
   barrier_to_shader(cmd);
 }
 
@@ -146,7 +117,7 @@ void FrameTexture::upload(VkCommandBuffer cmd, const HostImage& img) {
   VkBufferImageCopy region{};
   region.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1};
   region.imageExtent = {std::uint32_t(img.width), std::uint32_t(img.height), 1};
-  vkCmdCopyBufferToImage(cmd, staging.handle(), image_, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &region);
+  vkCmdCopyBufferToImage(cmd, staging.handle(), image_->image(), VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &region);
   barrier_to_shader(cmd);
 }
 

@@ -12,6 +12,7 @@ namespace sc::render {
 
 class VulkanContext;
 class Buffer;
+class ColorImage;
 
 // A host image handed to the renderer; render/ does not know media::Frame.
 struct HostImage {
@@ -38,7 +39,7 @@ class FrameTexture {
   // renderer's output), no host round trip.
   void copy_from(VkCommandBuffer cmd, VkBuffer pixels, int width, int height);
 
-  bool ready() const { return image_ != VK_NULL_HANDLE && uploaded_; }
+  bool ready() const { return image_ && uploaded_; }
   int width() const { return width_; }
   int height() const { return height_; }
   VkDescriptorSet descriptor(bool nearest) const { return nearest ? set_nearest_ : set_linear_; }
@@ -52,9 +53,7 @@ class FrameTexture {
   VulkanContext& ctx_;
   VkDescriptorPool pool_;
   VkSampler linear_, nearest_;
-  VkImage image_ = VK_NULL_HANDLE;
-  VkDeviceMemory memory_ = VK_NULL_HANDLE;
-  VkImageView view_ = VK_NULL_HANDLE;
+  std::unique_ptr<ColorImage> image_;
   VkDescriptorSet set_linear_ = VK_NULL_HANDLE, set_nearest_ = VK_NULL_HANDLE;
   std::array<std::unique_ptr<Buffer>, kRingSize> staging_;
   int ring_ = 0;

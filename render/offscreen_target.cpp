@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 #include "render/buffer.h"
+#include "render/color_image.h"
 #include "render/context.h"
 #include "render/vk_util.h"
 
@@ -15,32 +16,12 @@ OffscreenTarget::OffscreenTarget(VulkanContext& ctx, std::uint32_t width, std::u
     throw Error("offscreen target: size {}x{} is out of range (1..16384)", width, height);
   VkDevice dev = ctx.device();
   render_pass_ = create_color_render_pass(dev, VK_FORMAT_R8G8B8A8_UNORM, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
-  VkImageCreateInfo ici{};
-  ici.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO;
-  ici.imageType = VK_IMAGE_TYPE_2D;
-  ici.format = VK_FORMAT_R8G8B8A8_UNORM;
-  ici.extent = {width, height, 1};
-  ici.mipLevels = 1;
-  ici.arrayLayers = 1;
-  ici.samples = VK_SAMPLE_COUNT_1_BIT;
-  ici.tiling = VK_IMAGE_TILING_OPTIMAL;
-  ici.usage = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_SRC_BIT;
-  vk_check(vkCreateImage(dev, &ici, nullptr, &image_), "vkCreateImage (offscreen)");
-  VkMemoryRequirements req;
-  vkGetImageMemoryRequirements(dev, image_, &req);
-  VkMemoryAllocateInfo mai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, nullptr, req.size,
-                           ctx.memory_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)};
-  vk_check(vkAllocateMemory(dev, &mai, nullptr, &memory_), "vkAllocateMemory (offscreen)");
-  vk_check(vkBindImageMemory(dev, image_, memory_, 0), "vkBindImageMemory");
-  VkImageViewCreateInfo vci{};
-  vci.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO;
-  vci.image = image_;
-  vci.viewType = VK_IMAGE_VIEW_TYPE_2D;
-  vci.format = VK_FORMAT_R8G8B8A8_UNORM;
-  vci.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
-  vk_check(vkCreateImageView(dev, &vci, nullptr, &view_), "vkCreateImageView (offscreen)");
+  image_ = std::make_unique<ColorImage>(ctx, width, height, VK_FORMAT_R8G8B8A8_UNORM,
+                                        VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_SRC_BIT,
+                                        "offscreen target");
+  VkImageView view = image_->view();
   VkFramebufferCreateInfo fci{
-      VK_STRUCTURE_TYPE_FRAMEBUFFER_CREATE_INFO, nullptr, 0, render_pass_, 1, &view_, width, height, 1};
+      VK_STRUCTURE_TYPE_FRAMEBUFFER_CREATE_INFO, nullptr, 0, render_pass_, 1, &view, width, height, 1};
   vk_check(vkCreateFramebuffer(dev, &fci, nullptr, &framebuffer_), "vkCreateFramebuffer (offscreen)");
   readback_ = std::make_unique<Buffer>(ctx, VkDeviceSize(width) * height * 4, VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                                        VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
@@ -51,9 +32,7 @@ OffscreenTarget::~OffscreenTarget() {
   vkDeviceWaitIdle(dev);
   readback_.reset();
   vkDestroyFramebuffer(dev, framebuffer_, nullptr);
-  vkDestroyImageView(dev, view_, nullptr);
-  vkDestroyImage(dev, image_, nullptr);
-  vkFreeMemory(dev, memory_, nullptr);
+  image_.reset();
   vkDestroyRenderPass(dev, render_pass_, nullptr);
 }
 
@@ -74,7 +53,7 @@ std::vector<std::uint8_t> OffscreenTarget::render(FrameCallbacks& callbacks) {
     VkBufferImageCopy region{};
     region.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1};
     region.imageExtent = {width_, height_, 1};
-    vkCmdCopyImageToBuffer(cmd, image_, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, readback_->handle(), 1, &region);
+    vkCmdCopyImageToBuffer(cmd, image_->image(), VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, readback_->handle(), 1, &region);
     VkMemoryBarrier to_host{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_TRANSFER_WRITE_BIT,
                             VK_ACCESS_HOST_READ_BIT};
     vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host, 0, nullptr, 0,

@@ -13,6 +13,7 @@ namespace sc::render {
 
 class VulkanContext;
 class Buffer;
+class ColorImage;
 
 class OffscreenTarget {
  public:
@@ -31,9 +32,7 @@ class OffscreenTarget {
   VulkanContext& ctx_;
   std::uint32_t width_, height_;
   VkRenderPass render_pass_ = VK_NULL_HANDLE;
-  VkImage image_ = VK_NULL_HANDLE;
-  VkDeviceMemory memory_ = VK_NULL_HANDLE;
-  VkImageView view_ = VK_NULL_HANDLE;
+  std::unique_ptr<ColorImage> image_;
   VkFramebuffer framebuffer_ = VK_NULL_HANDLE;
   std::unique_ptr<Buffer> readback_;
 };
