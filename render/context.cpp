@@ -222,9 +222,15 @@ VulkanContext::VulkanContext(const ContextOptions& options) {
     vkEnumerateDeviceExtensionProperties(physical_, nullptr, &ne, nullptr);
     std::vector<VkExtensionProperties> avail(ne);
     vkEnumerateDeviceExtensionProperties(physical_, nullptr, &ne, avail.data());
-    for (auto& e : avail)
+    for (auto& e : avail) {
       if (std::strcmp(e.extensionName, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME) == 0) push_descriptors_ = true;
+      if (std::strcmp(e.extensionName, VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME) == 0) external_memory_fd_ = true;
+      if (std::strcmp(e.extensionName, VK_KHR_EXTERNAL_SEMAPHORE_FD_EXTENSION_NAME) == 0) external_semaphore_fd_ = true;
+    }
     if (push_descriptors_) dev_exts.push_back(VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
+    // Sharing memory and semaphores with CUDA (zero-copy display of engine output).
+    if (external_memory_fd_) dev_exts.push_back(VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME);
+    if (external_semaphore_fd_) dev_exts.push_back(VK_KHR_EXTERNAL_SEMAPHORE_FD_EXTENSION_NAME);
   }
   VkDeviceCreateInfo dci{};
   dci.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;

@@ -55,6 +55,9 @@ class VulkanContext {
   bool timeline_semaphores() const { return timeline_; }
   // VK_KHR_push_descriptor: null when the device lacks it.
   PFN_vkCmdPushDescriptorSetKHR cmd_push_descriptor_set() const { return cmd_push_descriptor_set_; }
+  // VK_KHR_external_memory_fd / _semaphore_fd: memory and semaphores shared with CUDA.
+  bool external_memory_fd() const { return external_memory_fd_; }
+  bool external_semaphore_fd() const { return external_semaphore_fd_; }
 
   // Number of validation-layer errors reported so far (0 when validation is off).
   std::uint32_t validation_errors() const { return validation_errors_.load(); }
@@ -87,6 +90,8 @@ class VulkanContext {
   PhysicalDeviceInfo info_;
   bool timeline_ = false;
   bool push_descriptors_ = false;
+  bool external_memory_fd_ = false;
+  bool external_semaphore_fd_ = false;
   PFN_vkCmdPushDescriptorSetKHR cmd_push_descriptor_set_ = nullptr;
   std::atomic<std::uint32_t> validation_errors_{0};
 };
