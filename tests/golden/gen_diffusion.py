@@ -252,10 +252,122 @@ def unet_sd_turbo_fixture(out):
     unet_fixture(out, "diffusion_unet_sd_turbo", config, (16, 8), [999.0, 0.0])
 
 
+def bytes_to_unicode():
+    # GPT-2 / CLIP byte-level alphabet: printable bytes map to themselves, the
+    # rest to code points from 256 up.
+    keep = list(range(ord("!"), ord("~") + 1)) + list(range(ord("\u00a1"), ord("\u00ac") + 1)) + \
+        list(range(ord("\u00ae"), ord("\u00ff") + 1))
+    chars = keep[:]
+    n = 0
+    for b in range(256):
+        if b not in keep:
+            keep.append(b)
+            chars.append(256 + n)
+            n += 1
+    return dict(zip(keep, [chr(c) for c in chars]))
+
+
+PROMPTS = [
+    "a photo of a cat",
+    "A Photo Of A Cat",
+    "",
+    "   leading and trailing spaces   ",
+    "tabs\tand\nnewlines\r\nand  double  spaces",
+    "an astronaut riding a horse on mars, highly detailed, 8k, trending on artstation",
+    "portrait of a woman, oil painting by John Singer Sargent",
+    "cyberpunk city at night, neon lights, rain, reflections",
+    "it's a dog's life, isn't it? we'll see, they've said, i'm sure you'd agree",
+    "IT'S LOUD'S",
+    "numbers 0123456789 and 3.14159 and 1,000,000 and 2024-11-27",
+    "1st 2nd 3rd 4th 100%",
+    "punctuation!!! ??? ... --- (brackets) [square] {curly} <angle>",
+    "email@example.com http://example.com/path?query=1&b=2",
+    "emoji \U0001F600\U0001F525\U0001F3A8 fire art",
+    "\U0001F44D\U0001F3FD thumbs up with skin tone",
+    "family \U0001F468\u200d\U0001F469\u200d\U0001F467",
+    "caf\u00e9 na\u00efve r\u00e9sum\u00e9 \u00fcber stra\u00dfe",
+    "\u00c9COLE \u00c0 PARIS",
+    "\u041c\u043e\u0441\u043a\u0432\u0430 \u0437\u0438\u043c\u043e\u0439",
+    "\u03b1\u03b2\u03b3 \u0394\u0395\u0396 greek",
+    "\u6771\u4eac\u306e\u591c\u666f tokyo at night",
+    "\uc11c\uc6b8 korean \ud55c\uae00",
+    "\u0645\u0631\u062d\u0628\u0627 arabic",
+    "mixed123letters and abc123def",
+    "under_score and hyphen-ated and slash/separated",
+    "quotes \"double\" and 'single' and \u201ccurly\u201d",
+    "masterpiece, best quality, (detailed:1.2), [background]",
+    "a a a a a a a a a a",
+    "supercalifragilisticexpialidocious antidisestablishmentarianism",
+    "$100 \u20ac50 \u00a330 \u00a51000",
+    "temperature 25\u00b0C",
+    "math: 2+2=4, x^2, a*b/c",
+    "#hashtag @mention",
+    "ellipsis\u2026 and em\u2014dash",
+    "non\u00a0breaking space",
+    "zero\u200bwidth space",
+    "a watercolor painting of a fox in a snowy forest",
+    "studio ghibli style landscape with rolling hills",
+    "macro photograph of a dewdrop on a leaf, bokeh",
+    "low poly 3d render of a lighthouse",
+    "pixel art of a castle, 16-bit",
+    "line art, black and white, minimalist",
+    "the quick brown fox jumps over the lazy dog",
+    "THE QUICK BROWN FOX",
+    "x",
+    "!",
+    "...",
+    "'s",
+    "don't stop believin'",
+    "rock'n'roll",
+    "semi;colon:colon",
+    "over long " + " ".join(f"word{i}" for i in range(100)),
+    "very " * 80 + "long prompt",
+    "a photo of a cat <|endoftext|> and a dog",
+]
+
+
+def tokenizer_fixture(out):
+    import gzip
+
+    import importlib.metadata
+    import importlib.util
+    # Only the data file is needed; importing open_clip would pull torchvision.
+    spec = importlib.util.find_spec("open_clip")
+    open_clip_dir = os.path.dirname(spec.origin)
+    open_clip_version = importlib.metadata.version("open_clip_torch")
+    folder = os.path.join(out, "diffusion_tokenizer")
+    os.makedirs(folder, exist_ok=True)
+    source = os.path.join(open_clip_dir, "bpe_simple_vocab_16e6.txt.gz")
+    lines = gzip.open(source).read().decode("utf-8").split("\n")
+    merges = [tuple(m.split()) for m in lines[1:49152 - 256 - 2 + 1]]
+    byte_chars = list(bytes_to_unicode().values())
+    vocab = byte_chars + [c + "</w>" for c in byte_chars] + ["".join(m) for m in merges]
+    vocab += ["<|startoftext|>", "<|endoftext|>"]
+    with open(os.path.join(folder, "vocab.json"), "w", encoding="utf-8") as f:
+        json.dump({t: i for i, t in enumerate(vocab)}, f, ensure_ascii=False, separators=(",", ":"))
+    with open(os.path.join(folder, "merges.txt"), "w", encoding="utf-8") as f:
+        f.write("#version: 0.2\n")
+        for a, b in merges:
+            f.write(f"{a} {b}\n")
+    for name in ("vocab.json", "merges.txt"):
+        check_size(os.path.join(folder, name))
+    tensors = {}
+    for family, pad in (("sd15", "<|endoftext|>"), ("sd_turbo", "!")):
+        tok = transformers.CLIPTokenizer.from_pretrained(folder, pad_token=pad, model_max_length=77)
+        ids = tok(PROMPTS, padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids
+        assert ids[0, 0].item() == 49406 and tok.convert_tokens_to_ids("<|endoftext|>") == 49407
+        tensors[f"{family}_ids"] = ids.to(torch.int64)
+    save_file(tensors, os.path.join(folder, "ids.safetensors"),
+              metadata={**versions(), "prompts": json.dumps(PROMPTS, ensure_ascii=False),
+                        "tokenizer": "transformers.CLIPTokenizer (tokenizers backend: NFC, \\s+ -> ' ', lowercase)",
+                        "bpe_source": "open_clip_torch " + open_clip_version + " bpe_simple_vocab_16e6.txt.gz"})
+    print(tensors["sd15_ids"][0, :8].tolist(), tensors["sd_turbo_ids"][0, :8].tolist())
+
+
 def fixtures():
     out = os.path.join(HERE, "fixtures")
     torch.set_num_threads(2)
-    what = sys.argv[2:] if len(sys.argv) > 2 else ["taesd", "clip_quick", "clip_gelu", "vae", "unet_sd15", "unet_sd_turbo"]
+    what = sys.argv[2:] if len(sys.argv) > 2 else ["taesd", "clip_quick", "clip_gelu", "vae", "unet_sd15", "unet_sd_turbo", "tokenizer"]
     for name in what:
         globals()[f"{name}_fixture"](out)
 

@@ -1,0 +1,113 @@
+// CLIP tokenizer against transformers' CLIPTokenizer: the ids of 55 prompts
+// (tests/golden/fixtures/diffusion_tokenizer, from gen_diffusion.py), padded
+// the SD 1.5 way (eos) and the sd-turbo way ("!"), plus bad-input errors.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "base/error.h"
+#include "engine/models/clip_text/clip_tokenizer.h"
+#include "engine/safetensors.h"
+#include "model_test_util.h"
+
+namespace sc::engine {
+namespace {
+
+using test::fixture_dir;
+using test::reference_dir;
+
+ClipTokenizer tokenizer(const std::string& pad) {
+  const auto dir = fixture_dir("diffusion_tokenizer");
+  return ClipTokenizer::from_files(dir / "vocab.json", dir / "merges.txt", pad);
+}
+
+void check_family(const ClipTokenizer& tok, const std::string& key) {
+  const SafetensorsFile f = SafetensorsFile::open(fixture_dir("diffusion_tokenizer") / "ids.safetensors");
+  const auto prompts = nlohmann::json::parse(f.metadata().at("prompts")).get<std::vector<std::string>>();
+  ASSERT_GE(prompts.size(), 50u);
+  const Tensor want = f.load(key, {static_cast<std::int64_t>(prompts.size()), 77}, DType::kI64);
+  const Tensor got = tok.encode_batch(prompts);
+  ASSERT_EQ(got.shape(), want.shape());
+  int wrong = 0;
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    const std::int64_t* g = got.data<std::int64_t>() + i * 77;
+    const std::int64_t* w = want.data<std::int64_t>() + i * 77;
+    if (!std::equal(g, g + 77, w)) {
+      ++wrong;
+      ADD_FAILURE() << "prompt " << i << " \"" << prompts[i] << "\" differs";
+    }
+  }
+  EXPECT_EQ(wrong, 0);
+}
+
+TEST(ClipTokenizer, Sd15IdsMatchTransformers) {
+  const ClipTokenizer tok = tokenizer("<|endoftext|>");
+  EXPECT_EQ(tok.vocab_size(), 49408u);
+  EXPECT_EQ(tok.bos_id(), 49406);
+  EXPECT_EQ(tok.eos_id(), 49407);
+  EXPECT_EQ(tok.pad_id(), 49407);
+  check_family(tok, "sd15_ids");
+}
+
+TEST(ClipTokenizer, SdTurboIdsMatchTransformers) {
+  const ClipTokenizer tok = tokenizer("!");
+  EXPECT_EQ(tok.pad_id(), 0);
+  check_family(tok, "sd_turbo_ids");
+}
+
+TEST(ClipTokenizer, KnownIds) {
+  const ClipTokenizer tok = tokenizer("!");
+  EXPECT_EQ(tok.encode("a photo of a cat"), (std::vector<std::int64_t>{320, 1125, 539, 320, 2368}));
+  const auto padded = tok.encode_padded("A  Photo");
+  ASSERT_EQ(padded.size(), 77u);
+  EXPECT_EQ(padded[0], 49406);
+  EXPECT_EQ(padded[1], 320);
+  EXPECT_EQ(padded[3], 49407);
+  EXPECT_EQ(padded[4], 0);
+  EXPECT_EQ(padded[76], 0);
+  // Invalid UTF-8 does not throw or read past the end.
+  EXPECT_FALSE(tok.encode(std::string("bad \xff\xc3", 6)).empty());
+}
+
+TEST(ClipTokenizer, FolderPadTokenPerFamily) {
+  namespace fs = std::filesystem;
+  for (const auto& [family, pad] : {std::pair{"sd15", 49407}, std::pair{"sd-turbo", 0}}) {
+    const fs::path dir = fs::path(SC_TEST_TMP_DIR) / "tokenizer" / family;
+    fs::create_directories(dir);
+    for (const char* f : {"vocab.json", "merges.txt"}) {
+      fs::copy_file(fixture_dir("diffusion_tokenizer") / f, dir / f, fs::copy_options::overwrite_existing);
+    }
+    fs::copy_file(reference_dir() / family / "tokenizer_config.json", dir / "tokenizer_config.json",
+                  fs::copy_options::overwrite_existing);
+    const ClipTokenizer tok = ClipTokenizer::load(dir);
+    EXPECT_EQ(tok.pad_id(), pad) << family;
+    EXPECT_EQ(tok.max_length(), 77);
+  }
+}
+
+TEST(ClipTokenizer, BadFilesNameTheProblem) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(SC_TEST_TMP_DIR) / "tokenizer_bad";
+  fs::create_directories(dir);
+  std::ofstream(dir / "vocab.json") << R"({"a</w>": 0})";
+  std::ofstream(dir / "merges.txt") << "#version: 0.2\na b c\n";
+  try {
+    ClipTokenizer::from_files(dir / "vocab.json", dir / "merges.txt", "!");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("merges.txt:2"), std::string::npos) << e.what();
+  }
+  std::ofstream(dir / "merges.txt") << "#version: 0.2\na b\n";
+  try {
+    ClipTokenizer::from_files(dir / "vocab.json", dir / "merges.txt", "!");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("<|startoftext|>"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(ClipTokenizer::from_files(dir / "missing.json", dir / "merges.txt", "!"), Error);
+}
+
+}  // namespace
+}  // namespace sc::engine
