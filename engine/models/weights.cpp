@@ -169,6 +169,18 @@ std::filesystem::path find_weights_file(const std::filesystem::path& folder, std
       }
     }
   }
+  // Only a variant present (e.g. just the .fp16 file): take it when it is the
+  // only one, rather than make the user name it.
+  std::vector<fs::path> variants;
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    const std::string name = entry.path().filename().string();
+    for (const char* stem : {"diffusion_pytorch_model.", "model."}) {
+      if (name.rfind(stem, 0) == 0 && name.size() > 12 && name.ends_with(".safetensors")) {
+        variants.push_back(entry.path());
+      }
+    }
+  }
+  if (variants.size() == 1) return variants.front();
   std::string list;
   for (const std::string& t : tried) list += (list.empty() ? "" : ", ") + t;
   throw Error("no weights in " + folder.string() + ": looked for " + list);

@@ -82,7 +82,8 @@ std::string join_name(std::string_view prefix, std::string_view name);
 
 // The weights file of one component folder (unet/, vae/, text_encoder/, or a
 // TAESD folder): model or diffusion_pytorch_model, .safetensors or a sharded
-// .safetensors.index.json, the given variant ("fp16") preferred when present.
+// .safetensors.index.json, the given variant ("fp16") preferred when present;
+// a lone variant file is taken when no plain one exists.
 // Throws naming the folder and the names it looked for.
 std::filesystem::path find_weights_file(const std::filesystem::path& folder, std::string_view variant = "");
 

@@ -168,6 +168,20 @@ def taesd_fixture(out):
         dec = model.decoder(latent)
     save_io(folder, {"image": image, "encoded": enc, "latent": latent, "decoded": dec})
 
+    # The fp16 variant as published (*.fp16.safetensors): the reference runs
+    # the f16-rounded weights in f32, which is what the engine's CPU does.
+    folder16 = os.path.join(out, "diffusion_taesd_fp16")
+    os.makedirs(folder16, exist_ok=True)
+    half = {k: v.detach().half().contiguous() for k, v in model.state_dict().items()}
+    save_file(half, os.path.join(folder16, "diffusion_pytorch_model.fp16.safetensors"), metadata={"format": "pt"})
+    with open(os.path.join(folder16, "config.json"), "w") as f:
+        json.dump(config, f, indent=1, sort_keys=True)
+        f.write("\n")
+    model.load_state_dict({k: v.float() for k, v in half.items()})
+    with torch.no_grad():
+        dec16 = model.decoder(latent)
+    save_io(folder16, {"latent": latent, "decoded": dec16})
+
 
 def clip_fixture(out, act, name):
     gen = torch.Generator().manual_seed(SEED + len(name))

@@ -1,0 +1,65 @@
+#pragma once
+// Model folders as users download them: a diffusers pipeline folder
+// (model_index.json + unet/, text_encoder/, tokenizer/, vae/) or a single
+// component folder (config.json + weights, e.g. TAESD). `inspect_model` reads
+// configs and safetensors headers only (no weights), runs each component's
+// loader as a dry run and reports what it found: the family, the components,
+// parameter counts, dtypes, and the missing, misshapen and unused tensors.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/models/clip_text/clip_text.h"
+#include "engine/models/clip_text/clip_tokenizer.h"
+#include "engine/models/taesd/taesd.h"
+#include "engine/models/unet/unet.h"
+#include "engine/models/vae/autoencoder_kl.h"
+
+namespace sc::engine {
+
+struct ComponentReport {
+  std::string name;        // "unet", "text_encoder", ... ("" for a single component folder)
+  std::string class_name;  // from config.json's _class_name / architectures
+  std::filesystem::path weights;
+  std::int64_t tensors = 0;
+  std::int64_t parameters = 0;                 // elements of every stored tensor
+  std::map<std::string, std::int64_t> dtypes;  // stored dtype -> tensor count
+  std::vector<std::string> missing;            // asked for, not stored
+  std::vector<std::string> mismatched;         // stored with another shape
+  std::vector<std::string> unused;             // stored, never asked for
+  std::string error;                           // why it could not be checked at all
+  bool ok() const { return error.empty() && missing.empty() && mismatched.empty() && unused.empty(); }
+};
+
+struct ModelReport {
+  std::filesystem::path folder;
+  std::string family;  // "SD 1.x", "SD 2.x / sd-turbo", "TAESD", ...
+  std::vector<ComponentReport> components;
+  bool ok() const;
+};
+
+// "SD 1.x" (cross-attention 768), "SD 2.x / sd-turbo" (1024), else "unknown (...)".
+std::string unet_family(const UNetConfig& config);
+
+// Never throws for problems inside the folder (they go into the report);
+// throws only when `folder` is not a folder.
+ModelReport inspect_model(const std::filesystem::path& folder, const std::string& variant = "");
+// Human-readable, one component per block.
+std::string format_report(const ModelReport& report);
+
+// Everything live img2img needs from a diffusers pipeline folder.
+struct DiffusionPipelineModels {
+  std::string family;
+  ClipTokenizer tokenizer;
+  ClipTextModel text_encoder;
+  UNet2DCondition unet;
+  AutoencoderKl vae;
+};
+// Throws sc::Error naming the missing folder, file or tensor.
+DiffusionPipelineModels load_diffusers_pipeline(const std::filesystem::path& folder, const std::string& variant = "");
+
+}  // namespace sc::engine
