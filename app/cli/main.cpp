@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/session/doctor.h"
+#include "app/session/model_inspect.h"
 #include "app/session/record_job.h"
 #include "app/session/v3_player.h"
 #include "app/session/v3_sequence.h"
@@ -316,6 +317,16 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 10000000))
       ->capture_default_str();
 
+  std::string models_dir, models_variant;
+  bool models_json = false;
+  auto* models = app.add_subcommand("models", "Model folders as downloaded (diffusers layout, TAESD)");
+  models->require_subcommand(1);
+  auto* models_inspect = models->add_subcommand(
+      "inspect", "Family, components, parameters, dtypes, and missing or unused tensors of a model folder");
+  models_inspect->add_option("dir", models_dir, "A diffusers pipeline folder or one component's folder")->required();
+  models_inspect->add_option("--variant", models_variant, "Prefer weights of this variant (e.g. fp16)");
+  models_inspect->add_flag("--json", models_json, "Print the report as JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -349,6 +360,11 @@ int main(int argc, char** argv) {
       return report.can_run() ? 0 : 1;
     }
     if (sources->parsed()) return list_sources(sources_json);
+    if (models_inspect->parsed()) {
+      const auto r = sc::app::inspect_model_folder(models_dir, models_variant, models_json);
+      fmt::print("{}", r.text);
+      return r.ok ? 0 : 1;
+    }
     if (record->parsed()) return run_record_command(rec, rec_size);
     if (v3_encode->parsed()) return v3_encode_command(v3_ply_dir, v3_out_dir, v3_opt);
     if (v3_render_cmd->parsed()) return v3_render(v3_render_opt);
