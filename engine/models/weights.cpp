@@ -92,6 +92,12 @@ WeightSource WeightSource::from_manifest(std::vector<ManifestEntry> entries, std
   return w;
 }
 
+WeightSource WeightSource::from_maker(std::vector<ManifestEntry> entries, std::string source, TensorMaker make) {
+  WeightSource w = from_manifest(std::move(entries), std::move(source), Mode::kStrict);
+  w.make_ = std::move(make);
+  return w;
+}
+
 bool WeightSource::contains(std::string_view name) const { return entries_.find(name) != entries_.end(); }
 
 std::vector<std::int64_t> WeightSource::shape_of(std::string_view name) const {
@@ -129,6 +135,7 @@ Tensor WeightSource::get(const std::string& name, const Shape& shape) {
     return Tensor();
   }
   used_parameters_ += count(it->second.shape);
+  if (make_) return make_(it->second);
   if (!checkpoint_) return Tensor();
   return checkpoint_->load(name, shape, DType::kF32);
 }
@@ -158,7 +165,11 @@ std::filesystem::path find_weights_file(const std::filesystem::path& folder, std
   if (!fs::is_directory(folder)) throw Error("model folder not found: " + folder.string());
   std::vector<std::string> tried;
   std::vector<std::string> suffixes;
-  if (!variant.empty()) suffixes.push_back("." + std::string(variant));
+  if (!variant.empty()) {
+    std::string suffix = ".";
+    suffix += variant;
+    suffixes.push_back(suffix);
+  }
   suffixes.push_back("");
   for (const std::string& suffix : suffixes) {
     for (const char* stem : {"diffusion_pytorch_model", "model"}) {
@@ -182,7 +193,10 @@ std::filesystem::path find_weights_file(const std::filesystem::path& folder, std
   }
   if (variants.size() == 1) return variants.front();
   std::string list;
-  for (const std::string& t : tried) list += (list.empty() ? "" : ", ") + t;
+  for (const std::string& t : tried) {
+    if (!list.empty()) list += ", ";
+    list += t;
+  }
   throw Error("no weights in " + folder.string() + ": looked for " + list);
 }
 

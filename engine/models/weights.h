@@ -8,6 +8,7 @@
 // wrong shape, and what the file holds that nobody asked for.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -43,8 +44,13 @@ class WeightSource {
   // Names and shapes only: every tensor comes back undefined.
   static WeightSource from_manifest(std::vector<ManifestEntry> entries, std::string source, Mode mode = Mode::kStrict);
 
+  // Names and shapes from a manifest, tensors from `make` (benchmarks build
+  // full-size models with random weights this way).
+  using TensorMaker = std::function<Tensor(const ManifestEntry& entry)>;
+  static WeightSource from_maker(std::vector<ManifestEntry> entries, std::string source, TensorMaker make);
+
   const std::string& source() const { return source_; }
-  bool dry() const { return checkpoint_ == nullptr; }
+  bool dry() const { return checkpoint_ == nullptr && !make_; }
   bool contains(std::string_view name) const;
   // The stored shape; throws (naming the source) when absent.
   std::vector<std::int64_t> shape_of(std::string_view name) const;
@@ -70,6 +76,7 @@ class WeightSource {
   std::string source_;
   Mode mode_ = Mode::kStrict;
   std::shared_ptr<const Checkpoint> checkpoint_;
+  TensorMaker make_;
   std::map<std::string, ManifestEntry, std::less<>> entries_;
   std::set<std::string, std::less<>> used_;
   std::vector<std::string> missing_;
