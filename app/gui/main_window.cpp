@@ -103,6 +103,10 @@ MainWindow::MainWindow(render::VulkanContext& ctx, const QString& compute_path)
   });
   connect(viewport_, &ViewportWindow::renderError, this,
           [this](const QString& msg) { showError(tr("Viewport: %1").arg(msg)); });
+  connect(viewport_, &ViewportWindow::volumetricError, this, [this](const QString& msg) {
+    setMode(0);
+    showError(tr("Volumetric playback stopped: %1").arg(msg));
+  });
 
   build_docks();
   build_actions();
@@ -328,10 +332,12 @@ void MainWindow::build_actions() {
 
 void MainWindow::appendLog(const QString& line) { log_view_->appendPlainText(line); }
 
-void MainWindow::showError(const QString& message) {
+void MainWindow::showError(const QString& message) { show_error(message, true); }
+
+void MainWindow::show_error(const QString& message, bool log_it) {
   statusBar()->setStyleSheet(QStringLiteral("QStatusBar { color: #e04040; }"));
   statusBar()->showMessage(message);
-  appendLog(QStringLiteral("error: ") + message);
+  if (log_it) log::error("{}", message.toStdString());  // reaches the log dock through its sink, and stderr
 }
 
 void MainWindow::startSource(const QString& source) {
@@ -392,6 +398,10 @@ void MainWindow::toggleRecording() {
     } catch (const std::exception& e) {
       showError(QString::fromStdString(e.what()));
     }
+  } else if (volumetric_) {
+    showError(
+        tr("Recording takes the live source; to export volumetric video use "
+           "`streamcanvas-cli v3 render SEQUENCE --output FILE`"));
   } else {
     QString path = record_path_->text().trimmed();
     startRecording(path.isEmpty() ? default_record_path() : path);
@@ -462,11 +472,12 @@ void MainWindow::openVolumetric(const QString& sequence) {
   try {
     std::filesystem::path dir =
         sequence.isEmpty() ? app::find_asset("volumetric/sample") : std::filesystem::path(sequence.toStdString());
+    // Open first: a bad folder leaves whatever was playing untouched.
+    auto view = std::make_unique<app::VolumetricView>(ctx_, dir);
     viewport_->set_volumetric(nullptr);
-    volumetric_.reset();
+    volumetric_ = std::move(view);
     if (session_->recording().active) toggleRecording();
     session_->stop();  // the viewport shows the sequence now
-    volumetric_ = std::make_unique<app::VolumetricView>(ctx_, dir);
     volumetric_->set_loop(loop_box_->isChecked());
     viewport_->set_volumetric(volumetric_.get());
     sequence_path_->setText(sequence);
@@ -476,13 +487,14 @@ void MainWindow::openVolumetric(const QString& sequence) {
     refresh_timeline();
   } catch (const std::exception& e) {
     showError(QString::fromStdString(e.what()));
-    mode_box_->setCurrentIndex(0);
-    volumetric_box_->setVisible(false);
+    mode_box_->setCurrentIndex(volumetric_ ? 1 : 0);
+    volumetric_box_->setVisible(volumetric_ != nullptr);
   }
 }
 
 void MainWindow::refresh_status() {
-  for (const std::string& e : session_->take_errors()) showError(QString::fromStdString(e));
+  // The session logged these already; show them.
+  for (const std::string& e : session_->take_errors()) show_error(QString::fromStdString(e), false);
   refresh_timeline();
   app::SessionStats s = session_->stats();
   double display_fps = 0, source_fps = 0;

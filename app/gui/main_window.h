@@ -61,6 +61,7 @@ class MainWindow : public QMainWindow {
   void update_view();
   QString default_record_path() const;
   void refresh_timeline();
+  void show_error(const QString& message, bool log_it);
 
   render::VulkanContext& ctx_;
   std::unique_ptr<app::LiveSession> session_;

@@ -118,7 +118,15 @@ void ViewportWindow::render() {
       // Software Vulkan renders splats at half resolution to stay interactive.
       const std::uint32_t div = ctx_.device_info().software ? 2 : 1;
       const std::uint32_t rw = std::max(16u, w / div), rh = std::max(16u, h / div);
-      splat_stats_ = volumetric_->render(rw, rh);
+      try {
+        splat_stats_ = volumetric_->render(rw, rh);
+      } catch (const std::exception& e) {
+        // A bad sequence is the sequence's problem, not the viewport's.
+        volumetric_ = nullptr;
+        emit volumetricError(QString::fromStdString(e.what()));
+        requestUpdate();
+        return;
+      }
       render::HudStats stats;
       if (hud_visible_ && hud_stats_) stats = hud_stats_();
       const double frame_s = frame_timer_.nsecsElapsed() * 1e-9;

@@ -48,6 +48,8 @@ class ViewportWindow : public QWindow {
 
  signals:
   void renderError(const QString& message);
+  // The volumetric view failed (e.g. a damaged stream); the viewport has let go of it.
+  void volumetricError(const QString& message);
 
  protected:
   void exposeEvent(QExposeEvent*) override;

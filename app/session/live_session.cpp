@@ -56,11 +56,7 @@ void LiveSession::stop() {
   if (source_) source_->stop();
   if (input_queue_) input_queue_->close();
   stop_worker_ = true;
-  if (worker_.joinable()) worker_.join();
-  if (source_) {
-    auto st = source_->status();
-    if (st.end == media::SourceEnd::kFailed) report(st.message);
-  }
+  if (worker_.joinable()) worker_.join();  // the worker has reported a failed source
   source_.reset();
   input_queue_.reset();
 }

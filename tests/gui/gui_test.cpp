@@ -113,6 +113,20 @@ TEST(Gui, VolumetricModePlaysTheBundledSample) {
   EXPECT_GT(title, 150) << "no HUD in the volumetric view";
 }
 
+TEST(Gui, BadSequenceIsShownInTheWindowAndTheStudioGoesOn) {
+  const std::string shot = std::string(SC_TEST_TMP_DIR) + "/gui_bad_sequence.png";
+  auto r = run_command(gui_env() + kXvfb + kGui + " --volumetric /nonexistent/seq --quit-after 2 --screenshot " +
+                       shell_quote(shot));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "/nonexistent/seq")) << r.output;
+  EXPECT_FALSE(r.signaled);
+  QImage img(QString::fromStdString(shot));
+  ASSERT_FALSE(img.isNull());
+  // The error is in the window: the status bar turns red (#e04040).
+  auto red = count(img, [](int r, int g, int b) { return r > 200 && g < 90 && b < 90; });
+  EXPECT_GT(red, 50u) << "no error text in the status bar";
+}
+
 TEST(Gui, ResizeStormAndMinimiseRestoreStayClean) {
   auto r = run_command(gui_env() + kXvfb + kGui + " --source test:320x240@30 --self-test resize");
   ASSERT_EQ(r.exit_code, 0) << "3 means Vulkan validation errors:\n" << r.output;
