@@ -18,6 +18,17 @@ CudaReport probe_cuda() {
 #endif
 }
 
+bool cuda_memory(std::uint64_t* free_bytes, std::uint64_t* total_bytes) {
+#if defined(SC_HAVE_CUDA)
+  if (compute_path() != ComputePath::kCuda) return false;
+  return detail::cuda_memory_runtime(free_bytes, total_bytes);
+#else
+  (void)free_bytes;
+  (void)total_bytes;
+  return false;
+#endif
+}
+
 ComputePath compute_path() {
   static ComputePath path = [] {
     const char* force = std::getenv("SC_FORCE_CPU");

@@ -29,6 +29,10 @@ struct CudaReport {
 // never aborts: any runtime error becomes report.error.
 CudaReport probe_cuda();
 
+// Free and total memory of the current CUDA device, in bytes; false when no
+// GPU answers (the HUD then shows none).
+bool cuda_memory(std::uint64_t* free_bytes, std::uint64_t* total_bytes);
+
 enum class ComputePath { kCpu, kCuda };
 
 // Chooses the path for this process once (CUDA when usable, else CPU) and logs
@@ -38,6 +42,7 @@ const char* to_string(ComputePath path);
 
 namespace detail {
 CudaReport probe_cuda_runtime();  // engine/cuda/probe.cu
-}
+bool cuda_memory_runtime(std::uint64_t* free_bytes, std::uint64_t* total_bytes);
+}  // namespace detail
 
 }  // namespace sc::engine

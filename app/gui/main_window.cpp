@@ -33,6 +33,7 @@
 #include "app/session/assets.h"
 #include "base/error.h"
 #include "base/log.h"
+#include "engine/device.h"
 #include "media/devices.h"
 #include "render/context.h"
 #include "sc/version.h"
@@ -76,6 +77,10 @@ MainWindow::MainWindow(render::VulkanContext& ctx, const QString& compute_path)
   setCentralWidget(container);
   viewport_->set_hud_stats_provider([this] {
     render::HudStats h;
+    std::uint64_t gpu_free = 0, gpu_total = 0;
+    if (engine::cuda_memory(&gpu_free, &gpu_total))
+      h.gpu_memory = fmt::format("{:.1f} / {:.1f} GiB", (gpu_total - gpu_free) / double(1ull << 30),
+                                 gpu_total / double(1ull << 30));
     if (volumetric_) {
       const render::SplatStats& st = viewport_->splat_stats();
       h.title = "StreamCanvas - volumetric";

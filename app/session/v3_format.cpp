@@ -96,30 +96,26 @@ render::GaussianCloud v3_dequantize(const V3Frame& f) {
                 f.sh_degree);
   render::GaussianCloud g;
   g.resize(f.count, f.sh_degree);
+  const std::size_t n = f.count;
   const int k3 = 3 * l.coefficients();
-  for (int c = 0; c < l.columns(); ++c) {
-    if (c >= 3 && c < 6) continue;  // normals are not used
-    const float lo = f.minmax[2 * c], range = f.minmax[2 * c + 1] - lo;
-    for (std::size_t i = 0; i < f.count; ++i) {
-      float v;
-      if (c < 3) {
-        const std::uint32_t q =
-            f.planes[plane * std::size_t(2 * c) + i] | (f.planes[plane * std::size_t(2 * c + 1) + i] << 8);
-        v = float(q) / 65535.0f * range + lo;
-        g.positions[3 * i + std::size_t(c)] = v;
-        continue;
-      }
-      v = float(f.planes[plane * std::size_t(c + 3) + i]) / 255.0f * range + lo;
-      if (c < 6 + k3)
-        g.sh[i * std::size_t(k3) + std::size_t(c - 6)] = v;
-      else if (c == l.opacity_column())
-        g.opacities[i] = v;
-      else if (c < l.rotation_column())
-        g.scales[3 * i + std::size_t(c - l.scale_column())] = v;
-      else
-        g.rotations[4 * i + std::size_t(c - l.rotation_column())] = v;
-    }
+  // One tight loop per column (destination and stride decided outside it):
+  // this runs for every frame of playback on machines without a GPU.
+  for (int c = 0; c < 3; ++c) {
+    const float lo = f.minmax[2 * c], scale = (f.minmax[2 * c + 1] - lo) / 65535.0f;
+    const std::uint8_t* low = &f.planes[plane * std::size_t(2 * c)];
+    const std::uint8_t* high = &f.planes[plane * std::size_t(2 * c + 1)];
+    float* out = g.positions.data() + c;
+    for (std::size_t i = 0; i < n; ++i) out[3 * i] = float(low[i] | (std::uint32_t(high[i]) << 8)) * scale + lo;
   }
+  auto column = [&](int c, float* out, std::size_t stride) {
+    const float lo = f.minmax[2 * c], scale = (f.minmax[2 * c + 1] - lo) / 255.0f;
+    const std::uint8_t* in = &f.planes[plane * std::size_t(c + 3)];
+    for (std::size_t i = 0; i < n; ++i) out[stride * i] = float(in[i]) * scale + lo;
+  };
+  for (int k = 0; k < k3; ++k) column(6 + k, g.sh.data() + k, std::size_t(k3));
+  column(l.opacity_column(), g.opacities.data(), 1);
+  for (int a = 0; a < 3; ++a) column(l.scale_column() + a, g.scales.data() + a, 3);
+  for (int a = 0; a < 4; ++a) column(l.rotation_column() + a, g.rotations.data() + a, 4);
   for (std::size_t i = 0; i < f.count; ++i) {
     float* q = &g.rotations[4 * i];
     const float len = std::sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]);

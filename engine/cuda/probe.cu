@@ -42,4 +42,15 @@ CudaReport probe_cuda_runtime() {
   return report;
 }
 
+bool cuda_memory_runtime(std::uint64_t* free_bytes, std::uint64_t* total_bytes) {
+  std::size_t f = 0, t = 0;
+  if (cudaMemGetInfo(&f, &t) != cudaSuccess) {
+    cudaGetLastError();
+    return false;
+  }
+  *free_bytes = f;
+  *total_bytes = t;
+  return true;
+}
+
 }  // namespace sc::engine::detail

@@ -27,3 +27,24 @@ TEST(CudaDevice, ComputePathIsCuda) {
 
 }  // namespace
 }  // namespace sc::engine
+
+namespace sc::engine {
+namespace {
+
+TEST(CudaDevice, ReportsMemoryInUse) {
+  CudaReport r = probe_cuda();
+  if (!r.usable) GTEST_SKIP() << "no usable CUDA device: " << r.error;
+  std::uint64_t free_bytes = 0, total_bytes = 0;
+  ASSERT_TRUE(cuda_memory(&free_bytes, &total_bytes));
+  EXPECT_GT(total_bytes, 1ull << 30);
+  EXPECT_LE(free_bytes, total_bytes);
+}
+
+TEST(CudaDevice, NoMemoryReportWithoutAGpu) {
+  if (probe_cuda().usable) GTEST_SKIP() << "this machine has a GPU";
+  std::uint64_t f = 1, t = 1;
+  EXPECT_FALSE(cuda_memory(&f, &t));
+}
+
+}  // namespace
+}  // namespace sc::engine
