@@ -28,6 +28,12 @@ TEST(CudaProbe, RepeatedProbesAgree) {
   EXPECT_EQ(a.error, b.error);
 }
 
+TEST(CudaProbe, NoMemoryReportWithoutAGpu) {
+  if (probe_cuda().usable) GTEST_SKIP() << "this machine has a GPU";
+  std::uint64_t f = 1, t = 1;
+  EXPECT_FALSE(cuda_memory(&f, &t));
+}
+
 TEST(ComputePath, ForcedCpuWins) {
   setenv("SC_FORCE_CPU", "1", 1);
   EXPECT_EQ(compute_path(), ComputePath::kCpu);
