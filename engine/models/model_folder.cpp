@@ -48,10 +48,17 @@ ComponentReport inspect_component(const fs::path& dir, const std::string& name, 
   try {
     if (!fs::is_directory(dir)) throw Error("folder {} is missing", dir.string());
     const bool has_config = fs::is_regular_file(dir / "config.json");
-    if (!has_config && fs::is_regular_file(dir / "taesd_decoder.safetensors")) {
-      // The original TAESD release: two files, no config, no key prefixes.
+    bool has_weights = true;
+    try {
+      find_weights_file(dir, variant);
+    } catch (const Error&) {
+      has_weights = false;
+    }
+    if (!has_weights && fs::is_regular_file(dir / "taesd_decoder.safetensors")) {
+      // The original TAESD release: two files, no key prefixes, maybe no config.
       r.class_name = "AutoencoderTiny (original release files)";
-      const TaesdConfig config;
+      const TaesdConfig config =
+          has_config ? TaesdConfig::from_config(Config::load(dir / "config.json")) : TaesdConfig{};
       for (const char* part : {"taesd_encoder.safetensors", "taesd_decoder.safetensors"}) {
         if (!fs::is_regular_file(dir / part)) throw Error("{} is missing", (dir / part).string());
         WeightSource w = WeightSource::from_manifest(header_entries(dir / part, r), (dir / part).string(),

@@ -84,6 +84,8 @@ TEST(GoldenAutoencoderKl, EncodeAndDecodeMatchDiffusers) {
   EXPECT_LT(mean, kModelTolerance);
   EXPECT_LT(logvar, kModelTolerance);
   EXPECT_LT(dec, kModelTolerance);
+  EXPECT_LT(relative_l2(vae.encode_scaled(io.load("image")), scale(io.load("mean"), 0.18215f)), kModelTolerance);
+  EXPECT_LT(relative_l2(vae.decode_scaled(scale(io.load("latent"), 0.18215f)), io.load("decoded")), kModelTolerance);
 }
 
 double check_unet(const std::string& name, std::int64_t heads0, bool linear) {

@@ -141,6 +141,73 @@ TEST(ModelFolder, Fp16VariantLoads) {
   EXPECT_TRUE(report.ok()) << format_report(report);
 }
 
+std::map<std::string, Tensor> read_all(const fs::path& file) {
+  const SafetensorsFile src = SafetensorsFile::open(file);
+  std::map<std::string, Tensor> tensors;
+  for (const std::string& n : src.names()) tensors[n] = src.load(n).clone();
+  return tensors;
+}
+
+TEST(ModelFolder, LegacyVaeAttentionNamesLoad) {
+  // VAE files from before diffusers 0.14 name the attention query/key/value/proj_attn.
+  const fs::path dir = fs::path(SC_TEST_TMP_DIR) / "vae_legacy";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::copy_file(fixture_dir("diffusion_vae") / "config.json", dir / "config.json");
+  std::map<std::string, Tensor> renamed;
+  for (auto& [name, t] : read_all(fixture_dir("diffusion_vae") / "diffusion_pytorch_model.safetensors")) {
+    std::string n = name;
+    for (const auto& [from, to] : {std::pair{".to_q.", ".query."}, std::pair{".to_k.", ".key."},
+                                   std::pair{".to_v.", ".value."}, std::pair{".to_out.0.", ".proj_attn."}}) {
+      if (const auto at = n.find(from); at != std::string::npos) n.replace(at, std::strlen(from), to);
+    }
+    renamed[n] = t;
+  }
+  ASSERT_TRUE(renamed.contains("encoder.mid_block.attentions.0.proj_attn.weight"));
+  write_safetensors(dir / "diffusion_pytorch_model.safetensors", renamed);
+  const AutoencoderKl vae = AutoencoderKl::load(dir);
+  const SafetensorsFile io = SafetensorsFile::open(fixture_dir("diffusion_vae") / "io.safetensors");
+  EXPECT_LT(relative_l2(vae.decode(io.load("latent")), io.load("decoded")), kModelTolerance);
+}
+
+TEST(ModelFolder, TextEncoderPositionIdsBufferIsAccepted) {
+  // Older transformers saved text_model.embeddings.position_ids; it is not a weight.
+  const fs::path dir = fs::path(SC_TEST_TMP_DIR) / "clip_position_ids";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::copy_file(fixture_dir("diffusion_clip_text_gelu") / "config.json", dir / "config.json");
+  auto tensors = read_all(fixture_dir("diffusion_clip_text_gelu") / "model.safetensors");
+  tensors["text_model.embeddings.position_ids"] = Tensor::zeros({1, 77});
+  write_safetensors(dir / "model.safetensors", tensors);
+  EXPECT_NO_THROW(ClipTextModel::load(dir));
+  EXPECT_TRUE(inspect_model(dir).ok());
+}
+
+TEST(ModelFolder, OriginalTaesdReleaseFilesLoad) {
+  // madebyollin/taesd also ships taesd_encoder/decoder.safetensors: no prefix,
+  // decoder indices one higher (the original starts with a clamp layer).
+  const fs::path dir = fs::path(SC_TEST_TMP_DIR) / "taesd_original";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::copy_file(fixture_dir("diffusion_taesd") / "config.json", dir / "config.json");
+  std::map<std::string, Tensor> enc, dec;
+  for (auto& [name, t] : read_all(fixture_dir("diffusion_taesd") / "diffusion_pytorch_model.safetensors")) {
+    const std::string rest = name.substr(name.find(".layers.") + 8);
+    const std::size_t dot = rest.find('.');
+    const int index = std::stoi(rest.substr(0, dot));
+    if (name.starts_with("encoder.")) enc[rest] = t;
+    if (name.starts_with("decoder.")) dec[std::to_string(index + 1) + rest.substr(dot)] = t;
+  }
+  write_safetensors(dir / "taesd_encoder.safetensors", enc);
+  write_safetensors(dir / "taesd_decoder.safetensors", dec);
+  const Taesd taesd = Taesd::load(dir);
+  const SafetensorsFile io = SafetensorsFile::open(fixture_dir("diffusion_taesd") / "io.safetensors");
+  EXPECT_LT(relative_l2(taesd.encoder.forward(io.load("image")), io.load("encoded")), kModelTolerance);
+  EXPECT_LT(relative_l2(taesd.decoder.forward(io.load("latent")), io.load("decoded")), kModelTolerance);
+  const ModelReport report = inspect_model(dir);
+  EXPECT_EQ(report.family, "TAESD");
+}
+
 TEST(ModelFolder, FamilyFromTheUNetConfig) {
   EXPECT_EQ(unet_family(UNetConfig::from_config(Config::load(reference_dir() / "sd15" / "unet.config.json"))),
             "SD 1.x");

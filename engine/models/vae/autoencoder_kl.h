@@ -39,6 +39,10 @@ class AutoencoderKl {
 
   Moments encode(const Tensor& image) const;
   Tensor decode(const Tensor& latents) const;
+  // What img2img pipelines use: the distribution's mean times scaling_factor,
+  // and decoding of latents in that scaled space.
+  Tensor encode_scaled(const Tensor& image) const { return scale(encode(image).mean, config_.scaling_factor); }
+  Tensor decode_scaled(const Tensor& latents) const { return decode(scale(latents, 1.0f / config_.scaling_factor)); }
   const AutoencoderKlConfig& config() const { return config_; }
 
  private:
