@@ -1,0 +1,321 @@
+#include "engine/pipelines/stream_diffusion.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+
+#include "base/error.h"
+#include "engine/ops.h"
+
+namespace sc::engine {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+Tensor repeat_rows(const Tensor& x, std::int64_t times) {
+  return concat(std::vector<Tensor>(static_cast<std::size_t>(times), x), 0);
+}
+
+// Standard normal values by Box-Muller over mt19937_64: the same numbers on
+// every platform and standard library (std::normal_distribution is not).
+Tensor seeded_normal(const Shape& shape, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<float> values(static_cast<std::size_t>(shape.numel()));
+  const double two_pi = 6.283185307179586;
+  for (std::size_t i = 0; i < values.size(); i += 2) {
+    const double u1 = (static_cast<double>(rng() >> 11) + 1.0) * 0x1.0p-53;  // (0, 1]
+    const double u2 = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+    const double r = std::sqrt(-2.0 * std::log(u1));
+    values[i] = static_cast<float>(r * std::cos(two_pi * u2));
+    if (i + 1 < values.size()) values[i + 1] = static_cast<float>(r * std::sin(two_pi * u2));
+  }
+  return Tensor::from_vector(shape, values);
+}
+
+}  // namespace
+
+CfgMode parse_cfg_mode(std::string_view name) {
+  if (name == "none") return CfgMode::kNone;
+  if (name == "full") return CfgMode::kFull;
+  if (name == "self") return CfgMode::kSelf;
+  if (name == "initialize") return CfgMode::kInitialize;
+  throw Error("cfg mode '{}' is not known; use none, full, self or initialize", name);
+}
+
+const char* cfg_mode_name(CfgMode mode) {
+  switch (mode) {
+    case CfgMode::kNone:
+      return "none";
+    case CfgMode::kFull:
+      return "full";
+    case CfgMode::kSelf:
+      return "self";
+    case CfgMode::kInitialize:
+      return "initialize";
+  }
+  return "?";
+}
+
+std::vector<int> t_index_list_for(float strength, int steps, int num_inference_steps) {
+  check(steps >= 1 && steps <= 4, "steps is {}; use 1 to 4 denoising steps", steps);
+  check(std::isfinite(strength) && strength > 0.0f && strength <= 1.0f,
+        "strength is {}; use a value above 0 and at most 1", strength);
+  check(num_inference_steps >= steps, "a {}-step schedule cannot hold {} steps", num_inference_steps, steps);
+  const int last = num_inference_steps - 1;
+  // Strength 1 starts at the first (noisiest) timestep, strength near 0 at
+  // the last; the remaining steps share what is left evenly, and each index
+  // must be above the previous one.
+  int first = static_cast<int>(std::lround((1.0 - strength) * last));
+  first = std::min(first, last - (steps - 1));
+  std::vector<int> list;
+  for (int i = 0; i < steps; ++i) {
+    const double at = first + (static_cast<double>(last - first) * i) / steps;
+    int index = static_cast<int>(std::lround(at));
+    if (!list.empty()) index = std::max(index, list.back() + 1);
+    list.push_back(index);
+  }
+  return list;
+}
+
+SimilarityFilter::SimilarityFilter(float threshold, int max_skip_frames, std::uint64_t seed)
+    : threshold_(threshold), max_skip_frames_(max_skip_frames), rng_(seed) {
+  check(threshold > 0.0f && threshold < 1.0f, "similarity threshold is {}; use a value between 0 and 1", threshold);
+  check(max_skip_frames >= 0, "max skip frames is {}; use 0 or more", max_skip_frames);
+}
+
+double SimilarityFilter::skip_probability(double cosine, double threshold) {
+  if (cosine <= threshold) return 0.0;
+  return std::max(0.0, 1.0 - (1.0 - cosine) / (1.0 - threshold));
+}
+
+bool SimilarityFilter::should_skip(const Tensor& frame) {
+  ++frames_;
+  if (!previous_.defined() || previous_.numel() != frame.numel()) {
+    previous_ = frame.clone();
+    return false;
+  }
+  const float* a = previous_.data<float>();
+  const float* b = frame.data<float>();
+  double dot = 0, na = 0, nb = 0;
+  for (std::int64_t i = 0; i < frame.numel(); ++i) {
+    dot += static_cast<double>(a[i]) * b[i];
+    na += static_cast<double>(a[i]) * a[i];
+    nb += static_cast<double>(b[i]) * b[i];
+  }
+  // torch.nn.CosineSimilarity's eps (1e-8) on each norm.
+  last_similarity_ = dot / (std::max(std::sqrt(na), 1e-8) * std::max(std::sqrt(nb), 1e-8));
+  const double sample = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+  const bool skip = skip_probability(last_similarity_, threshold_) > sample && consecutive_ < max_skip_frames_;
+  if (skip) {
+    ++consecutive_;
+    ++skipped_;
+    return true;
+  }
+  consecutive_ = 0;
+  previous_ = frame.clone();
+  return false;
+}
+
+void SimilarityFilter::reset() {
+  previous_ = Tensor();
+  consecutive_ = 0;
+}
+
+Tensor PromptEncoder::encode(std::string_view prompt, bool* truncated) const {
+  const std::size_t body = tokenizer_->encode(prompt).size();
+  if (truncated) *truncated = static_cast<std::int64_t>(body) + 2 > tokenizer_->max_length();
+  const std::vector<std::int64_t> ids = tokenizer_->encode_padded(prompt);
+  return text_encoder_->forward(Tensor::from_vector_i64({1, static_cast<std::int64_t>(ids.size())}, ids));
+}
+
+StreamDiffusion::StreamDiffusion(const UNet2DCondition* unet, LatentCodec codec, LcmScheduler scheduler,
+                                 StreamParams params)
+    : unet_(unet), codec_(std::move(codec)), scheduler_(std::move(scheduler)), params_(std::move(params)) {
+  prepare();
+}
+
+void StreamDiffusion::prepare() {
+  const StreamParams& p = params_;
+  check(p.height > 0 && p.width > 0 && p.height % 8 == 0 && p.width % 8 == 0,
+        "resolution {}x{} is not a multiple of 8 in both directions; use e.g. {}x{}", p.width, p.height,
+        std::max(8, p.width / 8 * 8), std::max(8, p.height / 8 * 8));
+  check(p.guidance >= 0.0f && std::isfinite(p.guidance), "guidance is {}; use a value of 0 or more", p.guidance);
+  steps_ = scheduler_.stream_steps(p.t_index_list, p.num_inference_steps);
+  timesteps_.clear();
+  for (const LcmStep& s : steps_) timesteps_.push_back(static_cast<float>(s.timestep));
+  const auto n = static_cast<std::int64_t>(steps_.size());
+  const Shape latent{n, 4, p.height / 8, p.width / 8};
+  init_noise_ = seeded_normal(latent, p.seed);
+  stock_noise_ = Tensor::zeros(latent);
+  buffer_ = n > 1 ? Tensor::zeros({n - 1, 4, p.height / 8, p.width / 8}) : Tensor();
+  frames_in_buffer_ = 0;
+  last_image_ = Tensor();
+  if (p.similarity_filter) {
+    filter_.emplace(p.similarity_threshold, p.max_skip_frames, p.seed);
+  } else {
+    filter_.reset();
+  }
+}
+
+void StreamDiffusion::set_prompt_embeds(Tensor cond, Tensor uncond) {
+  check(cond.defined() && cond.shape().rank() == 3 && cond.shape()[0] == 1,
+        "prompt embeddings must be [1, tokens, width]; got {}", cond.defined() ? cond.describe() : "nothing");
+  check(!uncond.defined() || uncond.shape() == cond.shape(),
+        "negative prompt embeddings {} do not match the prompt's {}", uncond.defined() ? uncond.describe() : "",
+        cond.describe());
+  cond_ = std::move(cond);
+  uncond_ = std::move(uncond);
+}
+
+void StreamDiffusion::set_params(const StreamParams& params) {
+  const bool restart =
+      params.t_index_list != params_.t_index_list || params.num_inference_steps != params_.num_inference_steps ||
+      params.seed != params_.seed || params.height != params_.height || params.width != params_.width ||
+      params.similarity_filter != params_.similarity_filter ||
+      params.similarity_threshold != params_.similarity_threshold || params.max_skip_frames != params_.max_skip_frames;
+  const StreamParams old = params_;
+  params_ = params;
+  if (!restart) {
+    check(params_.guidance >= 0.0f && std::isfinite(params_.guidance), "guidance is {}; use a value of 0 or more",
+          params_.guidance);
+    return;
+  }
+  try {
+    prepare();
+  } catch (...) {
+    // A bad live value leaves the stream running as it was.
+    params_ = old;
+    prepare();
+    throw;
+  }
+}
+
+void StreamDiffusion::set_init_noise(Tensor noise) {
+  check(noise.shape() == init_noise_.shape(), "initial noise {} does not match the stream's {}", noise.describe(),
+        init_noise_.describe());
+  init_noise_ = noise.clone();
+}
+
+std::int64_t StreamDiffusion::unet_rows_per_frame() const {
+  const auto n = static_cast<std::int64_t>(steps_.size());
+  if (params_.guidance <= 1.0f) return n;
+  switch (params_.cfg) {
+    case CfgMode::kFull:
+      return 2 * n;
+    case CfgMode::kInitialize:
+      return n + 1;
+    default:
+      return n;
+  }
+}
+
+double StreamDiffusion::skip_rate() const {
+  return counters_.frames > 0 ? static_cast<double>(counters_.skipped) / static_cast<double>(counters_.frames) : 0.0;
+}
+
+Tensor StreamDiffusion::unet_step(const Tensor& x) {
+  const auto n = static_cast<std::int64_t>(steps_.size());
+  const CfgMode cfg = params_.guidance > 1.0f ? params_.cfg : CfgMode::kNone;
+  check(cond_.defined(), "no prompt: set the prompt before processing frames");
+  check(uncond_.defined() || (cfg != CfgMode::kFull && cfg != CfgMode::kInitialize),
+        "cfg mode {} needs negative prompt embeddings", cfg_mode_name(cfg));
+  Tensor input = x;
+  Tensor context = repeat_rows(cond_, n);
+  std::vector<float> t = timesteps_;
+  if (cfg == CfgMode::kFull) {
+    input = concat({x, x}, 0);
+    context = concat({repeat_rows(uncond_, n), context}, 0);
+    t.insert(t.end(), timesteps_.begin(), timesteps_.end());
+  } else if (cfg == CfgMode::kInitialize) {
+    input = concat({x.slice(0, 0, 1), x}, 0);
+    context = concat({uncond_, context}, 0);
+    t.insert(t.begin(), timesteps_.front());
+  }
+  const auto start = Clock::now();
+  const Tensor pred = unet_->forward(input, t, context);
+  counters_.unet_s += seconds_since(start);
+  counters_.unet_calls += 1;
+  counters_.unet_rows += input.shape()[0];
+
+  Tensor text = pred;
+  Tensor uncond_pred;
+  if (cfg == CfgMode::kFull) {
+    uncond_pred = pred.slice(0, 0, n);
+    text = pred.slice(0, n, 2 * n);
+  } else if (cfg == CfgMode::kInitialize) {
+    text = pred.slice(0, 1, n + 1);
+    // The one unconditional prediction replaces the new frame's residual.
+    stock_noise_ = n > 1 ? concat({pred.slice(0, 0, 1), stock_noise_.slice(0, 1, n)}, 0) : pred.slice(0, 0, 1).clone();
+  }
+  if (cfg == CfgMode::kSelf || cfg == CfgMode::kInitialize) uncond_pred = scale(stock_noise_, params_.delta);
+  const Tensor eps = cfg == CfgMode::kNone ? text : add(uncond_pred, scale(sub(text, uncond_pred), params_.guidance));
+  Tensor denoised = scheduler_.denoise(eps, x, steps_);
+  if (cfg == CfgMode::kSelf || cfg == CfgMode::kInitialize) {
+    // The residual noise each latent carries into its next step: the step
+    // applied to the scaled stock noise, brought to the next timestep's
+    // noise level (the last row leaves the stream: factors of 1).
+    std::vector<float> beta, to_next;
+    for (std::int64_t i = 0; i < n; ++i) {
+      beta.push_back(steps_[static_cast<std::size_t>(i)].beta_sqrt);
+      const bool last = i + 1 == n;
+      const LcmStep& next = steps_[static_cast<std::size_t>(last ? i : i + 1)];
+      to_next.push_back(last ? 1.0f : next.alpha_sqrt / next.beta_sqrt);
+    }
+    const Tensor delta_x = scale_rows(scheduler_.denoise(eps, scale_rows(stock_noise_, beta), steps_), to_next);
+    const Tensor rolled = n > 1 ? concat({init_noise_.slice(0, 1, n), init_noise_.slice(0, 0, 1)}, 0) : init_noise_;
+    stock_noise_ = add(rolled, delta_x);
+  }
+  return denoised;
+}
+
+StreamDiffusion::Result StreamDiffusion::process(const Tensor& image) {
+  const StreamParams& p = params_;
+  check(image.defined() && image.shape() == Shape({1, 3, p.height, p.width}),
+        "frame {} does not match the stream's [1, 3, {}, {}]; resize it first", image.describe(), p.height, p.width);
+  ++counters_.frames;
+  Result result;
+  if (filter_ && filter_->should_skip(image) && last_image_.defined()) {
+    ++counters_.skipped;
+    result.image = last_image_;
+    result.skipped = true;
+    return result;
+  }
+  const auto n = static_cast<std::int64_t>(steps_.size());
+  auto start = Clock::now();
+  const Tensor latent = codec_.encode(image);
+  counters_.encode_s += seconds_since(start);
+  const std::array<LcmStep, 1> first{steps_.front()};
+  Tensor x = LcmScheduler::add_noise(latent, init_noise_.slice(0, 0, 1), first);
+  if (n > 1) {
+    x = concat({x, buffer_}, 0);
+    stock_noise_ = concat({init_noise_.slice(0, 0, 1), stock_noise_.slice(0, 0, n - 1)}, 0);
+  }
+  const Tensor x0 = unet_step(x);
+  Tensor out = x0;
+  if (n > 1) {
+    out = x0.slice(0, n - 1, n).clone();
+    const std::vector<LcmStep> next(steps_.begin() + 1, steps_.end());
+    buffer_ = LcmScheduler::add_noise(x0.slice(0, 0, n - 1), init_noise_.slice(0, 1, n), next);
+  }
+  result.latent = out;
+  result.warming_up = frames_in_buffer_ < n - 1;
+  if (frames_in_buffer_ < n - 1) ++frames_in_buffer_;
+  if (result.warming_up) return result;  // nothing to show: don't spend a decode on it
+  start = Clock::now();
+  const Tensor decoded = codec_.decode(out);
+  counters_.decode_s += seconds_since(start);
+  // [-1, 1] -> [0, 1], clamped, as StreamDiffusion's postprocess.
+  const Tensor shifted = add(scale(decoded, 0.5f), Tensor::full({1}, 0.5f));
+  Tensor clamped = shifted.clone();
+  float* v = clamped.data<float>();
+  for (std::int64_t i = 0; i < clamped.numel(); ++i) v[i] = std::clamp(v[i], 0.0f, 1.0f);
+  result.image = clamped;
+  last_image_ = clamped;
+  return result;
+}
+
+}  // namespace sc::engine

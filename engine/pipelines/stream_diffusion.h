@@ -1,0 +1,159 @@
+#pragma once
+// StreamDiffusion img2img (Kodaira et al. 2023) on the engine's models:
+//
+// - Stream Batch: one latent per denoising step, all steps of consecutive
+//   frames in one UNet call. Row 0 is the new frame noised to the first
+//   timestep; rows 1.. are the previous frame's x0 estimates re-noised to the
+//   next timestep (the latent buffer), so a frame leaves the batch after
+//   len(t_index_list) calls: the output lags the input by n - 1 frames. Until
+//   the buffer has been filled by real frames the output is the denoising of
+//   an all-zero latent (a brown frame), so process() reports those frames as
+//   warming up and the caller does not show them.
+// - Residual CFG: none; full (an unconditional row per row: 2n UNet rows);
+//   self (Self-Negative: the unconditional prediction is delta times the
+//   residual noise kept from the previous step, n rows); initialize
+//   (Onetime-Negative: one unconditional row for the new frame, n + 1 rows).
+// - Stochastic Similarity Filter: a frame too similar to the last processed
+//   one is skipped with probability max(0, 1 - (1 - cos) / (1 - threshold)),
+//   never more than max_skip_frames in a row; a skip repeats the last output.
+//
+// frame_buffer_size is 1. Everything runs through engine/ops.h.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/models/clip_text/clip_text.h"
+#include "engine/models/clip_text/clip_tokenizer.h"
+#include "engine/models/unet/unet.h"
+#include "engine/schedulers/lcm_scheduler.h"
+#include "engine/tensor.h"
+
+namespace sc::engine {
+
+enum class CfgMode { kNone, kFull, kSelf, kInitialize };
+// "none", "full", "self", "initialize"; throws naming the valid values.
+CfgMode parse_cfg_mode(std::string_view name);
+const char* cfg_mode_name(CfgMode mode);
+
+// The user's strength (0..1: how far from the input the output may go) and
+// step count (1..4) as a t_index_list into the num_inference_steps schedule:
+// the first index is (1 - strength) * (num_inference_steps - 1), the others
+// spread evenly from there towards the end of the schedule.
+std::vector<int> t_index_list_for(float strength, int steps, int num_inference_steps = 50);
+
+// Image <-> latents: TAESD or the full VAE, already in the UNet's scaled
+// latent space. Images are [N, 3, H, W] in [-1, 1].
+struct LatentCodec {
+  std::string name;  // "TAESD", "VAE"
+  std::function<Tensor(const Tensor&)> encode;
+  std::function<Tensor(const Tensor&)> decode;
+};
+
+class SimilarityFilter {
+ public:
+  SimilarityFilter(float threshold, int max_skip_frames, std::uint64_t seed);
+  // True when `frame` should be skipped (and the last output repeated).
+  bool should_skip(const Tensor& frame);
+  void reset();
+  std::int64_t frames() const { return frames_; }
+  std::int64_t skipped() const { return skipped_; }
+  double last_similarity() const { return last_similarity_; }
+  // max(0, 1 - (1 - cos) / (1 - threshold)).
+  static double skip_probability(double cosine, double threshold);
+
+ private:
+  float threshold_;
+  int max_skip_frames_;
+  std::mt19937_64 rng_;
+  Tensor previous_;
+  int consecutive_ = 0;
+  std::int64_t frames_ = 0, skipped_ = 0;
+  double last_similarity_ = 0;
+};
+
+struct StreamParams {
+  std::vector<int> t_index_list{32, 45};
+  int num_inference_steps = 50;
+  CfgMode cfg = CfgMode::kSelf;
+  float guidance = 1.2f;  // cfg applies only above 1
+  float delta = 1.0f;     // Self-Negative's residual noise scale
+  std::uint64_t seed = 2;
+  int height = 512, width = 512;  // multiples of 8
+  bool similarity_filter = false;
+  float similarity_threshold = 0.98f;
+  int max_skip_frames = 10;
+};
+
+// The text side: tokenizer + CLIP text model, prompts to embeddings.
+class PromptEncoder {
+ public:
+  PromptEncoder(const ClipTokenizer* tokenizer, const ClipTextModel* text_encoder)
+      : tokenizer_(tokenizer), text_encoder_(text_encoder) {}
+  // [1, 77, D]. `truncated` (if given) says whether the prompt was longer
+  // than the tokenizer's 77 tokens and lost its end.
+  Tensor encode(std::string_view prompt, bool* truncated = nullptr) const;
+
+ private:
+  const ClipTokenizer* tokenizer_;
+  const ClipTextModel* text_encoder_;
+};
+
+class StreamDiffusion {
+ public:
+  struct Result {
+    Tensor image;             // [1, 3, H, W] in [0, 1]; undefined while warming up
+    Tensor latent;            // the denoised latent the image was decoded from
+    bool warming_up = false;  // the latent buffer still holds zeros: don't show
+    bool skipped = false;     // SSF: the previous output repeated
+  };
+  struct Counters {
+    std::int64_t frames = 0, unet_calls = 0, unet_rows = 0, skipped = 0;
+    double encode_s = 0, unet_s = 0, decode_s = 0;
+  };
+
+  StreamDiffusion(const UNet2DCondition* unet, LatentCodec codec, LcmScheduler scheduler, StreamParams params);
+
+  // cond / uncond: [1, L, D] text embeddings (uncond is used by full and
+  // initialize). Changing them keeps the stream running.
+  void set_prompt_embeds(Tensor cond, Tensor uncond);
+  // Live parameters. Changes of steps, strength (t_index_list), seed or
+  // resolution restart the latent buffer (and its warm-up); guidance, delta,
+  // cfg and SSF settings apply from the next frame.
+  void set_params(const StreamParams& params);
+  const StreamParams& params() const { return params_; }
+  void set_codec(LatentCodec codec) { codec_ = std::move(codec); }
+  // Replaces the seeded initial noise ([n, 4, H/8, W/8]); golden tests use
+  // the reference's noise.
+  void set_init_noise(Tensor noise);
+
+  // image: [1, 3, H, W] in [-1, 1] at params().height x width.
+  Result process(const Tensor& image);
+
+  // UNet rows per processed frame in the current mode: n, 2n, n or n + 1.
+  std::int64_t unet_rows_per_frame() const;
+  const Counters& counters() const { return counters_; }
+  double skip_rate() const;
+
+ private:
+  void prepare();  // steps, noise, buffers from params_
+  Tensor unet_step(const Tensor& x);
+
+  const UNet2DCondition* unet_;
+  LatentCodec codec_;
+  LcmScheduler scheduler_;
+  StreamParams params_;
+  std::vector<LcmStep> steps_;
+  std::vector<float> timesteps_;
+  Tensor cond_, uncond_;
+  Tensor init_noise_, stock_noise_, buffer_;
+  int frames_in_buffer_ = 0;
+  std::optional<SimilarityFilter> filter_;
+  Tensor last_image_;
+  Counters counters_;
+};
+
+}  // namespace sc::engine

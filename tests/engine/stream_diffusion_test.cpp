@@ -1,0 +1,185 @@
+// The StreamDiffusion pipeline against a Python reference of the same
+// algorithm on diffusers' components (tests/golden/gen_stream_diffusion.py:
+// tiny seeded UNet + TAESD, 64x64 frames, t_index_list [18, 32]), one fixture
+// per cfg mode; plus the strength mapping, SSF and bad inputs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "base/error.h"
+#include "engine/models/taesd/taesd.h"
+#include "engine/ops.h"
+#include "engine/pipelines/stream_diffusion.h"
+#include "engine/safetensors.h"
+#include "model_test_util.h"
+
+namespace sc::engine {
+namespace {
+
+using test::fixture_dir;
+using test::relative_l2;
+
+constexpr double kPipelineTolerance = 1e-3;
+
+struct Models {
+  UNet2DCondition unet = UNet2DCondition::load(fixture_dir("diffusion_unet_sd15"));
+  Taesd taesd = Taesd::load(fixture_dir("diffusion_taesd"));
+  LatentCodec codec() const {
+    return LatentCodec{
+        "TAESD", [this](const Tensor& x) { return scale(taesd.encoder.forward(x), taesd.config.scaling_factor); },
+        [this](const Tensor& x) { return taesd.decoder.forward(scale(x, 1.0f / taesd.config.scaling_factor)); }};
+  }
+};
+
+const Models& models() {
+  static const Models m;
+  return m;
+}
+
+StreamParams golden_params(CfgMode cfg) {
+  StreamParams p;
+  p.t_index_list = {18, 32};
+  p.cfg = cfg;
+  p.guidance = 1.6f;
+  p.delta = 0.7f;
+  p.height = 64;
+  p.width = 64;
+  return p;
+}
+
+void check_mode(const std::string& name, std::int64_t rows_per_frame) {
+  const SafetensorsFile f = SafetensorsFile::open(fixture_dir("stream_diffusion") / (name + ".safetensors"));
+  const CfgMode cfg = parse_cfg_mode(name);
+  StreamDiffusion stream(&models().unet, models().codec(), LcmScheduler{}, golden_params(cfg));
+  stream.set_init_noise(f.load("init_noise"));
+  stream.set_prompt_embeds(f.load("cond"), f.load("uncond"));
+  const Tensor images = f.load("images");
+  const Tensor outputs = f.load("outputs");
+  const Tensor latents = f.load("latents");
+  const std::int64_t frames = images.shape()[0];
+  double worst_image = 0, worst_latent = 0;
+  for (std::int64_t i = 0; i < frames; ++i) {
+    const StreamDiffusion::Result r = stream.process(images.slice(0, i, i + 1).clone());
+    // n = 2 steps: the first frame fills the buffer and is not shown.
+    EXPECT_EQ(r.warming_up, i == 0) << "frame " << i;
+    worst_latent = std::max(worst_latent, relative_l2(r.latent, latents.slice(0, i, i + 1).clone()));
+    if (r.warming_up) {
+      EXPECT_FALSE(r.image.defined());
+      continue;
+    }
+    worst_image = std::max(worst_image, relative_l2(r.image, outputs.slice(0, i, i + 1).clone()));
+  }
+  const double per_frame = static_cast<double>(stream.counters().unet_rows) / static_cast<double>(frames);
+  std::printf("cfg %s: rel L2 image %.3g latent %.3g, UNet rows per frame %.0f (1 call)\n", name.c_str(), worst_image,
+              worst_latent, per_frame);
+  ::testing::Test::RecordProperty("rel_l2_image", std::to_string(worst_image));
+  ::testing::Test::RecordProperty("unet_rows_per_frame", std::to_string(per_frame));
+  EXPECT_LT(worst_image, kPipelineTolerance);
+  EXPECT_LT(worst_latent, kPipelineTolerance);
+  EXPECT_EQ(stream.unet_rows_per_frame(), rows_per_frame);
+  EXPECT_EQ(stream.counters().unet_rows, rows_per_frame * frames);
+  EXPECT_EQ(stream.counters().unet_calls, frames);
+  EXPECT_EQ(std::to_string(rows_per_frame), f.metadata().at("unet_rows_per_frame"));
+}
+
+TEST(GoldenStreamDiffusion, CfgNone) { check_mode("none", 2); }
+TEST(GoldenStreamDiffusion, CfgFull) { check_mode("full", 4); }
+TEST(GoldenStreamDiffusion, CfgSelf) { check_mode("self", 2); }
+TEST(GoldenStreamDiffusion, CfgInitialize) { check_mode("initialize", 3); }
+
+TEST(GoldenStreamDiffusion, WrongDeltaFailsTheComparison) {
+  // The comparison can fail: self mode with another delta.
+  const SafetensorsFile f = SafetensorsFile::open(fixture_dir("stream_diffusion") / "self.safetensors");
+  StreamParams p = golden_params(CfgMode::kSelf);
+  p.delta = 0.2f;
+  StreamDiffusion stream(&models().unet, models().codec(), LcmScheduler{}, p);
+  stream.set_init_noise(f.load("init_noise"));
+  stream.set_prompt_embeds(f.load("cond"), f.load("uncond"));
+  const Tensor images = f.load("images");
+  StreamDiffusion::Result r;
+  for (std::int64_t i = 0; i < 3; ++i) r = stream.process(images.slice(0, i, i + 1).clone());
+  EXPECT_GT(relative_l2(r.latent, f.load("latents").slice(0, 2, 3).clone()), 1e-2);
+}
+
+TEST(StreamDiffusion, StrengthMapsToAscendingIndexLists) {
+  EXPECT_EQ(t_index_list_for(1.0f, 1), std::vector<int>({0}));
+  EXPECT_EQ(t_index_list_for(1.0f, 4), std::vector<int>({0, 12, 25, 37}));
+  const std::vector<int> low = t_index_list_for(0.1f, 4);
+  ASSERT_EQ(low.size(), 4u);
+  for (std::size_t i = 1; i < low.size(); ++i) EXPECT_GT(low[i], low[i - 1]);
+  EXPECT_LE(low.back(), 49);
+  EXPECT_GT(t_index_list_for(0.3f, 2)[0], t_index_list_for(0.8f, 2)[0]);  // less strength: later, less noisy
+  EXPECT_THROW(t_index_list_for(0.5f, 5), Error);
+  EXPECT_THROW(t_index_list_for(0.0f, 2), Error);
+}
+
+TEST(StreamDiffusion, SimilarityFilterSkipsStillFramesUpToTheLimit) {
+  EXPECT_DOUBLE_EQ(SimilarityFilter::skip_probability(0.9, 0.98), 0.0);
+  EXPECT_NEAR(SimilarityFilter::skip_probability(0.99, 0.98), 0.5, 1e-12);
+  EXPECT_DOUBLE_EQ(SimilarityFilter::skip_probability(1.0, 0.98), 1.0);
+  SimilarityFilter filter(0.98f, 3, 7);
+  const Tensor still = Tensor::full({1, 3, 8, 8}, 0.25f);
+  std::vector<bool> skips;
+  for (int i = 0; i < 10; ++i) skips.push_back(filter.should_skip(still));
+  // Identical frames: first processed, then 3 skips, one processed, 3 skips...
+  EXPECT_EQ(skips, std::vector<bool>({false, true, true, true, false, true, true, true, false, true}));
+  EXPECT_EQ(filter.skipped(), 7);
+  // A different frame is never skipped.
+  Tensor other = still.clone();
+  for (int i = 0; i < 32; ++i) other.data<float>()[i] = -1.0f;
+  EXPECT_FALSE(filter.should_skip(other));
+}
+
+TEST(StreamDiffusion, SkippedFramesRepeatTheLastOutput) {
+  const SafetensorsFile f = SafetensorsFile::open(fixture_dir("stream_diffusion") / "none.safetensors");
+  StreamParams p = golden_params(CfgMode::kNone);
+  p.similarity_filter = true;
+  p.max_skip_frames = 2;
+  StreamDiffusion stream(&models().unet, models().codec(), LcmScheduler{}, p);
+  stream.set_prompt_embeds(f.load("cond"), Tensor());
+  const Tensor frame = f.load("images").slice(0, 0, 1).clone();
+  int skipped = 0;
+  for (int i = 0; i < 6; ++i) {
+    const StreamDiffusion::Result r = stream.process(frame);
+    EXPECT_FALSE(r.warming_up && r.skipped);
+    if (r.skipped) ++skipped;
+  }
+  EXPECT_GE(skipped, 2);
+  EXPECT_EQ(stream.counters().skipped, skipped);
+  EXPECT_EQ(stream.counters().unet_calls, 6 - skipped);
+  EXPECT_NEAR(stream.skip_rate(), skipped / 6.0, 1e-12);
+}
+
+TEST(StreamDiffusion, BadInputsSayWhatIsWrongAndKeepTheStream) {
+  StreamParams p = golden_params(CfgMode::kFull);
+  p.height = 60;
+  try {
+    StreamDiffusion bad(&models().unet, models().codec(), LcmScheduler{}, p);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("multiple of 8"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(parse_cfg_mode("double"), Error);
+  StreamDiffusion stream(&models().unet, models().codec(), LcmScheduler{}, golden_params(CfgMode::kFull));
+  StreamParams live = stream.params();
+  live.width = 70;
+  EXPECT_THROW(stream.set_params(live), Error);
+  EXPECT_EQ(stream.params().width, 64);  // the running settings stay
+  const SafetensorsFile f = SafetensorsFile::open(fixture_dir("stream_diffusion") / "full.safetensors");
+  const Tensor frame = f.load("images").slice(0, 0, 1).clone();
+  EXPECT_THROW(stream.process(frame), Error);  // no prompt yet
+  stream.set_prompt_embeds(f.load("cond"), Tensor());
+  EXPECT_THROW(stream.process(frame), Error);  // full cfg needs a negative prompt
+  stream.set_prompt_embeds(f.load("cond"), f.load("uncond"));
+  EXPECT_NO_THROW(stream.process(frame));
+  EXPECT_THROW(stream.process(Tensor::zeros({1, 3, 32, 32})), Error);
+  // Guidance changes live without restarting the buffer.
+  live = stream.params();
+  live.guidance = 1.0f;
+  stream.set_params(live);
+  EXPECT_EQ(stream.unet_rows_per_frame(), 2);
+  EXPECT_FALSE(stream.process(frame).warming_up);
+}
+
+}  // namespace
+}  // namespace sc::engine

@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Golden fixtures for the StreamDiffusion pipeline (engine/pipelines/).
+
+stream_lcm_scheduler.safetensors: diffusers' LCMScheduler values (the
+    50-step schedule and other step counts, alphas_cumprod, c_skip / c_out).
+stream_diffusion/<mode>.safetensors: a reference of the StreamDiffusion
+    algorithm (stream batch, residual CFG, latent buffer shifting) written
+    here from the paper and the reference implementation, run on diffusers'
+    own components at the tiny configs of gen_diffusion.py (the committed
+    fixtures/diffusion_unet_sd15 and fixtures/diffusion_taesd folders), for a
+    short sequence of 64x64 frames in each cfg mode. The initial noise and the
+    prompt embeddings are saved with the inputs, so the C++ side does not have
+    to reproduce torch's RNG.
+
+Run (CI never does; it reads the committed files):
+    /root/venv-golden/bin/python tests/golden/gen_stream_diffusion.py
+"""
+
+import json
+import os
+import sys
+
+import diffusers
+import torch
+from safetensors.torch import save_file
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_diffusion  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURES = os.path.join(HERE, "fixtures")
+SEED = gen_diffusion.SEED + 7
+T_INDEX_LIST = [18, 32]
+GUIDANCE = 1.6
+DELTA = 0.7
+FRAMES = 5
+SIZE = (64, 64)
+
+
+def versions():
+    meta = gen_diffusion.versions()
+    meta["generator"] = "tests/golden/gen_stream_diffusion.py"
+    meta["seed"] = str(SEED)
+    return meta
+
+
+def scheduler_fixture():
+    s = diffusers.LCMScheduler()
+    tensors = {"alphas_cumprod": s.alphas_cumprod.clone()}
+    for n in (50, 4, 7, 1):
+        s.set_timesteps(n)
+        tensors[f"timesteps_{n}"] = s.timesteps.to(torch.int64).clone()
+    s.set_timesteps(50)
+    c = [s.get_scalings_for_boundary_condition_discrete(int(t)) for t in s.timesteps]
+    tensors["c_skip_50"] = torch.tensor([x[0] for x in c], dtype=torch.float64).float()
+    tensors["c_out_50"] = torch.tensor([x[1] for x in c], dtype=torch.float64).float()
+    # One diffusers step at the last timestep of a 4-step schedule (no noise
+    # is added there) checks the denoised formula itself.
+    s.set_timesteps(4)
+    gen = torch.Generator().manual_seed(SEED)
+    sample = torch.randn((1, 4, 3, 5), generator=gen)
+    eps = torch.randn((1, 4, 3, 5), generator=gen)
+    t = int(s.timesteps[-1])
+    s._step_index = 3
+    denoised = s.step(eps, t, sample).denoised
+    tensors.update({"step_sample": sample, "step_eps": eps, "step_t": torch.tensor([t]), "step_denoised": denoised})
+    path = os.path.join(FIXTURES, "stream_lcm_scheduler.safetensors")
+    save_file({k: v.contiguous() for k, v in tensors.items()}, path, metadata=versions())
+    gen_diffusion.check_size(path)
+    print("timesteps_50", tensors["timesteps_50"][:5].tolist(), "timesteps_4", tensors["timesteps_4"].tolist())
+
+
+class StreamReference:
+    """The StreamDiffusion img2img step, frame_buffer_size 1."""
+
+    def __init__(self, unet, taesd, cond, uncond, init_noise, cfg, guidance, delta):
+        self.unet, self.taesd = unet, taesd
+        self.sched = diffusers.LCMScheduler()
+        self.sched.set_timesteps(50)
+        ts = [int(self.sched.timesteps[i]) for i in T_INDEX_LIST]
+        self.t_list = torch.tensor(ts, dtype=torch.float32)
+        ac = self.sched.alphas_cumprod
+        n = len(ts)
+        self.alpha = torch.stack([ac[t].sqrt() for t in ts]).view(n, 1, 1, 1)
+        self.beta = torch.stack([(1 - ac[t]).sqrt() for t in ts]).view(n, 1, 1, 1)
+        cs = [self.sched.get_scalings_for_boundary_condition_discrete(t) for t in ts]
+        self.c_skip = torch.tensor([c[0] for c in cs], dtype=torch.float32).view(n, 1, 1, 1)
+        self.c_out = torch.tensor([c[1] for c in cs], dtype=torch.float32).view(n, 1, 1, 1)
+        self.n, self.cfg, self.guidance, self.delta = n, cfg, guidance, delta
+        self.init_noise = init_noise
+        self.stock_noise = torch.zeros_like(init_noise)
+        self.buffer = torch.zeros((n - 1,) + tuple(init_noise.shape[1:]))
+        self.cond = cond.repeat(n, 1, 1)
+        if cfg == "full":
+            self.embeds = torch.cat([uncond.repeat(n, 1, 1), self.cond])
+        elif cfg == "initialize":
+            self.embeds = torch.cat([uncond, self.cond])
+        else:
+            self.embeds = self.cond
+        self.unet_rows = 0
+
+    def step_batch(self, eps, x):
+        x0 = (x - self.beta * eps) / self.alpha
+        return self.c_out * x0 + self.c_skip * x
+
+    def unet_step(self, x):
+        cfg = self.cfg if self.guidance > 1.0 else "none"
+        t = self.t_list
+        if cfg == "initialize":
+            xin, t = torch.cat([x[0:1], x]), torch.cat([t[0:1], t])
+        elif cfg == "full":
+            xin, t = torch.cat([x, x]), torch.cat([t, t])
+        else:
+            xin = x
+        self.unet_rows += xin.shape[0]
+        pred = self.unet(xin, t, encoder_hidden_states=self.embeds).sample
+        if cfg == "initialize":
+            text = pred[1:]
+            self.stock_noise = torch.cat([pred[0:1], self.stock_noise[1:]])
+        elif cfg == "full":
+            uncond, text = pred.chunk(2)
+        else:
+            text = pred
+        if cfg in ("self", "initialize"):
+            uncond = self.stock_noise * self.delta
+        eps = uncond + self.guidance * (text - uncond) if cfg != "none" else text
+        denoised = self.step_batch(eps, x)
+        if cfg in ("self", "initialize"):
+            delta_x = self.step_batch(eps, self.beta * self.stock_noise)
+            ones = torch.ones_like(self.alpha[0:1])
+            delta_x = torch.cat([self.alpha[1:], ones]) * delta_x / torch.cat([self.beta[1:], ones])
+            self.stock_noise = torch.cat([self.init_noise[1:], self.init_noise[0:1]]) + delta_x
+        return denoised
+
+    def __call__(self, image):
+        latent = self.taesd.encoder(image) * self.taesd.config.scaling_factor
+        x = self.alpha[0:1] * latent + self.beta[0:1] * self.init_noise[0:1]
+        if self.n > 1:
+            x = torch.cat([x, self.buffer])
+            self.stock_noise = torch.cat([self.init_noise[0:1], self.stock_noise[:-1]])
+        x0 = self.unet_step(x)
+        if self.n > 1:
+            out = x0[-1:]
+            self.buffer = self.alpha[1:] * x0[:-1] + self.beta[1:] * self.init_noise[1:]
+        else:
+            out = x0
+        self.last_latent = out
+        image = self.taesd.decoder(out / self.taesd.config.scaling_factor)
+        return (image / 2 + 0.5).clamp(0, 1)
+
+
+def frames(gen):
+    # A moving smooth pattern: consecutive frames are similar, as video is.
+    ys = torch.linspace(-1, 1, SIZE[0]).view(1, 1, -1, 1)
+    xs = torch.linspace(-1, 1, SIZE[1]).view(1, 1, 1, -1)
+    phase = torch.rand((1, 3, 1, 1), generator=gen) * 6
+    out = []
+    for f in range(FRAMES):
+        img = torch.sin(3 * xs + 2 * ys + phase + 0.4 * f) * torch.cos(2 * ys - xs + 0.3 * f)
+        out.append(img.clamp(-1, 1))
+    return torch.cat(out)
+
+
+def pipeline_fixture():
+    unet = diffusers.UNet2DConditionModel.from_pretrained(os.path.join(FIXTURES, "diffusion_unet_sd15")).eval()
+    taesd = diffusers.AutoencoderTiny.from_pretrained(os.path.join(FIXTURES, "diffusion_taesd")).eval()
+    gen = torch.Generator().manual_seed(SEED)
+    images = frames(gen)
+    n = len(T_INDEX_LIST)
+    latent_shape = (n, 4, SIZE[0] // 8, SIZE[1] // 8)
+    init_noise = torch.randn(latent_shape, generator=gen)
+    cond = torch.randn((1, 7, unet.config.cross_attention_dim), generator=gen)
+    uncond = torch.randn((1, 7, unet.config.cross_attention_dim), generator=gen)
+    folder = os.path.join(FIXTURES, "stream_diffusion")
+    os.makedirs(folder, exist_ok=True)
+    for cfg in ("none", "full", "self", "initialize"):
+        ref = StreamReference(unet, taesd, cond, uncond, init_noise, cfg, GUIDANCE, DELTA)
+        with torch.no_grad():
+            outs, latents = [], []
+            for f in range(FRAMES):
+                outs.append(ref(images[f:f + 1]))
+                latents.append(ref.last_latent)
+            outs, latents = torch.cat(outs), torch.cat(latents)
+        rows = ref.unet_rows // FRAMES
+        path = os.path.join(folder, f"{cfg}.safetensors")
+        tensors = {"images": images, "init_noise": init_noise, "cond": cond, "uncond": uncond, "outputs": outs,
+                   "latents": latents}
+        meta = versions()
+        meta.update({"cfg": cfg, "t_index_list": json.dumps(T_INDEX_LIST), "guidance": str(GUIDANCE),
+                     "delta": str(DELTA), "unet_rows_per_frame": str(rows)})
+        save_file({k: v.contiguous().float() for k, v in tensors.items()}, path, metadata=meta)
+        gen_diffusion.check_size(path)
+        print(cfg, "unet rows per frame", rows, "output mean", outs.mean().item())
+
+
+if __name__ == "__main__":
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(2)
+    scheduler_fixture()
+    pipeline_fixture()
