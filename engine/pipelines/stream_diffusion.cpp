@@ -148,10 +148,13 @@ void StreamDiffusion::prepare() {
   timesteps_.clear();
   for (const LcmStep& s : steps_) timesteps_.push_back(static_cast<float>(s.timestep));
   const auto n = static_cast<std::int64_t>(steps_.size());
-  const Shape latent{n, 4, p.height / 8, p.width / 8};
+  const int d = codec_.downscale;
+  check(d > 0 && p.height % d == 0 && p.width % d == 0, "resolution {}x{} does not divide by the {}'s downscale {}",
+        p.width, p.height, codec_.name, d);
+  const Shape latent{n, 4, p.height / d, p.width / d};
   init_noise_ = seeded_normal(latent, p.seed);
   stock_noise_ = Tensor::zeros(latent);
-  buffer_ = n > 1 ? Tensor::zeros({n - 1, 4, p.height / 8, p.width / 8}) : Tensor();
+  buffer_ = n > 1 ? Tensor::zeros({n - 1, 4, p.height / d, p.width / d}) : Tensor();
   frames_in_buffer_ = 0;
   last_image_ = Tensor();
   if (p.similarity_filter) {
@@ -192,6 +195,12 @@ void StreamDiffusion::set_params(const StreamParams& params) {
     prepare();
     throw;
   }
+}
+
+void StreamDiffusion::set_codec(LatentCodec codec) {
+  const bool restart = codec.downscale != codec_.downscale;
+  codec_ = std::move(codec);
+  if (restart) prepare();
 }
 
 void StreamDiffusion::set_init_noise(Tensor noise) {

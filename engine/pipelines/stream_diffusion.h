@@ -51,6 +51,9 @@ struct LatentCodec {
   std::string name;  // "TAESD", "VAE"
   std::function<Tensor(const Tensor&)> encode;
   std::function<Tensor(const Tensor&)> decode;
+  // Image pixels per latent pixel: 8 for every released SD VAE and TAESD;
+  // diffusers' 2^(len(block_out_channels) - 1) for other VAE configs.
+  int downscale = 8;
 };
 
 class SimilarityFilter {
@@ -125,8 +128,9 @@ class StreamDiffusion {
   // cfg and SSF settings apply from the next frame.
   void set_params(const StreamParams& params);
   const StreamParams& params() const { return params_; }
-  void set_codec(LatentCodec codec) { codec_ = std::move(codec); }
-  // Replaces the seeded initial noise ([n, 4, H/8, W/8]); golden tests use
+  // TAESD <-> VAE while running; a different downscale restarts the buffer.
+  void set_codec(LatentCodec codec);
+  // Replaces the seeded initial noise ([n, 4, H/d, W/d], d the codec's downscale); golden tests use
   // the reference's noise.
   void set_init_noise(Tensor noise);
 

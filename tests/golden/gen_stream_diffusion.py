@@ -193,8 +193,45 @@ def pipeline_fixture():
         print(cfg, "unet rows per frame", rows, "output mean", outs.mean().item())
 
 
+def pipeline_folder_fixture():
+    """fixtures/stream_pipeline: the parts of a tiny diffusers pipeline folder
+    that the other fixtures cannot supply (a text encoder with CLIP's full
+    49408-token vocabulary, so real prompts tokenize, and a UNet whose
+    cross-attention width matches it). Tests add tokenizer/ (diffusion_tokenizer),
+    vae/ (diffusion_vae) and TAESD (diffusion_taesd) by copying."""
+    gen = torch.Generator().manual_seed(SEED + 1)
+    folder = os.path.join(FIXTURES, "stream_pipeline")
+    os.makedirs(folder, exist_ok=True)
+    te_config = {"architectures": ["CLIPTextModel"], "hidden_act": "quick_gelu", "hidden_size": 8,
+                 "intermediate_size": 16, "layer_norm_eps": 1e-05, "max_position_embeddings": 77,
+                 "model_type": "clip_text_model", "num_attention_heads": 2, "num_hidden_layers": 1,
+                 "vocab_size": 49408, "bos_token_id": 49406, "eos_token_id": 49407, "pad_token_id": 1,
+                 "projection_dim": 8, "torch_dtype": "float32"}
+    te = gen_diffusion.build("text_encoder", te_config).eval()
+    gen_diffusion.randomize(te, gen)
+    gen_diffusion.save_component(os.path.join(folder, "text_encoder"), te, "model.safetensors", te_config)
+    unet_config = {"_class_name": "UNet2DConditionModel", "act_fn": "silu", "attention_head_dim": 4,
+                   "block_out_channels": [16, 32], "center_input_sample": False, "cross_attention_dim": 8,
+                   "down_block_types": ["CrossAttnDownBlock2D", "DownBlock2D"], "downsample_padding": 1,
+                   "flip_sin_to_cos": True, "freq_shift": 0, "in_channels": 4, "layers_per_block": 1,
+                   "mid_block_scale_factor": 1, "norm_eps": 1e-05, "norm_num_groups": 8, "out_channels": 4,
+                   "sample_size": 8, "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D"]}
+    unet = diffusers.UNet2DConditionModel.from_config(unet_config).eval()
+    gen_diffusion.randomize(unet, gen)
+    gen_diffusion.save_component(os.path.join(folder, "unet"), unet, "diffusion_pytorch_model.safetensors",
+                                 unet_config)
+    index = {"_class_name": "StableDiffusionPipeline", "_diffusers_version": diffusers.__version__,
+             "scheduler": ["diffusers", "LCMScheduler"], "text_encoder": ["transformers", "CLIPTextModel"],
+             "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet2DConditionModel"],
+             "vae": ["diffusers", "AutoencoderKL"]}
+    with open(os.path.join(folder, "model_index.json"), "w") as f:
+        json.dump(index, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
 if __name__ == "__main__":
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(2)
     scheduler_fixture()
     pipeline_fixture()
+    pipeline_folder_fixture()
