@@ -1,0 +1,119 @@
+// `streamcanvas-cli img2img` on a tiny pipeline folder assembled from the
+// golden fixtures (stream_pipeline: unet/ + text_encoder/ + model_index.json;
+// diffusion_tokenizer, diffusion_vae, diffusion_taesd). Seconds, not minutes.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "tests/common/subprocess.h"
+
+namespace sc::app {
+namespace {
+
+namespace fs = std::filesystem;
+using test::run_command;
+using test::shell_quote;
+
+const std::string kCli = shell_quote(SC_CLI_PATH);
+const fs::path kFixtures = fs::path(SC_SOURCE_DIR) / "tests" / "golden" / "fixtures";
+const fs::path kTmp = fs::path(SC_TEST_TMP_DIR) / "img2img_cli";
+// Not paced to real time, so every frame reaches the pipeline.
+const std::string kSource = " --source " + shell_quote("test:64x64@25?pacing=fast");
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+fs::path model_folder() {
+  const fs::path dir = kTmp / "model";
+  if (fs::exists(dir / "model_index.json")) return dir;
+  fs::create_directories(dir / "tokenizer");
+  fs::copy(kFixtures / "stream_pipeline", dir, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  for (const char* f : {"vocab.json", "merges.txt"}) {
+    fs::copy_file(kFixtures / "diffusion_tokenizer" / f, dir / "tokenizer" / f, fs::copy_options::overwrite_existing);
+  }
+  fs::create_directories(dir / "vae");
+  for (const char* f : {"config.json", "diffusion_pytorch_model.safetensors"}) {
+    fs::copy_file(kFixtures / "diffusion_vae" / f, dir / "vae" / f, fs::copy_options::overwrite_existing);
+  }
+  return dir;
+}
+
+std::string img2img(const fs::path& model, const std::string& extra, const std::string& output) {
+  fs::create_directories(kTmp);
+  return kCli + " img2img --model " + shell_quote(model.string()) + kSource + " --size 64x64 --output " +
+         shell_quote((kTmp / output).string()) + " " + extra;
+}
+
+TEST(Img2ImgCli, SelfCfgWithTaesdWritesFramesAndStats) {
+  const fs::path out = kTmp / "self.mp4";
+  fs::remove(out);
+  auto r =
+      run_command(img2img(model_folder(),
+                          "--taesd " + shell_quote((kFixtures / "diffusion_taesd").string()) +
+                              " --prompt 'a watercolor city' --frames 5 --steps 2 --cfg self --guidance 1.5 --stats",
+                          "self.mp4"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // Two steps: the first frame fills the latent buffer and is not shown.
+  EXPECT_TRUE(contains(r.output, "wrote 4 frames (64x64)")) << r.output;
+  EXPECT_TRUE(contains(r.output, "5 in, 4 out, 1 warm-up")) << r.output;
+  EXPECT_TRUE(contains(r.output, "UNet: 5 calls, 2 rows per frame (2.00 measured)")) << r.output;
+  EXPECT_TRUE(contains(r.output, "(TAESD), cfg self")) << r.output;
+  for (const char* stage :
+       {"decode", "preprocess", "VAE encode", "UNet", "VAE decode", "postprocess", "fps:", "SSF skips: 0 of 5"}) {
+    EXPECT_TRUE(contains(r.output, stage)) << stage << "\n" << r.output;
+  }
+  EXPECT_GT(fs::file_size(out), 0u);
+}
+
+TEST(Img2ImgCli, FullCfgWithTheVaeCountsTwoRowsPerStep) {
+  auto r = run_command(
+      img2img(model_folder(),
+              "--prompt x --negative-prompt blurry --frames 3 --steps 2 --cfg full --guidance 2 --stats", "full.mkv"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "(VAE), cfg full")) << r.output;
+  EXPECT_TRUE(contains(r.output, "4 rows per frame (4.00 measured)")) << r.output;
+  auto init = run_command(
+      img2img(model_folder(), "--prompt x --frames 3 --steps 3 --cfg initialize --guidance 2 --stats", "init.mp4"));
+  ASSERT_EQ(init.exit_code, 0) << init.output;
+  EXPECT_TRUE(contains(init.output, "4 rows per frame (4.00 measured)")) << init.output;  // n + 1
+  EXPECT_TRUE(contains(init.output, "3 in, 1 out, 2 warm-up")) << init.output;
+}
+
+TEST(Img2ImgCli, SimilarityFilterSkipsSimilarFrames) {
+  // Consecutive test-pattern frames are far more similar than a threshold of
+  // 0.05: SSF skips some (never more than the limit in a row) and says so.
+  auto r = run_command(
+      img2img(model_folder(), "--prompt x --frames 8 --steps 1 --ssf --ssf-threshold 0.05 --stats", "ssf.mp4"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "SSF skips: ")) << r.output;
+  EXPECT_FALSE(contains(r.output, "SSF skips: 0 of")) << r.output;
+  EXPECT_TRUE(contains(r.output, "wrote 8 frames")) << r.output;  // a skip repeats the last output
+}
+
+TEST(Img2ImgCli, LongPromptIsTruncatedAndSaysSo) {
+  std::string prompt;
+  for (int i = 0; i < 100; ++i) prompt += "word ";
+  auto r =
+      run_command(img2img(model_folder(), "--prompt " + shell_quote(prompt) + " --frames 2 --steps 1", "long.mp4"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "longer than 77 CLIP tokens")) << r.output;
+}
+
+TEST(Img2ImgCli, BadInputsSayWhatIsWrong) {
+  auto size = run_command(kCli + " img2img --model " + shell_quote(model_folder().string()) +
+                          " --prompt x --size 60x64 --output " + shell_quote((kTmp / "bad.mp4").string()));
+  EXPECT_EQ(size.exit_code, 1) << size.output;
+  EXPECT_TRUE(contains(size.output, "not a multiple of 8")) << size.output;
+  auto component = run_command(img2img(kFixtures / "diffusion_taesd", "--prompt x --frames 2", "bad.mp4"));
+  EXPECT_EQ(component.exit_code, 1) << component.output;
+  EXPECT_TRUE(contains(component.output, "not a diffusers pipeline folder")) << component.output;
+  auto missing = run_command(img2img(kFixtures / "stream_pipeline", "--prompt x --frames 2", "bad.mp4"));
+  EXPECT_EQ(missing.exit_code, 1) << missing.output;
+  EXPECT_TRUE(contains(missing.output, "tokenizer/ folder is missing")) << missing.output;
+  auto cfg = run_command(img2img(model_folder(), "--prompt x --cfg double", "bad.mp4"));
+  EXPECT_EQ(cfg.exit_code, 2) << cfg.output;
+  auto steps = run_command(img2img(model_folder(), "--prompt x --steps 5", "bad.mp4"));
+  EXPECT_EQ(steps.exit_code, 2) << steps.output;
+}
+
+}  // namespace
+}  // namespace sc::app
