@@ -41,7 +41,9 @@ struct Img2ImgStats {
   std::uint64_t dropped = 0;    // live input frames replaced by newer ones
   std::int64_t unet_calls = 0, unet_rows = 0;
   std::int64_t unet_rows_per_frame = 0;  // the cfg mode's cost
-  // Seconds spent per stage, summed over frames.
+  // Seconds spent per stage, summed over frames. Decoding runs on the
+  // source's own thread, so decode_s is the time the worker waited for a
+  // decoded frame (near 0 when the model is the bottleneck).
   double decode_s = 0, preprocess_s = 0, vae_encode_s = 0, unet_s = 0, vae_decode_s = 0, postprocess_s = 0;
   double elapsed_s = 0, fps = 0;
   bool prompt_truncated = false;
