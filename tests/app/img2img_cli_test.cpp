@@ -109,6 +109,16 @@ TEST(Img2ImgCli, BadInputsSayWhatIsWrong) {
   auto missing = run_command(img2img(kFixtures / "stream_pipeline", "--prompt x --frames 2", "bad.mp4"));
   EXPECT_EQ(missing.exit_code, 1) << missing.output;
   EXPECT_TRUE(contains(missing.output, "tokenizer/ folder is missing")) << missing.output;
+  // Components of different families: a text encoder whose width is not the
+  // UNet's cross-attention width.
+  const fs::path mixed = kTmp / "mixed";
+  fs::remove_all(mixed);
+  fs::copy(model_folder(), mixed, fs::copy_options::recursive);
+  fs::remove_all(mixed / "text_encoder");
+  fs::copy(kFixtures / "diffusion_clip_text_quick_gelu", mixed / "text_encoder", fs::copy_options::recursive);
+  auto family = run_command(img2img(mixed, "--prompt x --frames 2", "bad.mp4"));
+  EXPECT_EQ(family.exit_code, 1) << family.output;
+  EXPECT_TRUE(contains(family.output, "different model families")) << family.output;
   auto cfg = run_command(img2img(model_folder(), "--prompt x --cfg double", "bad.mp4"));
   EXPECT_EQ(cfg.exit_code, 2) << cfg.output;
   auto steps = run_command(img2img(model_folder(), "--prompt x --steps 5", "bad.mp4"));

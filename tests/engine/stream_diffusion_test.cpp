@@ -181,5 +181,31 @@ TEST(StreamDiffusion, BadInputsSayWhatIsWrongAndKeepTheStream) {
   EXPECT_FALSE(stream.process(frame).warming_up);
 }
 
+TEST(StreamDiffusion, LiveChangesKeepOrRestartTheStream) {
+  const SafetensorsFile f = SafetensorsFile::open(fixture_dir("stream_diffusion") / "self.safetensors");
+  StreamDiffusion stream(&models().unet, models().codec(), LcmScheduler{}, golden_params(CfgMode::kSelf));
+  stream.set_prompt_embeds(f.load("cond"), f.load("uncond"));
+  const Tensor images = f.load("images");
+  EXPECT_TRUE(stream.process(images.slice(0, 0, 1).clone()).warming_up);
+  const Tensor before = stream.process(images.slice(0, 1, 2).clone()).latent;
+  // A new prompt applies to the next frame without a new warm-up.
+  stream.set_prompt_embeds(f.load("uncond"), f.load("cond"));
+  const StreamDiffusion::Result after = stream.process(images.slice(0, 1, 2).clone());
+  EXPECT_FALSE(after.warming_up);
+  EXPECT_GT(relative_l2(after.latent, before), 1e-3);
+  // A new seed (or steps, strength, size) refills the buffer first.
+  StreamParams p = stream.params();
+  p.seed = 99;
+  stream.set_params(p);
+  EXPECT_TRUE(stream.process(images.slice(0, 2, 3).clone()).warming_up);
+  EXPECT_FALSE(stream.process(images.slice(0, 3, 4).clone()).warming_up);
+  p.t_index_list = t_index_list_for(0.7f, 3);
+  stream.set_params(p);
+  EXPECT_EQ(stream.unet_rows_per_frame(), 3);
+  EXPECT_TRUE(stream.process(images.slice(0, 0, 1).clone()).warming_up);
+  EXPECT_TRUE(stream.process(images.slice(0, 1, 2).clone()).warming_up);
+  EXPECT_FALSE(stream.process(images.slice(0, 2, 3).clone()).warming_up);
+}
+
 }  // namespace
 }  // namespace sc::engine
