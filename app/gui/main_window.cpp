@@ -77,10 +77,7 @@ MainWindow::MainWindow(render::VulkanContext& ctx, const QString& compute_path)
   setCentralWidget(container);
   viewport_->set_hud_stats_provider([this] {
     render::HudStats h;
-    std::uint64_t gpu_free = 0, gpu_total = 0;
-    if (engine::cuda_memory(&gpu_free, &gpu_total))
-      h.gpu_memory = fmt::format("{:.1f} / {:.1f} GiB", (gpu_total - gpu_free) / double(1ull << 30),
-                                 gpu_total / double(1ull << 30));
+    h.gpu_memory = gpu_memory_text_;  // refreshed with the status bar, not every frame
     if (volumetric_) {
       const render::SplatStats& st = viewport_->splat_stats();
       h.title = "StreamCanvas - volumetric";
@@ -498,6 +495,11 @@ void MainWindow::openVolumetric(const QString& sequence) {
 }
 
 void MainWindow::refresh_status() {
+  std::uint64_t gpu_free = 0, gpu_total = 0;
+  gpu_memory_text_ = engine::cuda_memory(&gpu_free, &gpu_total)
+                         ? fmt::format("{:.1f} / {:.1f} GiB", (gpu_total - gpu_free) / double(1ull << 30),
+                                       gpu_total / double(1ull << 30))
+                         : std::string();
   // The session logged these already; show them.
   for (const std::string& e : session_->take_errors()) show_error(QString::fromStdString(e), false);
   refresh_timeline();

@@ -99,6 +99,7 @@ class MainWindow : public QMainWindow {
   int log_sink_ = 0;
   bool viewport_fullscreen_ = false;
   std::uint64_t last_presented_ = 0;
+  std::string gpu_memory_text_;  // for the HUD
 };
 
 }  // namespace sc::gui

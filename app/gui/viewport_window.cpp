@@ -114,10 +114,15 @@ void ViewportWindow::render() {
       hud_ = std::make_unique<render::Hud>(ctx_, presenter_->render_pass(), 3);
       imgui_setup_keymap(hud_->imgui_io());
     }
+    // What to show: the volumetric view's picture (already on the GPU) or the
+    // session's newest frames (uploaded when new).
+    std::uint32_t rw = 0, rh = 0;
+    render::CanvasView view = view_;
     if (volumetric_) {
       // Software Vulkan renders splats at half resolution to stay interactive.
       const std::uint32_t div = ctx_.device_info().software ? 2 : 1;
-      const std::uint32_t rw = std::max(16u, w / div), rh = std::max(16u, h / div);
+      rw = std::max(16u, w / div);
+      rh = std::max(16u, h / div);
       try {
         splat_stats_ = volumetric_->render(rw, rh);
       } catch (const std::exception& e) {
@@ -127,33 +132,25 @@ void ViewportWindow::render() {
         requestUpdate();
         return;
       }
-      render::HudStats stats;
-      if (hud_visible_ && hud_stats_) stats = hud_stats_();
-      const double frame_s = frame_timer_.nsecsElapsed() * 1e-9;
-      frame_timer_.restart();
-      render::CanvasView v = view_;
-      v.side_by_side = false;
-      v.show_input = false;
-      ViewportFrame frame(*canvas_, hud_visible_ ? hud_.get() : nullptr, nullptr, v, &stats, frame_s);
-      frame.copy_gpu(volumetric_->renderer().output_rgba().handle(), int(rw), int(rh));
-      presenter_->render_frame(w, h, frame);
-      requestUpdate();
-      return;
-    }
-    app::DisplayFrames next;
-    const bool fresh = session_.latest(next, &shown_seq_);
-    if (fresh) {
-      shown_ = std::move(next);
-      upload_pending_ = true;
+      view.side_by_side = false;
+      view.show_input = false;
+    } else {
+      app::DisplayFrames next;
+      if (session_.latest(next, &shown_seq_)) {
+        shown_ = std::move(next);
+        upload_pending_ = true;
+      }
     }
     render::HudStats stats;
     if (hud_visible_ && hud_stats_) stats = hud_stats_();
     const double frame_s = frame_timer_.nsecsElapsed() * 1e-9;
     frame_timer_.restart();
-    ViewportFrame frame(*canvas_, hud_visible_ ? hud_.get() : nullptr, upload_pending_ ? &shown_ : nullptr, view_,
-                        &stats, frame_s);
-    if (presenter_->render_frame(w, h, frame)) {
-      if (upload_pending_) session_.displayed(shown_.output);
+    const bool upload = !volumetric_ && upload_pending_;
+    ViewportFrame frame(*canvas_, hud_visible_ ? hud_.get() : nullptr, upload ? &shown_ : nullptr, view, &stats,
+                        frame_s);
+    if (volumetric_) frame.copy_gpu(volumetric_->renderer().output_rgba().handle(), int(rw), int(rh));
+    if (presenter_->render_frame(w, h, frame) && upload) {
+      session_.displayed(shown_.output);
       upload_pending_ = false;
     }
   } catch (const std::exception& e) {

@@ -260,7 +260,9 @@ std::vector<float> SplatRenderer::read_float() const {
 
 std::vector<std::uint8_t> SplatRenderer::read_rgba8() const {
   std::vector<std::uint8_t> out(std::size_t(width_) * height_ * 4);
-  auto tmp = host_buffer(ctx_, out.size());
+  // Kept between calls: headless renders read back every frame.
+  if (!readback_ || readback_->size() < out.size()) readback_ = host_buffer(ctx_, out.size());
+  Buffer* tmp = readback_.get();
   ctx_.submit_and_wait([&](VkCommandBuffer cmd) {
     VkBufferCopy c{0, 0, out.size()};
     vkCmdCopyBuffer(cmd, out_rgba_->handle(), tmp->handle(), 1, &c);

@@ -75,7 +75,8 @@ class SplatRenderer {
   std::uint32_t per_gaussian_capacity_ = 0, key_capacity_ = 0, pixel_capacity_ = 0, tile_capacity_ = 0;
   std::unique_ptr<Buffer> mean_depth_, conic_opacity_, colors_, rects_, touched_, offsets_, total_;
   std::unique_ptr<Buffer> keys_, values_, ranges_buf_, out_float_, out_rgba_;
-  std::unique_ptr<Buffer> staging_;  // set_scene uploads
+  std::unique_ptr<Buffer> staging_;           // set_scene uploads
+  mutable std::unique_ptr<Buffer> readback_;  // read_rgba8
   std::uint32_t width_ = 0, height_ = 0;
 };
 

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/common/expect_error.h"
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -41,17 +43,7 @@ fs::path write_config(const std::string& name, const std::string& text) {
   return path;
 }
 
-// Runs fn, expects an sc::Error containing every fragment.
-template <typename Fn>
-void expect_error(Fn&& fn, const std::vector<std::string>& fragments) {
-  try {
-    fn();
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    for (const std::string& f : fragments) EXPECT_NE(msg.find(f), std::string::npos) << "'" << f << "' not in: " << msg;
-  }
-}
+using test::expect_error;
 
 TEST(Config, ReadsTypedFields) {
   const Config c = Config::load(write_config("unet.json", kUnetLike));

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/common/expect_error.h"
+
 #include <cmath>
 #include <limits>
 #include <random>
@@ -32,16 +34,7 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
   return m;
 }
 
-template <typename Fn>
-void expect_error(Fn&& fn, const std::vector<std::string>& fragments) {
-  try {
-    fn();
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    for (const std::string& f : fragments) EXPECT_NE(msg.find(f), std::string::npos) << "'" << f << "' not in: " << msg;
-  }
-}
+using test::expect_error;
 
 TEST(Ops, SmallHandComputedResults) {
   const Tensor a = Tensor::from_vector({2, 2}, std::vector<float>{1, 2, 3, 4});

@@ -1,0 +1,23 @@
+#pragma once
+// Runs fn and expects an sc::Error whose message contains every fragment.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+
+namespace sc::test {
+
+template <typename Fn>
+void expect_error(Fn&& fn, const std::vector<std::string>& fragments) {
+  try {
+    fn();
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    for (const std::string& f : fragments) EXPECT_NE(msg.find(f), std::string::npos) << "'" << f << "' not in: " << msg;
+  }
+}
+
+}  // namespace sc::test
