@@ -4,11 +4,17 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <type_traits>
 
 #include <fmt/format.h>
 
 #include "base/error.h"
 #include "engine/cpu/kernels.h"
+#include "engine/cuda/runtime.h"
+#if SC_HAVE_CUDA
+#include "engine/cuda/kernels.h"
+#endif
 
 namespace sc::engine {
 
@@ -18,10 +24,30 @@ void require_defined(const char* op, const char* what, const Tensor& t) {
   if (!t.defined()) throw Error("{}: {} is an undefined tensor", op, what);
 }
 
-void require_f32(const char* op, const char* what, const Tensor& t) {
+// Floating-point storage: f32 on the CPU; f32, f16 or bf16 on CUDA (which
+// accumulates in f32 whatever the storage).
+void require_float(const char* op, const char* what, const Tensor& t) {
   require_defined(op, what, t);
-  if (t.dtype() != DType::kF32) {
-    throw Error("{}: {} is {}; this op computes in f32 (convert with to_dtype first)", op, what, t.describe());
+  if (t.dtype() == DType::kF32) return;
+  if (t.device() == Device::kCuda && (t.dtype() == DType::kF16 || t.dtype() == DType::kBF16)) return;
+  if (t.device() == Device::kCpu && is_floating(t.dtype())) {
+    throw Error("{}: {} is {}; the CPU backend computes in f32 (convert with to_dtype first)", op, what, t.describe());
+  }
+  throw Error("{}: {} is {}; this op needs floating-point data", op, what, t.describe());
+}
+
+// Every defined floating-point input of an op shares one dtype (no silent
+// promotion: a stray f32 tensor in an f16 model is a bug worth hearing about).
+void require_same_dtype(const char* op, std::initializer_list<const Tensor*> tensors) {
+  const Tensor* first = nullptr;
+  for (const Tensor* t : tensors) {
+    if (!t->defined()) continue;
+    if (!first) {
+      first = t;
+    } else if (t->dtype() != first->dtype()) {
+      throw Error("{}: inputs have different dtypes ({} and {}); convert with to_dtype first", op, first->describe(),
+                  t->describe());
+    }
   }
 }
 
@@ -44,24 +70,36 @@ Device common_device(const char* op, std::initializer_list<const Tensor*> tensor
   return first ? first->device() : Device::kCpu;
 }
 
-// Runs the CPU kernel, or says plainly that the device has no backend yet.
-// The CUDA backend adds its branch here.
-template <typename Cpu>
-void dispatch(const char* op, Device device, Cpu&& cpu) {
+// Runs the kernel of the tensors' device. In a build without CUDA the CUDA
+// branch is nullptr and asking for it says so plainly.
+#if SC_HAVE_CUDA
+#define SC_CUDA_KERNEL(...) [&] { __VA_ARGS__; }
+#else
+#define SC_CUDA_KERNEL(...) nullptr
+#endif
+
+template <typename Cpu, typename Cuda>
+void dispatch(const char* op, Device device, Cpu&& cpu, Cuda&& cuda_kernel) {
   switch (device) {
     case Device::kCpu:
       cpu();
       return;
     case Device::kCuda:
+      if constexpr (!std::is_same_v<std::decay_t<Cuda>, std::nullptr_t>) {
+        cuda::require_available(op);
+        cuda_kernel();
+        return;
+      }
       break;
   }
-  throw Error("{}: no {} kernel in this build; run on the CPU path", op, to_string(device));
+  throw Error("{}: no {} kernel in this build (built without CUDA); run on the CPU path", op, to_string(device));
 }
 
 Tensor unary_op(const char* op, cpu::UnaryOp kind, const Tensor& x, float param = 0.0f) {
-  require_f32(op, "x", x);
-  Tensor out = Tensor::empty(x.shape(), DType::kF32, x.device());
-  dispatch(op, x.device(), [&] { cpu::unary(kind, x, param, out); });
+  require_float(op, "x", x);
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  dispatch(
+      op, x.device(), [&] { cpu::unary(kind, x, param, out); }, SC_CUDA_KERNEL(cuda::unary(kind, x, param, out)));
   return out;
 }
 
@@ -81,11 +119,13 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
 }
 
 Tensor binary_op(const char* op, cpu::BinaryOp kind, const Tensor& a, const Tensor& b) {
-  require_f32(op, "a", a);
-  require_f32(op, "b", b);
+  require_float(op, "a", a);
+  require_float(op, "b", b);
   const Device device = common_device(op, {&a, &b});
-  Tensor out = Tensor::empty(broadcast_shapes(op, a.shape(), b.shape()), DType::kF32, device);
-  dispatch(op, device, [&] { cpu::binary(kind, a, b, out); });
+  require_same_dtype(op, {&a, &b});
+  Tensor out = Tensor::empty(broadcast_shapes(op, a.shape(), b.shape()), a.dtype(), device);
+  dispatch(
+      op, device, [&] { cpu::binary(kind, a, b, out); }, SC_CUDA_KERNEL(cuda::binary(kind, a, b, out)));
   return out;
 }
 
@@ -107,37 +147,40 @@ Tensor to_dtype(const Tensor& x, DType dtype) {
   require_defined("to_dtype", "x", x);
   if (x.dtype() == dtype) return x;
   Tensor out = Tensor::empty(x.shape(), dtype, x.device());
-  dispatch("to_dtype", x.device(), [&] { cpu::to_dtype(x, out); });
+  dispatch(
+      "to_dtype", x.device(), [&] { cpu::to_dtype(x, out); }, SC_CUDA_KERNEL(cuda::to_dtype(x, out)));
   return out;
 }
 
 // ---- matrix products -------------------------------------------------------
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  require_f32("linear", "x", x);
-  require_f32("linear", "weight", weight);
+  require_float("linear", "x", x);
+  require_float("linear", "weight", weight);
   require_rank("linear", "weight", weight, 2);
   if (x.rank() < 1 || x.dim(-1) != weight.dim(1)) {
     throw Error("linear: x {} does not end in the weight's input size {} (weight {})", x.describe(), weight.dim(1),
                 weight.describe());
   }
   if (bias.defined()) {
-    require_f32("linear", "bias", bias);
+    require_float("linear", "bias", bias);
     if (bias.rank() != 1 || bias.dim(0) != weight.dim(0)) {
       throw Error("linear: bias {} must be [{}] to match weight {}", bias.describe(), weight.dim(0), weight.describe());
     }
   }
   const Device device = common_device("linear", {&x, &weight, &bias});
+  require_same_dtype("linear", {&x, &weight, &bias});
   Shape shape = x.shape();
   shape[shape.rank() - 1] = weight.dim(0);
-  Tensor out = Tensor::empty(shape, DType::kF32, device);
-  dispatch("linear", device, [&] { cpu::linear(x, weight, bias, out); });
+  Tensor out = Tensor::empty(shape, x.dtype(), device);
+  dispatch(
+      "linear", device, [&] { cpu::linear(x, weight, bias, out); }, SC_CUDA_KERNEL(cuda::linear(x, weight, bias, out)));
   return out;
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
-  require_f32("matmul", "a", a);
-  require_f32("matmul", "b", b);
+  require_float("matmul", "a", a);
+  require_float("matmul", "b", b);
   if (a.rank() < 2 || b.rank() < 2) {
     throw Error("matmul: both operands need at least 2 dimensions (reshape vectors); got {} and {}", a.describe(),
                 b.describe());
@@ -153,16 +196,18 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   shape.push_back(a.dim(-2));
   shape.push_back(b.dim(-1));
   const Device device = common_device("matmul", {&a, &b});
-  Tensor out = Tensor::empty(shape, DType::kF32, device);
-  dispatch("matmul", device, [&] { cpu::matmul(a, b, out); });
+  require_same_dtype("matmul", {&a, &b});
+  Tensor out = Tensor::empty(shape, a.dtype(), device);
+  dispatch(
+      "matmul", device, [&] { cpu::matmul(a, b, out); }, SC_CUDA_KERNEL(cuda::matmul(a, b, out)));
   return out;
 }
 
 // ---- convolution -----------------------------------------------------------
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p) {
-  require_f32("conv2d", "x", x);
-  require_f32("conv2d", "weight", weight);
+  require_float("conv2d", "x", x);
+  require_float("conv2d", "weight", weight);
   require_rank("conv2d", "x", x, 4);
   require_rank("conv2d", "weight", weight, 4);
   for (int i = 0; i < 2; ++i) {
@@ -183,7 +228,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   }
   if (weight.dim(2) < 1 || weight.dim(3) < 1) throw Error("conv2d: empty kernel {}", weight.describe());
   if (bias.defined()) {
-    require_f32("conv2d", "bias", bias);
+    require_float("conv2d", "bias", bias);
     if (bias.rank() != 1 || bias.dim(0) != o) {
       throw Error("conv2d: bias {} must be [{}]", bias.describe(), o);
     }
@@ -191,8 +236,11 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   const std::int64_t ho = conv_out_size("conv2d", x.dim(2), weight.dim(2), p.stride[0], p.padding[0], p.dilation[0]);
   const std::int64_t wo = conv_out_size("conv2d", x.dim(3), weight.dim(3), p.stride[1], p.padding[1], p.dilation[1]);
   const Device device = common_device("conv2d", {&x, &weight, &bias});
-  Tensor out = Tensor::empty({x.dim(0), o, ho, wo}, DType::kF32, device);
-  dispatch("conv2d", device, [&] { cpu::conv2d(x, weight, bias, p, out); });
+  require_same_dtype("conv2d", {&x, &weight, &bias});
+  Tensor out = Tensor::empty({x.dim(0), o, ho, wo}, x.dtype(), device);
+  dispatch(
+      "conv2d", device, [&] { cpu::conv2d(x, weight, bias, p, out); },
+      SC_CUDA_KERNEL(cuda::conv2d(x, weight, bias, p, out)));
   return out;
 }
 
@@ -202,14 +250,15 @@ namespace {
 
 void require_affine(const char* op, const char* what, const Tensor& t, std::int64_t size) {
   if (!t.defined()) return;
-  require_f32(op, what, t);
+  require_float(op, what, t);
   if (t.rank() != 1 || t.dim(0) != size) throw Error("{}: {} {} must be [{}]", op, what, t.describe(), size);
 }
 
 }  // namespace
 
-Tensor group_norm(const Tensor& x, std::int64_t groups, const Tensor& weight, const Tensor& bias, float eps) {
-  require_f32("group_norm", "x", x);
+Tensor group_norm(const Tensor& x, std::int64_t groups, const Tensor& weight, const Tensor& bias, float eps,
+                  bool fuse_silu) {
+  require_float("group_norm", "x", x);
   if (x.rank() < 2) throw Error("group_norm: x must be [N, C, ...]; got {}", x.describe());
   if (groups < 1 || x.dim(1) % groups != 0) {
     throw Error("group_norm: {} groups do not divide {} channels", groups, x.dim(1));
@@ -217,37 +266,47 @@ Tensor group_norm(const Tensor& x, std::int64_t groups, const Tensor& weight, co
   require_affine("group_norm", "weight", weight, x.dim(1));
   require_affine("group_norm", "bias", bias, x.dim(1));
   const Device device = common_device("group_norm", {&x, &weight, &bias});
-  Tensor out = Tensor::empty(x.shape(), DType::kF32, device);
-  dispatch("group_norm", device, [&] { cpu::group_norm(x, groups, weight, bias, eps, out); });
+  require_same_dtype("group_norm", {&x, &weight, &bias});
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), device);
+  dispatch(
+      "group_norm", device, [&] { cpu::group_norm(x, groups, weight, bias, eps, fuse_silu, out); },
+      SC_CUDA_KERNEL(cuda::group_norm(x, groups, weight, bias, eps, fuse_silu, out)));
   return out;
 }
 
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps) {
-  require_f32("layer_norm", "x", x);
+  require_float("layer_norm", "x", x);
   if (x.rank() < 1) throw Error("layer_norm: x is a scalar");
   require_affine("layer_norm", "weight", weight, x.dim(-1));
   require_affine("layer_norm", "bias", bias, x.dim(-1));
   const Device device = common_device("layer_norm", {&x, &weight, &bias});
-  Tensor out = Tensor::empty(x.shape(), DType::kF32, device);
-  dispatch("layer_norm", device, [&] { cpu::layer_norm(x, weight, bias, eps, out); });
+  require_same_dtype("layer_norm", {&x, &weight, &bias});
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), device);
+  dispatch(
+      "layer_norm", device, [&] { cpu::layer_norm(x, weight, bias, eps, out); },
+      SC_CUDA_KERNEL(cuda::layer_norm(x, weight, bias, eps, out)));
   return out;
 }
 
 Tensor rms_norm(const Tensor& x, const Tensor& weight, float eps) {
-  require_f32("rms_norm", "x", x);
+  require_float("rms_norm", "x", x);
   if (x.rank() < 1) throw Error("rms_norm: x is a scalar");
   require_affine("rms_norm", "weight", weight, x.dim(-1));
   const Device device = common_device("rms_norm", {&x, &weight});
-  Tensor out = Tensor::empty(x.shape(), DType::kF32, device);
-  dispatch("rms_norm", device, [&] { cpu::rms_norm(x, weight, eps, out); });
+  require_same_dtype("rms_norm", {&x, &weight});
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), device);
+  dispatch(
+      "rms_norm", device, [&] { cpu::rms_norm(x, weight, eps, out); },
+      SC_CUDA_KERNEL(cuda::rms_norm(x, weight, eps, out)));
   return out;
 }
 
 Tensor softmax(const Tensor& x, int dim) {
-  require_f32("softmax", "x", x);
+  require_float("softmax", "x", x);
   const int d = x.shape().normalize_axis(dim);
-  Tensor out = Tensor::empty(x.shape(), DType::kF32, x.device());
-  dispatch("softmax", x.device(), [&] { cpu::softmax(x, d, out); });
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  dispatch(
+      "softmax", x.device(), [&] { cpu::softmax(x, d, out); }, SC_CUDA_KERNEL(cuda::softmax(x, d, out)));
   return out;
 }
 
@@ -255,9 +314,9 @@ Tensor softmax(const Tensor& x, int dim) {
 
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options) {
   const char* op = "attention";
-  require_f32(op, "q", q);
-  require_f32(op, "k", k);
-  require_f32(op, "v", v);
+  require_float(op, "q", q);
+  require_float(op, "k", k);
+  require_float(op, "v", v);
   require_rank(op, "q [B, H, Sq, D]", q, 4);
   require_rank(op, "k [B, Hk, Sk, D]", k, 4);
   require_rank(op, "v [B, Hk, Sk, Dv]", v, 4);
@@ -271,7 +330,7 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Attent
   }
   const Tensor& mask = options.mask;
   if (mask.defined()) {
-    require_f32(op, "mask", mask);
+    require_float(op, "mask", mask);
     if (mask.rank() > 4) throw Error("attention: mask {} has more than 4 dimensions", mask.describe());
     const std::int64_t full[4] = {q.dim(0), q.dim(1), q.dim(2), k.dim(2)};
     for (int i = 0; i < mask.rank(); ++i) {
@@ -284,8 +343,13 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Attent
   }
   const float scale = options.scale ? *options.scale : 1.0f / std::sqrt(static_cast<float>(q.dim(3)));
   const Device device = common_device(op, {&q, &k, &v, &mask});
-  Tensor out = Tensor::empty({q.dim(0), q.dim(1), q.dim(2), v.dim(3)}, DType::kF32, device);
-  dispatch(op, device, [&] { cpu::attention(q, k, v, options.causal, mask, scale, out); });
+  require_same_dtype(op, {&q, &k, &v});
+  Tensor out = Tensor::empty({q.dim(0), q.dim(1), q.dim(2), v.dim(3)}, q.dtype(), device);
+  // The additive mask is read in f32 whatever the storage of q, k and v.
+  const Tensor mask_f32 = mask.defined() ? to_dtype(mask, DType::kF32) : Tensor();
+  dispatch(
+      op, device, [&] { cpu::attention(q, k, v, options.causal, mask_f32, scale, out); },
+      SC_CUDA_KERNEL(cuda::attention(q, k, v, options.causal, mask_f32, scale, out)));
   return out;
 }
 
@@ -300,6 +364,22 @@ Tensor relu(const Tensor& x) { return unary_op("relu", cpu::UnaryOp::kRelu, x); 
 Tensor tanh(const Tensor& x) { return unary_op("tanh", cpu::UnaryOp::kTanh, x); }
 Tensor sigmoid(const Tensor& x) { return unary_op("sigmoid", cpu::UnaryOp::kSigmoid, x); }
 Tensor scale(const Tensor& x, float factor) { return unary_op("scale", cpu::UnaryOp::kScale, x, factor); }
+Tensor add_scalar(const Tensor& x, float value) { return unary_op("add_scalar", cpu::UnaryOp::kAddScalar, x, value); }
+
+Tensor geglu(const Tensor& x) {
+  require_float("geglu", "x", x);
+  if (x.rank() < 1 || x.dim(-1) % 2 != 0) {
+    throw Error("geglu: the last dimension of x {} must be even (value and gate halves)", x.describe());
+  }
+  const std::int64_t half = x.dim(-1) / 2;
+  if (x.device() == Device::kCpu) return mul(slice(x, -1, 0, half), gelu(slice(x, -1, half, 2 * half)));
+  Shape shape = x.shape();
+  shape[shape.rank() - 1] = half;
+  Tensor out = Tensor::empty(shape, x.dtype(), x.device());
+  dispatch(
+      "geglu", x.device(), [] {}, SC_CUDA_KERNEL(cuda::geglu(x, out)));
+  return out;
+}
 Tensor add(const Tensor& a, const Tensor& b) { return binary_op("add", cpu::BinaryOp::kAdd, a, b); }
 Tensor sub(const Tensor& a, const Tensor& b) { return binary_op("sub", cpu::BinaryOp::kSub, a, b); }
 Tensor mul(const Tensor& a, const Tensor& b) { return binary_op("mul", cpu::BinaryOp::kMul, a, b); }
@@ -326,7 +406,8 @@ Tensor concat(std::span<const Tensor> tensors, int dim) {
     shape[d] += t.dim(d);
   }
   Tensor out = Tensor::empty(shape, first.dtype(), first.device());
-  dispatch("concat", first.device(), [&] { cpu::concat(tensors, d, out); });
+  dispatch(
+      "concat", first.device(), [&] { cpu::concat(tensors, d, out); }, SC_CUDA_KERNEL(cuda::concat(tensors, d, out)));
   return out;
 }
 
@@ -347,7 +428,9 @@ Tensor slice(const Tensor& x, int dim, std::int64_t start, std::int64_t end, std
   Shape shape = x.shape();
   shape[d] = (end - start + step - 1) / step;
   Tensor out = Tensor::empty(shape, x.dtype(), x.device());
-  dispatch("slice", x.device(), [&] { cpu::slice(x, d, start, step, out); });
+  dispatch(
+      "slice", x.device(), [&] { cpu::slice(x, d, start, step, out); },
+      SC_CUDA_KERNEL(cuda::slice(x, d, start, step, out)));
   return out;
 }
 
@@ -368,7 +451,8 @@ Tensor permute(const Tensor& x, std::span<const int> dims) {
     shape.push_back(x.dim(d));
   }
   Tensor out = Tensor::empty(shape, x.dtype(), x.device());
-  dispatch("permute", x.device(), [&] { cpu::permute(x, perm, out); });
+  dispatch(
+      "permute", x.device(), [&] { cpu::permute(x, perm, out); }, SC_CUDA_KERNEL(cuda::permute(x, perm, out)));
   return out;
 }
 
@@ -388,7 +472,7 @@ Tensor transpose(const Tensor& x, int dim0, int dim1) {
 Tensor reshape(const Tensor& x, std::initializer_list<std::int64_t> dims) { return x.reshape(dims); }
 
 Tensor pad(const Tensor& x, std::span<const std::int64_t> pads, PadMode mode, float value) {
-  require_f32("pad", "x", x);
+  require_float("pad", "x", x);
   if (pads.size() % 2 != 0 || pads.size() / 2 > static_cast<std::size_t>(x.rank())) {
     throw Error("pad: {} pad values for {}; give (before, after) pairs for at most {} dimensions", pads.size(),
                 x.describe(), x.rank());
@@ -410,8 +494,10 @@ Tensor pad(const Tensor& x, std::span<const std::int64_t> pads, PadMode mode, fl
       throw Error("pad: ({}, {}) crops more than dimension {} of {}", before, after, d, x.describe());
     shape[d] = n + before + after;
   }
-  Tensor out = Tensor::empty(shape, DType::kF32, x.device());
-  dispatch("pad", x.device(), [&] { cpu::pad(x, pads, mode, value, out); });
+  Tensor out = Tensor::empty(shape, x.dtype(), x.device());
+  dispatch(
+      "pad", x.device(), [&] { cpu::pad(x, pads, mode, value, out); },
+      SC_CUDA_KERNEL(cuda::pad(x, pads, mode, value, out)));
   return out;
 }
 
@@ -422,17 +508,19 @@ Tensor pad(const Tensor& x, std::initializer_list<std::int64_t> pads, PadMode mo
 // ---- spatial ---------------------------------------------------------------
 
 Tensor upsample_nearest2x(const Tensor& x) {
-  require_f32("upsample_nearest2x", "x", x);
+  require_float("upsample_nearest2x", "x", x);
   require_rank("upsample_nearest2x", "x [N, C, H, W]", x, 4);
-  Tensor out = Tensor::empty({x.dim(0), x.dim(1), 2 * x.dim(2), 2 * x.dim(3)}, DType::kF32, x.device());
-  dispatch("upsample_nearest2x", x.device(), [&] { cpu::upsample_nearest2x(x, out); });
+  Tensor out = Tensor::empty({x.dim(0), x.dim(1), 2 * x.dim(2), 2 * x.dim(3)}, x.dtype(), x.device());
+  dispatch(
+      "upsample_nearest2x", x.device(), [&] { cpu::upsample_nearest2x(x, out); },
+      SC_CUDA_KERNEL(cuda::upsample_nearest2x(x, out)));
   return out;
 }
 
 namespace {
 
 Tensor pool_op(const char* op, const Tensor& x, const Pool2dParams& p, bool is_max) {
-  require_f32(op, "x", x);
+  require_float(op, "x", x);
   require_rank(op, "x [N, C, H, W]", x, 4);
   for (int i = 0; i < 2; ++i) {
     if (p.kernel[i] < 1 || p.stride[i] < 1 || p.padding[i] < 0 || 2 * p.padding[i] > p.kernel[i]) {
@@ -444,8 +532,10 @@ Tensor pool_op(const char* op, const Tensor& x, const Pool2dParams& p, bool is_m
   }
   const std::int64_t ho = conv_out_size(op, x.dim(2), p.kernel[0], p.stride[0], p.padding[0], 1);
   const std::int64_t wo = conv_out_size(op, x.dim(3), p.kernel[1], p.stride[1], p.padding[1], 1);
-  Tensor out = Tensor::empty({x.dim(0), x.dim(1), ho, wo}, DType::kF32, x.device());
-  dispatch(op, x.device(), [&] { is_max ? cpu::max_pool2d(x, p, out) : cpu::avg_pool2d(x, p, out); });
+  Tensor out = Tensor::empty({x.dim(0), x.dim(1), ho, wo}, x.dtype(), x.device());
+  dispatch(
+      op, x.device(), [&] { is_max ? cpu::max_pool2d(x, p, out) : cpu::avg_pool2d(x, p, out); },
+      SC_CUDA_KERNEL(is_max ? cuda::max_pool2d(x, p, out) : cuda::avg_pool2d(x, p, out)));
   return out;
 }
 
@@ -461,18 +551,20 @@ Tensor embedding(const Tensor& ids, const Tensor& weight) {
   if (ids.dtype() != DType::kI32 && ids.dtype() != DType::kI64) {
     throw Error("embedding: ids {} must be i32 or i64", ids.describe());
   }
-  require_f32("embedding", "weight", weight);
+  require_float("embedding", "weight", weight);
   require_rank("embedding", "weight [V, D]", weight, 2);
   Shape shape = ids.shape();
   shape.push_back(weight.dim(1));
   const Device device = common_device("embedding", {&ids, &weight});
-  Tensor out = Tensor::empty(shape, DType::kF32, device);
-  dispatch("embedding", device, [&] { cpu::embedding(ids, weight, out); });
+  Tensor out = Tensor::empty(shape, weight.dtype(), device);
+  dispatch(
+      "embedding", device, [&] { cpu::embedding(ids, weight, out); },
+      SC_CUDA_KERNEL(cuda::embedding(ids, weight, out)));
   return out;
 }
 
 Tensor rope(const Tensor& x, const Tensor& positions, const RopeOptions& options) {
-  require_f32("rope", "x", x);
+  require_float("rope", "x", x);
   if (x.rank() < 2) throw Error("rope: x must be [..., S, D]; got {}", x.describe());
   const std::int64_t d = x.dim(-1), s = x.dim(-2);
   const std::int64_t rot = options.rotary_dim ? options.rotary_dim : d;
@@ -486,15 +578,17 @@ Tensor rope(const Tensor& x, const Tensor& positions, const RopeOptions& options
     throw Error("rope: positions {} must be i32/i64 [{}] (one per row of x {})", positions.describe(), s, x.describe());
   }
   Tensor pos = to_dtype(positions, DType::kI64);
-  Tensor out = Tensor::empty(x.shape(), DType::kF32, x.device());
-  dispatch("rope", x.device(), [&] {
-    cpu::rope(x, std::span<const std::int64_t>(pos.data<std::int64_t>(), static_cast<std::size_t>(s)), options, out);
-  });
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  const Tensor pos_host = pos.to(Device::kCpu);
+  const std::span<const std::int64_t> pos_span(pos_host.data<std::int64_t>(), static_cast<std::size_t>(s));
+  dispatch(
+      "rope", x.device(), [&] { cpu::rope(x, pos_span, options, out); },
+      SC_CUDA_KERNEL(cuda::rope(x, pos_span, options, out)));
   return out;
 }
 
 Tensor rope(const Tensor& x, std::int64_t start_pos, const RopeOptions& options) {
-  require_f32("rope", "x", x);
+  require_float("rope", "x", x);
   if (x.rank() < 2) throw Error("rope: x must be [..., S, D]; got {}", x.describe());
   std::vector<std::int64_t> pos(static_cast<std::size_t>(x.dim(-2)));
   for (std::size_t i = 0; i < pos.size(); ++i) pos[i] = start_pos + static_cast<std::int64_t>(i);
@@ -505,24 +599,24 @@ Tensor rope(const Tensor& x, std::int64_t start_pos, const RopeOptions& options)
 
 Tensor cumsum(const Tensor& x, int dim) {
   require_defined("cumsum", "x", x);
-  if (x.dtype() != DType::kF32 && x.dtype() != DType::kI32 && x.dtype() != DType::kI64) {
-    throw Error("cumsum: x {} must be f32, i32 or i64", x.describe());
-  }
+  if (x.dtype() != DType::kI32 && x.dtype() != DType::kI64) require_float("cumsum", "x", x);
   const int d = x.shape().normalize_axis(dim);
   // Integer sums widen to i64, as in PyTorch.
-  Tensor out = Tensor::empty(x.shape(), x.dtype() == DType::kF32 ? DType::kF32 : DType::kI64, x.device());
-  dispatch("cumsum", x.device(), [&] { cpu::cumsum(x, d, out); });
+  Tensor out = Tensor::empty(x.shape(), is_floating(x.dtype()) ? x.dtype() : DType::kI64, x.device());
+  dispatch(
+      "cumsum", x.device(), [&] { cpu::cumsum(x, d, out); }, SC_CUDA_KERNEL(cuda::cumsum(x, d, out)));
   return out;
 }
 
 Tensor argmax(const Tensor& x, int dim, bool keepdim) {
-  require_f32("argmax", "x", x);
+  require_float("argmax", "x", x);
   const int d = x.shape().normalize_axis(dim);
   if (x.dim(d) == 0) throw Error("argmax: dimension {} of {} is empty", dim, x.describe());
   Shape kept = x.shape();
   kept[d] = 1;
   Tensor out = Tensor::empty(kept, DType::kI64, x.device());
-  dispatch("argmax", x.device(), [&] { cpu::argmax(x, d, out); });
+  dispatch(
+      "argmax", x.device(), [&] { cpu::argmax(x, d, out); }, SC_CUDA_KERNEL(cuda::argmax(x, d, out)));
   if (keepdim) return out;
   std::vector<std::int64_t> dims = x.shape().to_vector();
   dims.erase(dims.begin() + d);
@@ -530,13 +624,16 @@ Tensor argmax(const Tensor& x, int dim, bool keepdim) {
 }
 
 TopK topk(const Tensor& x, std::int64_t k, int dim, bool largest) {
-  require_f32("topk", "x", x);
+  require_float("topk", "x", x);
   const int d = x.shape().normalize_axis(dim);
   if (k < 0 || k > x.dim(d)) throw Error("topk: k = {} is outside [0, {}] for {}", k, x.dim(d), x.describe());
   Shape shape = x.shape();
   shape[d] = k;
-  TopK r{Tensor::empty(shape, DType::kF32, x.device()), Tensor::empty(shape, DType::kI64, x.device())};
-  if (k > 0) dispatch("topk", x.device(), [&] { cpu::topk(x, k, d, largest, r.values, r.indices); });
+  TopK r{Tensor::empty(shape, x.dtype(), x.device()), Tensor::empty(shape, DType::kI64, x.device())};
+  if (k > 0)
+    dispatch(
+        "topk", x.device(), [&] { cpu::topk(x, k, d, largest, r.values, r.indices); },
+        SC_CUDA_KERNEL(cuda::topk(x, k, d, largest, r.values, r.indices)));
   return r;
 }
 

@@ -3,9 +3,10 @@
 // sc::Error naming the op and the offending shapes), allocate the result on
 // the inputs' device and dispatch to that device's backend (engine/cpu/* now,
 // engine/cuda/* when it lands). Model code calls these and never names a
-// device. Floating-point ops compute in f32 on the CPU; convert f16/bf16 data
-// with to_dtype first. Semantics follow PyTorch's functional API (the golden
-// tests compare against it); where they differ it is said below.
+// device. Floating-point ops compute in f32 on the CPU (convert f16/bf16 data
+// with to_dtype first); on CUDA they take f32, f16 or bf16 storage (every input
+// of one op the same) and accumulate in f32. The result has the inputs' dtype. Semantics follow PyTorch's functional
+// API (the golden tests compare against it); where they differ it is said below.
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -38,8 +39,10 @@ struct Conv2dParams {
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), const Conv2dParams& params = {});
 
 // ---- normalisation ---------------------------------------------------------
-// x [N, C, ...]; weight and bias [C] or undefined.
-Tensor group_norm(const Tensor& x, std::int64_t groups, const Tensor& weight, const Tensor& bias, float eps = 1e-5f);
+// x [N, C, ...]; weight and bias [C] or undefined. fuse_silu applies SiLU to
+// the result in the same pass (diffusers' norm -> nonlinearity pairs).
+Tensor group_norm(const Tensor& x, std::int64_t groups, const Tensor& weight, const Tensor& bias, float eps = 1e-5f,
+                  bool fuse_silu = false);
 // Normalises over the last dimension; weight and bias [last] or undefined.
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps = 1e-5f);
 // x * rsqrt(mean(x^2) + eps) * weight, over the last dimension.
@@ -78,6 +81,10 @@ Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);
 Tensor scale(const Tensor& x, float factor);
+Tensor add_scalar(const Tensor& x, float value);
+// x [..., 2n] -> x[..., :n] * gelu(x[..., n:]) (diffusers' GEGLU after its
+// projection); one fused kernel on CUDA.
+Tensor geglu(const Tensor& x);
 
 // ---- layout ----------------------------------------------------------------
 Tensor concat(std::span<const Tensor> tensors, int dim);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "base/error.h"
+#include "engine/cuda/runtime.h"
 
 namespace sc::engine {
 
@@ -115,9 +116,12 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
 }
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
-  if (device != Device::kCpu) throw Error("Tensor::zeros on {} needs that device's backend", to_string(device));
   Tensor t = empty(shape, dtype, device);
-  std::memset(t.raw_data(), 0, t.nbytes());
+  if (device == Device::kCuda) {
+    cuda::fill_zero(t.raw_data(), t.nbytes());
+  } else {
+    std::memset(t.raw_data(), 0, t.nbytes());
+  }
   return t;
 }
 
@@ -190,6 +194,7 @@ void Tensor::check_access(DType want) const {
 
 float Tensor::item() const {
   if (numel() != 1) throw Error("item() needs a one-element tensor; got {}", describe());
+  if (device() != Device::kCpu) return to(Device::kCpu).item();
   return data<float>()[0];
 }
 
@@ -260,16 +265,27 @@ Tensor Tensor::select(std::int64_t index) const {
 }
 
 Tensor Tensor::clone() const {
-  if (device() != Device::kCpu) throw Error("clone of {} needs that device's backend", describe());
-  Tensor t = empty(shape_, dtype_, Device::kCpu);
-  if (nbytes()) std::memcpy(t.raw_data(), raw_data(), nbytes());
+  Tensor t = empty(shape_, dtype_, device());
+  if (!nbytes()) return t;
+  if (device() == Device::kCuda) {
+    cuda::copy_device_to_device(t.raw_data(), raw_data(), nbytes());
+  } else {
+    std::memcpy(t.raw_data(), raw_data(), nbytes());
+  }
   return t;
 }
 
 Tensor Tensor::to(Device device) const {
   if (device == this->device()) return *this;
-  throw Error("cannot move {} to {}: this build has no {} backend yet", describe(), to_string(device),
-              to_string(device));
+  if (!defined()) throw Error("cannot move an undefined tensor to {}", to_string(device));
+  Tensor t = empty(shape_, dtype_, device);
+  if (!nbytes()) return t;
+  if (device == Device::kCuda) {
+    cuda::copy_host_to_device(t.raw_data(), raw_data(), nbytes());
+  } else {
+    cuda::copy_device_to_host(t.raw_data(), raw_data(), nbytes());
+  }
+  return t;
 }
 
 }  // namespace sc::engine

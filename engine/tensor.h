@@ -127,8 +127,9 @@ class Tensor {
   Tensor select(std::int64_t index) const;
 
   Tensor clone() const;
-  // Moves to another device. Only the CPU exists until the CUDA backend lands;
-  // asking for CUDA throws a clear error rather than pretending.
+  // A copy on another device (this tensor itself when already there). To the
+  // host waits for the GPU; without a usable GPU, asking for CUDA throws a
+  // clear error.
   Tensor to(Device device) const;
   bool shares_storage_with(const Tensor& other) const { return storage_ && storage_ == other.storage_; }
   const std::shared_ptr<Storage>& storage() const { return storage_; }

@@ -355,6 +355,12 @@ int main(int argc, char** argv) {
   img2img->add_option("--guidance", i2i.guidance, "Guidance scale (applies above 1)")->capture_default_str();
   img2img->add_option("--delta", i2i.delta, "Residual noise scale for cfg self / initialize")->capture_default_str();
   img2img->add_option("--seed", i2i.seed, "Noise seed")->capture_default_str();
+  img2img->add_option("--device", i2i.device, "auto (CUDA when a GPU answers), cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  img2img->add_option("--dtype", i2i.dtype, "Weight and activation storage on CUDA: fp16, bf16 or fp32")
+      ->check(CLI::IsMember({"fp16", "bf16", "fp32"}))
+      ->capture_default_str();
   img2img->add_option("--size", i2i_size, "Model resolution WxH, multiples of 8 (default 512x512)");
   img2img->add_flag("--ssf", i2i.similarity_filter, "Stochastic similarity filter: skip near-identical frames");
   img2img->add_option("--ssf-threshold", i2i.similarity_threshold, "SSF cosine threshold")->check(CLI::Range(0.0, 1.0));

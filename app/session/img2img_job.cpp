@@ -11,6 +11,8 @@
 #include "base/bounded_queue.h"
 #include "base/error.h"
 #include "base/log.h"
+#include "engine/cuda/runtime.h"
+#include "engine/device.h"
 #include "engine/models/model_folder.h"
 #include "engine/models/taesd/taesd.h"
 #include "engine/ops.h"
@@ -73,6 +75,28 @@ struct Models {
   std::optional<engine::Taesd> taesd;
 };
 
+// --device / --dtype: where the models run. auto takes CUDA when a GPU
+// answers, else the CPU (which computes in fp32 whatever --dtype says).
+engine::Placement placement_for(const Img2ImgOptions& o) {
+  engine::Placement p;
+  bool cuda = false;
+  if (o.device == "cuda") {
+    engine::cuda::require_available("--device cuda");
+    cuda = true;
+  } else if (o.device == "auto") {
+    cuda = engine::compute_path() == engine::ComputePath::kCuda;
+  } else if (o.device != "cpu") {
+    throw Error("--device {}: use auto, cpu or cuda", o.device);
+  }
+  if (o.dtype != "fp16" && o.dtype != "bf16" && o.dtype != "fp32") {
+    throw Error("--dtype {}: use fp16, bf16 or fp32", o.dtype);
+  }
+  if (!cuda) return p;
+  p.device = engine::Device::kCuda;
+  p.dtype = o.dtype == "fp16" ? engine::DType::kF16 : o.dtype == "bf16" ? engine::DType::kBF16 : engine::DType::kF32;
+  return p;
+}
+
 Models load_models(const Img2ImgOptions& o) {
   if (o.model.empty()) throw Error("no model given (use --model DIR, a diffusers pipeline folder such as sd-turbo)");
   const fs::path folder(o.model);
@@ -83,7 +107,8 @@ Models load_models(const Img2ImgOptions& o) {
         "model_index.json, unet/, text_encoder/, tokenizer/ and vae/ (a TAESD folder goes to --taesd)",
         o.model);
   }
-  Models m{engine::load_diffusers_pipeline(folder), std::nullopt};
+  const engine::Placement placement = placement_for(o);
+  Models m{engine::load_diffusers_pipeline(folder, "", placement), std::nullopt};
   const engine::UNetConfig& unet = m.pipeline.unet.config();
   check(unet.in_channels == 4,
         "{}: the UNet takes {} input channels; img2img supports 4-channel latent UNets (SD 1.x, "
@@ -94,7 +119,7 @@ Models load_models(const Img2ImgOptions& o) {
         "from different model families",
         o.model, m.pipeline.text_encoder.config().hidden_size, unet.cross_attention_dim);
   if (!o.taesd.empty()) {
-    m.taesd = engine::Taesd::load(fs::path(o.taesd));
+    m.taesd = engine::Taesd::load(fs::path(o.taesd), "", placement);
     check(m.taesd->config.latent_channels == 4, "{}: TAESD with {} latent channels does not fit a 4-channel UNet",
           o.taesd, m.taesd->config.latent_channels);
   }
@@ -155,6 +180,8 @@ Img2ImgStats run_img2img(const Img2ImgOptions& o, const std::function<void(const
   }
   Img2ImgStats stats;
   stats.family = models.pipeline.family;
+  stats.compute = models.pipeline.unet.device() == engine::Device::kCuda ? fmt::format("CUDA {}", o.dtype)
+                                                                         : std::string("CPU fp32");
   stats.codec = codec.name;
   stats.cfg = engine::cfg_mode_name(params.cfg);
   stats.t_index_list = join(params.t_index_list);
@@ -298,7 +325,8 @@ std::string format_img2img_stats(const Img2ImgStats& s) {
   const double n = std::max<std::int64_t>(1, s.frames_in);
   auto ms = [&](double seconds) { return seconds * 1000.0 / n; };
   std::string text;
-  text += fmt::format("model: {} ({}), cfg {}, t_index_list {}\n", s.family, s.codec, s.cfg, s.t_index_list);
+  text += fmt::format("model: {} ({}) on {}, cfg {}, t_index_list {}\n", s.family, s.codec, s.compute, s.cfg,
+                      s.t_index_list);
   text += fmt::format("frames: {} in, {} out, {} warm-up (latent buffer fill, not shown), {} dropped\n", s.frames_in,
                       s.frames_out, s.warmup, s.dropped);
   text += fmt::format(

@@ -29,6 +29,8 @@ struct Img2ImgOptions {
   bool similarity_filter = false;
   float similarity_threshold = 0.98f;
   int max_skip_frames = 10;
+  std::string device = "auto";  // auto (CUDA when usable), cpu, cuda
+  std::string dtype = "fp16";   // CUDA storage: fp16, bf16 or fp32 (the CPU computes in fp32)
   std::string encoder = "auto";
   int crf = 20;
 };
@@ -48,6 +50,7 @@ struct Img2ImgStats {
   double elapsed_s = 0, fps = 0;
   bool prompt_truncated = false;
   std::string family, codec, cfg, t_index_list, output;
+  std::string compute;  // "CUDA fp16", "CPU fp32"
 };
 
 // Runs to completion or until *cancel; the file is finished either way.

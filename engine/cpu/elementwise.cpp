@@ -47,6 +47,9 @@ void unary(UnaryOp op, const Tensor& x, float param, Tensor& out) {
       case UnaryOp::kScale:
         for (std::int64_t i = 0; i < n; ++i) ys[i] = xs[i] * param;
         break;
+      case UnaryOp::kAddScalar:
+        for (std::int64_t i = 0; i < n; ++i) ys[i] = xs[i] + param;
+        break;
     }
   });
 }

@@ -17,7 +17,9 @@ void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& o
 void matmul(const Tensor& a, const Tensor& b, Tensor& out);
 void conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params, Tensor& out);
 
-void group_norm(const Tensor& x, std::int64_t groups, const Tensor& weight, const Tensor& bias, float eps, Tensor& out);
+// silu: applies x * sigmoid(x) to the normalised result (fused GroupNorm + SiLU).
+void group_norm(const Tensor& x, std::int64_t groups, const Tensor& weight, const Tensor& bias, float eps, bool silu,
+                Tensor& out);
 void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps, Tensor& out);
 void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out);
 void softmax(const Tensor& x, int dim, Tensor& out);
@@ -25,7 +27,7 @@ void softmax(const Tensor& x, int dim, Tensor& out);
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, const Tensor& mask, float scale,
                Tensor& out);
 
-enum class UnaryOp { kSilu, kGelu, kGeluTanh, kQuickGelu, kRelu, kTanh, kSigmoid, kScale };
+enum class UnaryOp { kSilu, kGelu, kGeluTanh, kQuickGelu, kRelu, kTanh, kSigmoid, kScale, kAddScalar };
 void unary(UnaryOp op, const Tensor& x, float param, Tensor& out);
 enum class BinaryOp { kAdd, kSub, kMul, kDiv };
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out);

@@ -32,7 +32,7 @@ Moments moments(const float* x, std::int64_t n, float eps) {
 
 }  // namespace
 
-void group_norm(const Tensor& x, std::int64_t groups, const Tensor& weight, const Tensor& bias, float eps,
+void group_norm(const Tensor& x, std::int64_t groups, const Tensor& weight, const Tensor& bias, float eps, bool silu,
                 Tensor& out) {
   const std::int64_t n = x.dim(0), c = x.dim(1);
   const std::int64_t spatial = c ? x.numel() / (n * c) : 0;
@@ -56,6 +56,7 @@ void group_norm(const Tensor& x, std::int64_t groups, const Tensor& weight, cons
         const float* xr = xs + ci * spatial;
         float* yr = ys + ci * spatial;
         for (std::int64_t i = 0; i < spatial; ++i) yr[i] = xr[i] * a + s;
+        if (silu) simd::silu(yr, yr, spatial);
       }
     }
   });

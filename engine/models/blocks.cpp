@@ -15,12 +15,12 @@ ResnetBlock2d ResnetBlock2d::load(WeightSource& w, const std::string& name, std:
 }
 
 Tensor ResnetBlock2d::operator()(const Tensor& x, const Tensor& temb) const {
-  Tensor h = conv1(silu(norm1(x)));
+  Tensor h = conv1(norm1.with_silu(x));
   if (temb.defined() && time_emb_proj.weight.defined()) {
     const Tensor t = time_emb_proj(silu(temb));
     h = add(h, t.reshape({t.dim(0), t.dim(1), 1, 1}));
   }
-  h = conv2(silu(norm2(h)));
+  h = conv2(norm2.with_silu(h));
   return add(shortcut.weight.defined() ? shortcut(x) : x, h);
 }
 

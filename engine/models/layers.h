@@ -37,6 +37,8 @@ struct GroupNorm {
   static GroupNorm load(WeightSource& w, const std::string& name, std::int64_t channels, std::int64_t groups,
                         float eps);
   Tensor operator()(const Tensor& x) const { return group_norm(x, groups, weight, bias, eps); }
+  // silu(norm(x)) in one pass.
+  Tensor with_silu(const Tensor& x) const { return group_norm(x, groups, weight, bias, eps, true); }
 };
 
 // [B, S, H * D] -> [B, H, S, D] and back, for multi-head attention.

@@ -185,7 +185,8 @@ std::string format_report(const ModelReport& report) {
   return out;
 }
 
-DiffusionPipelineModels load_diffusers_pipeline(const fs::path& folder, const std::string& variant) {
+DiffusionPipelineModels load_diffusers_pipeline(const fs::path& folder, const std::string& variant,
+                                                const Placement& placement) {
   if (!fs::is_directory(folder)) throw Error("not a model folder: {}", folder.string());
   if (!fs::is_regular_file(folder / "model_index.json")) {
     throw Error("{}: no model_index.json; expected a diffusers pipeline folder", folder.string());
@@ -194,9 +195,9 @@ DiffusionPipelineModels load_diffusers_pipeline(const fs::path& folder, const st
     if (!fs::is_directory(folder / name)) throw Error("{}: the {}/ folder is missing", folder.string(), name);
   }
   return DiffusionPipelineModels{family_of_unet(folder / "unet"), ClipTokenizer::load(folder / "tokenizer"),
-                                 ClipTextModel::load(folder / "text_encoder", variant),
-                                 UNet2DCondition::load(folder / "unet", variant),
-                                 AutoencoderKl::load(folder / "vae", variant)};
+                                 ClipTextModel::load(folder / "text_encoder", variant, placement),
+                                 UNet2DCondition::load(folder / "unet", variant, placement),
+                                 AutoencoderKl::load(folder / "vae", variant, placement)};
 }
 
 }  // namespace sc::engine

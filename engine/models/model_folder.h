@@ -60,6 +60,8 @@ struct DiffusionPipelineModels {
   AutoencoderKl vae;
 };
 // Throws sc::Error naming the missing folder, file or tensor.
-DiffusionPipelineModels load_diffusers_pipeline(const std::filesystem::path& folder, const std::string& variant = "");
+// placement: where the weights go (CPU f32 by default; CUDA f16 for the GPU path).
+DiffusionPipelineModels load_diffusers_pipeline(const std::filesystem::path& folder, const std::string& variant = "",
+                                                const Placement& placement = {});
 
 }  // namespace sc::engine

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "base/error.h"
+#include "engine/ops.h"
 
 namespace sc::engine {
 namespace {
@@ -135,9 +136,25 @@ Tensor WeightSource::get(const std::string& name, const Shape& shape) {
     return Tensor();
   }
   used_parameters_ += count(it->second.shape);
-  if (make_) return make_(it->second);
-  if (!checkpoint_) return Tensor();
-  return checkpoint_->load(name, shape, DType::kF32);
+  Tensor t;
+  if (make_) {
+    t = make_(it->second);
+  } else if (checkpoint_) {
+    t = checkpoint_->load(name, shape, DType::kF32);
+  }
+  if (!t.defined() || (device_ == Device::kCpu && dtype_ == DType::kF32)) return t;
+  // Upload f32 and narrow on the device: one conversion per weight, at load.
+  return to_dtype(t.to(device_), dtype_);
+}
+
+void WeightSource::set_placement(Device device, DType dtype) {
+  if (!is_floating(dtype))
+    throw Error("{}: weights must be stored as a floating-point dtype, not {}", source_, to_string(dtype));
+  if (device == Device::kCpu && dtype != DType::kF32) {
+    throw Error("{}: the CPU backend computes in f32; {} weights need the CUDA path", source_, to_string(dtype));
+  }
+  device_ = device;
+  dtype_ = dtype;
 }
 
 void WeightSource::ignore(const std::string& name) {

@@ -32,6 +32,13 @@ struct ManifestEntry {
 std::vector<ManifestEntry> parse_manifest(std::string_view text, const std::string& source);
 std::vector<ManifestEntry> load_manifest(const std::filesystem::path& file);
 
+// Where a model's weights go at load: the CPU in f32 (the default), or e.g.
+// CUDA in f16 for the GPU path.
+struct Placement {
+  Device device = Device::kCpu;
+  DType dtype = DType::kF32;
+};
+
 class WeightSource {
  public:
   enum class Mode {
@@ -49,6 +56,13 @@ class WeightSource {
   using TensorMaker = std::function<Tensor(const ManifestEntry& entry)>;
   static WeightSource from_maker(std::vector<ManifestEntry> entries, std::string source, TensorMaker make);
 
+  // Where loaded tensors go: by default f32 on the CPU. For the GPU path,
+  // e.g. (Device::kCuda, DType::kF16): each weight is converted once, at load.
+  void set_placement(Device device, DType dtype);
+  void set_placement(const Placement& p) { set_placement(p.device, p.dtype); }
+  Device device() const { return device_; }
+  DType dtype() const { return dtype_; }
+
   const std::string& source() const { return source_; }
   bool dry() const { return checkpoint_ == nullptr && !make_; }
   bool contains(std::string_view name) const;
@@ -57,7 +71,7 @@ class WeightSource {
   std::string dtype_of(std::string_view name) const;
   std::vector<std::string> names() const;
 
-  // The tensor as f32 with exactly this shape. Strict: throws naming the
+  // The tensor with exactly this shape, on the placement's device and dtype. Strict: throws naming the
   // source, the tensor and expected vs found shape. Survey: records it.
   Tensor get(const std::string& name, const Shape& shape);
   // Marks a tensor as knowingly ignored (e.g. buffers a reference library
@@ -82,6 +96,8 @@ class WeightSource {
   std::vector<std::string> missing_;
   std::vector<std::string> mismatched_;
   std::int64_t used_parameters_ = 0;
+  Device device_ = Device::kCpu;
+  DType dtype_ = DType::kF32;
 };
 
 // "a.b" + "." + "c", skipping the dot when the prefix is empty.

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "base/error.h"
+#include "engine/cuda/runtime.h"
 #include "engine/ops.h"
 
 namespace sc::engine {
@@ -34,6 +35,13 @@ Tensor seeded_normal(const Shape& shape, std::uint64_t seed) {
     if (i + 1 < values.size()) values[i + 1] = static_cast<float>(r * std::sin(two_pi * u2));
   }
   return Tensor::from_vector(shape, values);
+}
+
+// An f32 host copy (the tensor itself when it already is one).
+Tensor host_f32(const Tensor& x) {
+  if (x.device() == Device::kCpu && x.dtype() == DType::kF32) return x;
+  // Narrow or widen on the device, then copy: the CPU backend computes in f32.
+  return to_dtype(x, DType::kF32).to(Device::kCpu);
 }
 
 }  // namespace
@@ -134,8 +142,24 @@ Tensor PromptEncoder::encode(std::string_view prompt, bool* truncated) const {
 
 StreamDiffusion::StreamDiffusion(const UNet2DCondition* unet, LatentCodec codec, LcmScheduler scheduler,
                                  StreamParams params)
-    : unet_(unet), codec_(std::move(codec)), scheduler_(std::move(scheduler)), params_(std::move(params)) {
+    : unet_(unet),
+      device_(unet->device()),
+      dtype_(unet->dtype()),
+      codec_(std::move(codec)),
+      scheduler_(std::move(scheduler)),
+      params_(std::move(params)) {
   prepare();
+}
+
+// GPU kernels run asynchronously: the stage timers wait for them so that each
+// stage's time is its own, not the next synchronising stage's.
+void StreamDiffusion::finish_gpu_work() const {
+  if (device_ == Device::kCuda) cuda::synchronize();
+}
+
+Tensor StreamDiffusion::place(const Tensor& x) const {
+  if (x.device() == device_ && x.dtype() == dtype_) return x;
+  return to_dtype(x.to(device_), dtype_);
 }
 
 void StreamDiffusion::prepare() {
@@ -152,9 +176,11 @@ void StreamDiffusion::prepare() {
   check(d > 0 && p.height % d == 0 && p.width % d == 0, "resolution {}x{} does not divide by the {}'s downscale {}",
         p.width, p.height, codec_.name, d);
   const Shape latent{n, 4, p.height / d, p.width / d};
-  init_noise_ = seeded_normal(latent, p.seed);
-  stock_noise_ = Tensor::zeros(latent);
-  buffer_ = n > 1 ? Tensor::zeros({n - 1, 4, p.height / d, p.width / d}) : Tensor();
+  // The noise is drawn on the host (the same numbers on every machine), then
+  // stored like the UNet's weights.
+  init_noise_ = place(seeded_normal(latent, p.seed));
+  stock_noise_ = Tensor::zeros(latent, dtype_, device_);
+  buffer_ = n > 1 ? Tensor::zeros({n - 1, 4, p.height / d, p.width / d}, dtype_, device_) : Tensor();
   frames_in_buffer_ = 0;
   last_image_ = Tensor();
   if (p.similarity_filter) {
@@ -170,8 +196,8 @@ void StreamDiffusion::set_prompt_embeds(Tensor cond, Tensor uncond) {
   check(!uncond.defined() || uncond.shape() == cond.shape(),
         "negative prompt embeddings {} do not match the prompt's {}", uncond.defined() ? uncond.describe() : "",
         cond.describe());
-  cond_ = std::move(cond);
-  uncond_ = std::move(uncond);
+  cond_ = place(cond);
+  uncond_ = uncond.defined() ? place(uncond) : Tensor();
 }
 
 void StreamDiffusion::set_params(const StreamParams& params) {
@@ -206,7 +232,7 @@ void StreamDiffusion::set_codec(LatentCodec codec) {
 void StreamDiffusion::set_init_noise(Tensor noise) {
   check(noise.shape() == init_noise_.shape(), "initial noise {} does not match the stream's {}", noise.describe(),
         init_noise_.describe());
-  init_noise_ = noise.clone();
+  init_noise_ = noise.device() == device_ && noise.dtype() == dtype_ ? noise.clone() : place(noise);
 }
 
 std::int64_t StreamDiffusion::unet_rows_per_frame() const {
@@ -246,6 +272,7 @@ Tensor StreamDiffusion::unet_step(const Tensor& x) {
   }
   const auto start = Clock::now();
   const Tensor pred = unet_->forward(input, t, context);
+  finish_gpu_work();
   counters_.unet_s += seconds_since(start);
   counters_.unet_calls += 1;
   counters_.unet_rows += input.shape()[0];
@@ -287,7 +314,8 @@ StreamDiffusion::Result StreamDiffusion::process(const Tensor& image) {
         "frame {} does not match the stream's [1, 3, {}, {}]; resize it first", image.describe(), p.height, p.width);
   ++counters_.frames;
   Result result;
-  if (filter_ && filter_->should_skip(image) && last_image_.defined()) {
+  // The similarity filter compares frames on the host in f32.
+  if (filter_ && filter_->should_skip(host_f32(image)) && last_image_.defined()) {
     ++counters_.skipped;
     result.image = last_image_;
     result.skipped = true;
@@ -295,7 +323,8 @@ StreamDiffusion::Result StreamDiffusion::process(const Tensor& image) {
   }
   const auto n = static_cast<std::int64_t>(steps_.size());
   auto start = Clock::now();
-  const Tensor latent = codec_.encode(image);
+  const Tensor latent = codec_.encode(place(image));
+  finish_gpu_work();
   counters_.encode_s += seconds_since(start);
   const std::array<LcmStep, 1> first{steps_.front()};
   Tensor x = LcmScheduler::add_noise(latent, init_noise_.slice(0, 0, 1), first);
@@ -316,10 +345,11 @@ StreamDiffusion::Result StreamDiffusion::process(const Tensor& image) {
   if (result.warming_up) return result;  // nothing to show: don't spend a decode on it
   start = Clock::now();
   const Tensor decoded = codec_.decode(out);
+  finish_gpu_work();
   counters_.decode_s += seconds_since(start);
-  // [-1, 1] -> [0, 1], clamped, as StreamDiffusion's postprocess.
-  const Tensor shifted = add(scale(decoded, 0.5f), Tensor::full({1}, 0.5f));
-  Tensor clamped = shifted.clone();
+  // [-1, 1] -> [0, 1], clamped, as StreamDiffusion's postprocess; the image
+  // comes back to the host in f32 for display and recording.
+  Tensor clamped = host_f32(add_scalar(scale(decoded, 0.5f), 0.5f)).clone();
   float* v = clamped.data<float>();
   for (std::int64_t i = 0; i < clamped.numel(); ++i) v[i] = std::clamp(v[i], 0.0f, 1.0f);
   result.image = clamped;

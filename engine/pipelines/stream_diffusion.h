@@ -134,7 +134,9 @@ class StreamDiffusion {
   // the reference's noise.
   void set_init_noise(Tensor noise);
 
-  // image: [1, 3, H, W] in [-1, 1] at params().height x width.
+  // image: [1, 3, H, W] in [-1, 1] at params().height x width, on any device
+  // (typically f32 on the host). The stream runs on the UNet's device and
+  // dtype; Result::image is always f32 on the host.
   Result process(const Tensor& image);
 
   // UNet rows per processed frame in the current mode: n, 2n, n or n + 1.
@@ -143,10 +145,14 @@ class StreamDiffusion {
   double skip_rate() const;
 
  private:
-  void prepare();  // steps, noise, buffers from params_
+  void prepare();                       // steps, noise, buffers from params_
+  Tensor place(const Tensor& x) const;  // onto the UNet's device and dtype
+  void finish_gpu_work() const;         // waits for queued kernels (stage timing)
   Tensor unet_step(const Tensor& x);
 
   const UNet2DCondition* unet_;
+  Device device_ = Device::kCpu;  // where the UNet's weights live: the whole stream runs there
+  DType dtype_ = DType::kF32;
   LatentCodec codec_;
   LcmScheduler scheduler_;
   StreamParams params_;

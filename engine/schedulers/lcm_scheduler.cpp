@@ -27,12 +27,13 @@ std::vector<float> linspace_f32(float start, float end, int steps) {
   return out;
 }
 
-// [B, 1, 1, ...] of the given rank, for broadcasting per-row scalars.
-Tensor row_factors(std::span<const float> factors, int rank) {
+// [B, 1, 1, ...] of like's rank, device and dtype, for broadcasting per-row
+// scalars.
+Tensor row_factors(std::span<const float> factors, const Tensor& like) {
   Shape shape;
   shape.push_back(static_cast<std::int64_t>(factors.size()));
-  for (int i = 1; i < rank; ++i) shape.push_back(1);
-  return Tensor::from_vector(shape, factors);
+  for (int i = 1; i < like.shape().rank(); ++i) shape.push_back(1);
+  return to_dtype(Tensor::from_vector(shape, factors).to(like.device()), like.dtype());
 }
 
 }  // namespace
@@ -135,7 +136,7 @@ std::vector<LcmStep> LcmScheduler::stream_steps(std::span<const int> t_index_lis
 Tensor scale_rows(const Tensor& x, std::span<const float> factors) {
   check(x.shape().rank() >= 1 && x.shape()[0] == static_cast<std::int64_t>(factors.size()),
         "scale_rows: {} factors for a tensor of {} rows", factors.size(), x.describe());
-  return mul(x, row_factors(factors, x.shape().rank()));
+  return mul(x, row_factors(factors, x));
 }
 
 Tensor LcmScheduler::denoise(const Tensor& model_output, const Tensor& sample, std::span<const LcmStep> steps) const {
@@ -149,7 +150,7 @@ Tensor LcmScheduler::denoise(const Tensor& model_output, const Tensor& sample, s
   Tensor x0;
   if (config_.prediction_type == "epsilon") {
     // diffusers divides by sqrt(alpha); so do we, not multiply by the inverse.
-    x0 = div(sub(sample, scale_rows(model_output, beta)), row_factors(alpha, sample.shape().rank()));
+    x0 = div(sub(sample, scale_rows(model_output, beta)), row_factors(alpha, sample));
   } else if (config_.prediction_type == "v_prediction") {
     x0 = sub(scale_rows(sample, alpha), scale_rows(model_output, beta));
   } else {

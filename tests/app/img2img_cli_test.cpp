@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "engine/cuda/runtime.h"
 #include "tests/common/subprocess.h"
 
 namespace sc::app {
@@ -39,7 +40,7 @@ fs::path model_folder() {
 
 std::string img2img(const fs::path& model, const std::string& extra, const std::string& output) {
   fs::create_directories(kTmp);
-  return kCli + " img2img --model " + shell_quote(model.string()) + kSource + " --size 64x64 --output " +
+  return kCli + " img2img --device cpu --model " + shell_quote(model.string()) + kSource + " --size 64x64 --output " +
          shell_quote((kTmp / output).string()) + " " + extra;
 }
 
@@ -56,7 +57,7 @@ TEST(Img2ImgCli, SelfCfgWithTaesdWritesFramesAndStats) {
   EXPECT_TRUE(contains(r.output, "wrote 4 frames (64x64)")) << r.output;
   EXPECT_TRUE(contains(r.output, "5 in, 4 out, 1 warm-up")) << r.output;
   EXPECT_TRUE(contains(r.output, "UNet: 5 calls, 2 rows per frame (2.00 measured)")) << r.output;
-  EXPECT_TRUE(contains(r.output, "(TAESD), cfg self")) << r.output;
+  EXPECT_TRUE(contains(r.output, "(TAESD) on CPU fp32, cfg self")) << r.output;
   for (const char* stage :
        {"decode", "preprocess", "VAE encode", "UNet", "VAE decode", "postprocess", "fps:", "SSF skips: 0 of 5"}) {
     EXPECT_TRUE(contains(r.output, stage)) << stage << "\n" << r.output;
@@ -69,7 +70,7 @@ TEST(Img2ImgCli, FullCfgWithTheVaeCountsTwoRowsPerStep) {
       img2img(model_folder(),
               "--prompt x --negative-prompt blurry --frames 3 --steps 2 --cfg full --guidance 2 --stats", "full.mkv"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_TRUE(contains(r.output, "(VAE), cfg full")) << r.output;
+  EXPECT_TRUE(contains(r.output, "(VAE) on CPU fp32, cfg full")) << r.output;
   EXPECT_TRUE(contains(r.output, "4 rows per frame (4.00 measured)")) << r.output;
   auto init = run_command(
       img2img(model_folder(), "--prompt x --frames 3 --steps 3 --cfg initialize --guidance 2 --stats", "init.mp4"));
@@ -123,6 +124,16 @@ TEST(Img2ImgCli, BadInputsSayWhatIsWrong) {
   EXPECT_EQ(cfg.exit_code, 2) << cfg.output;
   auto steps = run_command(img2img(model_folder(), "--prompt x --steps 5", "bad.mp4"));
   EXPECT_EQ(steps.exit_code, 2) << steps.output;
+  auto dtype = run_command(img2img(model_folder(), "--prompt x --dtype fp8", "bad.mp4"));
+  EXPECT_EQ(dtype.exit_code, 2) << dtype.output;
+  if (!engine::cuda::available()) {
+    // Asking for the GPU where there is none says why, before any work.
+    auto gpu = run_command(kCli + " img2img --device cuda --model " + shell_quote(model_folder().string()) +
+                           " --prompt x --frames 2 --size 64x64 --output " + shell_quote((kTmp / "gpu.mp4").string()));
+    EXPECT_EQ(gpu.exit_code, 1) << gpu.output;
+    EXPECT_TRUE(contains(gpu.output, "--device cuda:")) << gpu.output;
+    EXPECT_FALSE(fs::exists(kTmp / "gpu.mp4"));
+  }
 }
 
 }  // namespace

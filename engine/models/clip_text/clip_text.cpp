@@ -50,9 +50,11 @@ ClipTextModel ClipTextModel::load(WeightSource& w, const ClipTextConfig& c) {
   return m;
 }
 
-ClipTextModel ClipTextModel::load(const std::filesystem::path& folder, const std::string& variant) {
+ClipTextModel ClipTextModel::load(const std::filesystem::path& folder, const std::string& variant,
+                                  const Placement& placement) {
   const ClipTextConfig config = ClipTextConfig::from_config(Config::load(folder / "config.json"));
   WeightSource w = WeightSource::from_file(find_weights_file(folder, variant));
+  w.set_placement(placement);
   ClipTextModel m = load(w, config);
   if (const auto unused = w.unused(); !unused.empty()) {
     throw Error("{}: {} tensors not used by CLIPTextModel, e.g. {}", w.source(), unused.size(), unused.front());
@@ -66,7 +68,8 @@ Tensor ClipTextModel::forward(const Tensor& ids) const {
   if (s > config_.max_position_embeddings) {
     throw Error("CLIPTextModel: {} tokens, at most {} fit", s, config_.max_position_embeddings);
   }
-  Tensor x = add(embedding(ids, token_embedding_), position_embedding_.slice(0, 0, s));
+  // Token ids usually come from the host tokenizer: they follow the weights.
+  Tensor x = add(embedding(ids.to(token_embedding_.device()), token_embedding_), position_embedding_.slice(0, 0, s));
   const std::int64_t heads = config_.num_attention_heads;
   AttentionOptions causal;
   causal.causal = true;

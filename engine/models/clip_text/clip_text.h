@@ -33,7 +33,8 @@ class ClipTextModel {
   // "text_model." prefix (transformers 5's in-memory names).
   static ClipTextModel load(WeightSource& weights, const ClipTextConfig& config);
   // A text_encoder/ folder: config.json + model[.variant].safetensors.
-  static ClipTextModel load(const std::filesystem::path& folder, const std::string& variant = "");
+  static ClipTextModel load(const std::filesystem::path& folder, const std::string& variant = "",
+                            const Placement& placement = {});
 
   // ids: i32/i64 [B, S], S <= max_position_embeddings -> [B, S, hidden].
   Tensor forward(const Tensor& ids) const;

@@ -119,7 +119,7 @@ TaesdEncoder TaesdEncoder::load(WeightSource& w, const TaesdConfig& c, const std
 
 Tensor TaesdEncoder::forward(const Tensor& image) const {
   // TAESD works on [0, 1] images; diffusers hands it [-1, 1].
-  const Tensor x = scale(add(image, Tensor::full({1}, 1.0f)), 0.5f);
+  const Tensor x = scale(add_scalar(image, 1.0f), 0.5f);
   return run(layers_, x);
 }
 
@@ -150,7 +150,7 @@ Tensor TaesdDecoder::forward(const Tensor& latents) const {
   // Soft clamp to [-3, 3], as the reference does before decoding.
   const Tensor x = scale(tanh(scale(latents, 1.0f / 3.0f)), 3.0f);
   const Tensor y = run(layers_, x);
-  return sub(scale(y, 2.0f), Tensor::full({1}, 1.0f));
+  return add_scalar(scale(y, 2.0f), -1.0f);
 }
 
 Taesd Taesd::load(WeightSource& w, const TaesdConfig& config) {
@@ -158,7 +158,7 @@ Taesd Taesd::load(WeightSource& w, const TaesdConfig& config) {
                TaesdDecoder::load(w, config, "decoder.layers")};
 }
 
-Taesd Taesd::load(const std::filesystem::path& folder, const std::string& variant) {
+Taesd Taesd::load(const std::filesystem::path& folder, const std::string& variant, const Placement& placement) {
   namespace fs = std::filesystem;
   const TaesdConfig config = fs::is_regular_file(folder / "config.json")
                                  ? TaesdConfig::from_config(Config::load(folder / "config.json"))
@@ -174,6 +174,7 @@ Taesd Taesd::load(const std::filesystem::path& folder, const std::string& varian
   }
   if (diffusers_layout) {
     WeightSource w = WeightSource::from_file(find_weights_file(folder, variant));
+    w.set_placement(placement);
     Taesd t = load(w, config);
     if (const auto unused = w.unused(); !unused.empty()) {
       throw Error("{}: {} tensors not used by AutoencoderTiny, e.g. {}", w.source(), unused.size(), unused.front());
@@ -185,6 +186,8 @@ Taesd Taesd::load(const std::filesystem::path& folder, const std::string& varian
   }
   WeightSource we = WeightSource::from_file(enc);
   WeightSource wd = WeightSource::from_file(dec);
+  we.set_placement(placement);
+  wd.set_placement(placement);
   return Taesd{config, TaesdEncoder::load(we, config, ""), TaesdDecoder::load(wd, config, "", 1)};
 }
 

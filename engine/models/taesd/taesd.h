@@ -71,7 +71,8 @@ struct Taesd {
   TaesdDecoder decoder;
 
   // A TAESD folder in either layout; variant "fp16" prefers *.fp16.safetensors.
-  static Taesd load(const std::filesystem::path& folder, const std::string& variant = "");
+  static Taesd load(const std::filesystem::path& folder, const std::string& variant = "",
+                    const Placement& placement = {});
   static Taesd load(WeightSource& weights, const TaesdConfig& config);
 };
 

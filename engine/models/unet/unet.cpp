@@ -81,10 +81,7 @@ Tensor run_transformer(const UNet2DCondition::Transformer2d& t, const Tensor& x,
     s = add(s, run_attention(b.q1, b.k1, b.v1, b.out1, n1, n1, t.heads));
     s = add(s, run_attention(b.q2, b.k2, b.v2, b.out2, b.norm2(s), context, t.heads));
     // GEGLU: the first half of the projection is the value, the second its gate.
-    const Tensor proj = b.ff_in(b.norm3(s));
-    const std::int64_t inner = proj.dim(-1) / 2;
-    const Tensor geglu = mul(slice(proj, -1, 0, inner), gelu(slice(proj, -1, inner, 2 * inner)));
-    s = add(s, b.ff_out(geglu));
+    s = add(s, b.ff_out(geglu(b.ff_in(b.norm3(s)))));
   }
   Tensor o;
   if (t.linear_projection) {
@@ -231,9 +228,11 @@ UNet2DCondition UNet2DCondition::load(WeightSource& w, const UNetConfig& c) {
   return m;
 }
 
-UNet2DCondition UNet2DCondition::load(const std::filesystem::path& folder, const std::string& variant) {
+UNet2DCondition UNet2DCondition::load(const std::filesystem::path& folder, const std::string& variant,
+                                      const Placement& placement) {
   const UNetConfig config = UNetConfig::from_config(Config::load(folder / "config.json"));
   WeightSource w = WeightSource::from_file(find_weights_file(folder, variant));
+  w.set_placement(placement);
   UNet2DCondition m = load(w, config);
   if (const auto unused = w.unused(); !unused.empty()) {
     throw Error("{}: {} tensors not used by UNet2DConditionModel, e.g. {}", w.source(), unused.size(), unused.front());
@@ -260,7 +259,14 @@ Tensor UNet2DCondition::forward(const Tensor& sample, std::span<const float> tim
     throw Error("UNet: {} timesteps for a batch of {}", timesteps.size(), n);
   }
 
-  const Tensor t_emb = timestep_embedding(steps, c.block_out_channels[0], c.flip_sin_to_cos, c.freq_shift);
+  // Computed in f32 on the host (as diffusers does), then stored like the weights.
+  const Tensor t_emb =
+      to_dtype(timestep_embedding(steps, c.block_out_channels[0], c.flip_sin_to_cos, c.freq_shift).to(sample.device()),
+               sample.dtype());
+  return forward_embedded(sample, t_emb, context);
+}
+
+Tensor UNet2DCondition::forward_embedded(const Tensor& sample, const Tensor& t_emb, const Tensor& context) const {
   const Tensor temb = time_linear2_(silu(time_linear1_(t_emb)));
 
   Tensor x = conv_in_(sample);
@@ -286,7 +292,7 @@ Tensor UNet2DCondition::forward(const Tensor& sample, std::span<const float> tim
     }
     for (const Upsample2d& u : s.up) x = u(x);
   }
-  return conv_out_(silu(norm_out_(x)));
+  return conv_out_(norm_out_.with_silu(x));
 }
 
 }  // namespace sc::engine

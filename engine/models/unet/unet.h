@@ -46,12 +46,21 @@ Tensor timestep_embedding(std::span<const float> timesteps, std::int64_t dim, bo
 class UNet2DCondition {
  public:
   static UNet2DCondition load(WeightSource& weights, const UNetConfig& config);
-  static UNet2DCondition load(const std::filesystem::path& folder, const std::string& variant = "");
+  static UNet2DCondition load(const std::filesystem::path& folder, const std::string& variant = "",
+                              const Placement& placement = {});
 
   // sample [N, in, H, W] (H and W multiples of 2^(blocks - 1)); timesteps: one
   // per sample, or one for all; context [N, S, cross_attention_dim].
   Tensor forward(const Tensor& sample, std::span<const float> timesteps, const Tensor& context) const;
+  // The same with the sinusoidal embedding t_emb [N, block_out_channels[0]]
+  // already made (timestep_embedding, on sample's device and dtype): no host
+  // data is touched, so a CUDA graph can capture it.
+  Tensor forward_embedded(const Tensor& sample, const Tensor& t_emb, const Tensor& context) const;
   const UNetConfig& config() const { return config_; }
+  // Where the weights live and how they are stored (CPU f32 unless placed
+  // elsewhere at load, see WeightSource::set_placement).
+  Device device() const { return conv_in_.weight.defined() ? conv_in_.weight.device() : Device::kCpu; }
+  DType dtype() const { return conv_in_.weight.defined() ? conv_in_.weight.dtype() : DType::kF32; }
 
   struct TransformerBlock {
     LayerNorm norm1, norm2, norm3;

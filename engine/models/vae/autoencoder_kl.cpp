@@ -85,9 +85,11 @@ AutoencoderKl AutoencoderKl::load(WeightSource& w, const AutoencoderKlConfig& c)
   return m;
 }
 
-AutoencoderKl AutoencoderKl::load(const std::filesystem::path& folder, const std::string& variant) {
+AutoencoderKl AutoencoderKl::load(const std::filesystem::path& folder, const std::string& variant,
+                                  const Placement& placement) {
   const AutoencoderKlConfig config = AutoencoderKlConfig::from_config(Config::load(folder / "config.json"));
   WeightSource w = WeightSource::from_file(find_weights_file(folder, variant));
+  w.set_placement(placement);
   AutoencoderKl m = load(w, config);
   if (const auto unused = w.unused(); !unused.empty()) {
     throw Error("{}: {} tensors not used by AutoencoderKL, e.g. {}", w.source(), unused.size(), unused.front());
@@ -102,7 +104,7 @@ AutoencoderKl::Moments AutoencoderKl::encode(const Tensor& image) const {
     for (const Downsample2d& d : s.down) x = d(x);
   }
   x = enc_mid_.second(enc_mid_.attention(enc_mid_.first(x)));
-  x = enc_out_(silu(enc_norm_(x)));
+  x = enc_out_(enc_norm_.with_silu(x));
   if (quant_.weight.defined()) x = quant_(x);
   const std::int64_t lat = config_.latent_channels;
   return Moments{slice(x, 1, 0, lat), slice(x, 1, lat, 2 * lat)};
@@ -116,7 +118,7 @@ Tensor AutoencoderKl::decode(const Tensor& latents) const {
     for (const ResnetBlock2d& r : s.resnets) x = r(x);
     for (const Upsample2d& u : s.up) x = u(x);
   }
-  return dec_out_(silu(dec_norm_(x)));
+  return dec_out_(dec_norm_.with_silu(x));
 }
 
 }  // namespace sc::engine

@@ -35,7 +35,8 @@ class AutoencoderKl {
   };
 
   static AutoencoderKl load(WeightSource& weights, const AutoencoderKlConfig& config);
-  static AutoencoderKl load(const std::filesystem::path& folder, const std::string& variant = "");
+  static AutoencoderKl load(const std::filesystem::path& folder, const std::string& variant = "",
+                            const Placement& placement = {});
 
   Moments encode(const Tensor& image) const;
   Tensor decode(const Tensor& latents) const;

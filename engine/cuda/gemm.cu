@@ -1,0 +1,295 @@
+// Matrix products and convolution on CUDA: every product is one cuBLASLt
+// matmul (f32 accumulation; f32 data uses full f32 compute, no TF32, so it
+// matches the CPU reference), planned once per shape and cached. linear fuses
+// its bias through the BIAS epilogue. conv2d unfolds the input (im2col; a 1x1
+// stride-1 convolution needs none) and runs a batched GEMM over the images,
+// with the bias pre-written into the output and accumulated (beta = 1).
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <tuple>
+#include <vector>
+
+#include "engine/cuda/common.cuh"
+#include "engine/cuda/kernels.h"
+
+namespace sc::engine::cuda {
+
+namespace {
+
+// Largest power of two (<= 256) dividing every byte address / stride given.
+std::uint32_t alignment_of(std::initializer_list<std::uint64_t> values) {
+  std::uint32_t a = 256;
+  for (std::uint64_t v : values) {
+    while (a > 1 && v % a != 0) a /= 2;
+  }
+  return a;
+}
+
+using PlanKey = std::tuple<int, bool, bool, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
+                           std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, bool, std::uint32_t>;
+
+struct Plan {
+  cublasLtMatmulDesc_t desc = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+  cublasLtMatmulAlgo_t algo{};
+};
+
+std::mutex& plan_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::map<PlanKey, Plan>& plans() {
+  static auto* p = new std::map<PlanKey, Plan>();
+  return *p;
+}
+
+cublasLtMatrixLayout_t make_layout(cudaDataType_t type, std::int64_t rows, std::int64_t cols, std::int64_t ld,
+                                   std::int32_t batch, std::int64_t stride) {
+  cublasLtMatrixLayout_t l = nullptr;
+  SC_CUBLAS_CHECK(
+      cublasLtMatrixLayoutCreate(&l, type, static_cast<std::uint64_t>(rows), static_cast<std::uint64_t>(cols), ld));
+  if (batch > 1) {
+    SC_CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &batch, sizeof(batch)));
+    SC_CUBLAS_CHECK(
+        cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof(stride)));
+  }
+  return l;
+}
+
+}  // namespace
+
+// Column-major C[m, n] (ldc) = alpha * op(A)[m, k] * op(B)[k, n] + beta * C
+// (+ bias[m] on every column), over `batch` matrices at the given strides.
+void lt_gemm(DType dtype, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, const void* A,
+             std::int64_t lda, std::int64_t stride_a, const void* B, std::int64_t ldb, std::int64_t stride_b, void* C,
+             std::int64_t ldc, std::int64_t stride_c, std::int64_t batch, const void* bias, float beta) {
+  if (m == 0 || n == 0 || batch == 0) return;
+  const std::size_t es = dtype_size(dtype);
+  const std::uint32_t align =
+      alignment_of({reinterpret_cast<std::uint64_t>(A), reinterpret_cast<std::uint64_t>(B),
+                    reinterpret_cast<std::uint64_t>(C), bias ? reinterpret_cast<std::uint64_t>(bias) : 0,
+                    static_cast<std::uint64_t>(lda) * es, static_cast<std::uint64_t>(ldb) * es,
+                    static_cast<std::uint64_t>(ldc) * es, static_cast<std::uint64_t>(stride_a) * es,
+                    static_cast<std::uint64_t>(stride_b) * es, static_cast<std::uint64_t>(stride_c) * es});
+  const PlanKey key{
+      static_cast<int>(dtype), trans_a, trans_b, m, n, k, lda, ldb, ldc, stride_a, stride_b, stride_c, batch,
+      bias != nullptr,         align};
+  std::size_t ws_bytes = 0;
+  void* ws = lt_workspace(&ws_bytes);
+  Plan plan;
+  {
+    std::lock_guard lock(plan_mutex());
+    auto it = plans().find(key);
+    if (it == plans().end()) {
+      const cudaDataType_t type = cuda_data_type(dtype);
+      Plan p;
+      SC_CUBLAS_CHECK(cublasLtMatmulDescCreate(&p.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+      const cublasOperation_t ta = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, tb = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+      SC_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)));
+      SC_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)));
+      if (bias) {
+        const cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_BIAS;
+        SC_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)));
+        SC_CUBLAS_CHECK(
+            cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &type, sizeof(type)));
+      }
+      const auto b32 = static_cast<std::int32_t>(batch);
+      p.a = make_layout(type, trans_a ? k : m, trans_a ? m : k, lda, b32, stride_a);
+      p.b = make_layout(type, trans_b ? n : k, trans_b ? k : n, ldb, b32, stride_b);
+      p.c = make_layout(type, m, n, ldc, b32, stride_c);
+      cublasLtMatmulPreference_t pref = nullptr;
+      SC_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+      SC_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws_bytes,
+                                                           sizeof(ws_bytes)));
+      for (auto attr : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+                        CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES}) {
+        SC_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, attr, &align, sizeof(align)));
+      }
+      cublasLtMatmulHeuristicResult_t result{};
+      int found = 0;
+      const cublasStatus_t st =
+          cublasLtMatmulAlgoGetHeuristic(lt_handle(), p.desc, p.a, p.b, p.c, p.c, pref, 1, &result, &found);
+      cublasLtMatmulPreferenceDestroy(pref);
+      if (st != CUBLAS_STATUS_SUCCESS || found == 0) {
+        fail(cat("cuBLASLt has no algorithm for a ", to_string(dtype), " GEMM m=", m, " n=", n, " k=", k,
+                 " batch=", batch, " (alignment ", align, " bytes, status ", static_cast<int>(st), ")"));
+      }
+      p.algo = result.algo;
+      it = plans().emplace(key, p).first;
+    }
+    plan = it->second;
+  }
+  if (bias) {
+    SC_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
+  }
+  const float alpha = 1.0f;
+  SC_CUBLAS_CHECK(cublasLtMatmul(lt_handle(), plan.desc, &alpha, A, plan.a, B, plan.b, &beta, C, plan.c, C, plan.c,
+                                 &plan.algo, ws, ws_bytes, engine_stream()));
+}
+
+void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& out) {
+  const std::int64_t k = weight.dim(1), n_out = weight.dim(0);
+  const std::int64_t rows = k ? x.numel() / k : out.numel() / std::max<std::int64_t>(n_out, 1);
+  if (k == 0) {
+    // An empty reduction: the result is the bias (or zeros).
+    fill_zero(out.raw_data(), out.nbytes());
+    if (bias.defined()) {
+      const Tensor b = bias;
+      Tensor o = out.reshape({rows, n_out});
+      cuda::binary(BinaryOp::kAdd, o, b, o);
+    }
+    return;
+  }
+  // Row-major out[rows, n_out] = x[rows, k] W^T is column-major
+  // out^T[n_out, rows] = W (as k x n_out, transposed) * x^T (k x rows).
+  lt_gemm(x.dtype(), true, false, n_out, rows, k, weight.raw_data(), k, 0, x.raw_data(), k, 0, out.raw_data(), n_out, 0,
+          1, bias.defined() ? bias.raw_data() : nullptr, 0.0f);
+}
+
+void matmul(const Tensor& a, const Tensor& b, Tensor& out) {
+  const std::int64_t m = a.dim(-2), k = a.dim(-1), n = b.dim(-1);
+  const std::int64_t a_mat = m * k, b_mat = k * n, c_mat = m * n;
+  const std::int64_t a_batch = a_mat ? a.numel() / a_mat : 0, b_batch = b_mat ? b.numel() / b_mat : 0;
+  const std::int64_t c_batch = c_mat ? out.numel() / c_mat : 0;
+  if (out.numel() == 0) return;
+  if (k == 0) {
+    fill_zero(out.raw_data(), out.nbytes());
+    return;
+  }
+  const std::size_t es = dtype_size(a.dtype());
+  // Row-major C[m, n] = A[m, k] B[k, n] is column-major C^T = B^T A^T.
+  auto gemm = [&](const std::byte* pa, std::int64_t sa, const std::byte* pb, std::int64_t sb, std::byte* pc,
+                  std::int64_t count) {
+    lt_gemm(a.dtype(), false, false, n, m, k, pb, n, sb, pa, k, sa, pc, n, c_mat, count, nullptr, 0.0f);
+  };
+  const auto* pa = static_cast<const std::byte*>(a.raw_data());
+  const auto* pb = static_cast<const std::byte*>(b.raw_data());
+  auto* pc = static_cast<std::byte*>(out.raw_data());
+  if ((a_batch == c_batch || a_batch == 1) && (b_batch == c_batch || b_batch == 1)) {
+    // Same batch or one operand shared by all: one strided-batched call.
+    gemm(pa, a_batch == 1 ? 0 : a_mat, pb, b_batch == 1 ? 0 : b_mat, pc, c_batch);
+    return;
+  }
+  // General broadcasting of batch dimensions: one GEMM per output matrix.
+  const int rank = out.rank();
+  std::vector<std::int64_t> out_dims(out.shape().to_vector());
+  auto batch_index = [&](const Tensor& t, std::int64_t flat) {
+    // Maps an output batch index to the operand's, honouring size-1 dims.
+    std::int64_t idx = 0, mul = 1;
+    for (int d = rank - 3, td = t.rank() - 3; d >= 0; --d, --td) {
+      const std::int64_t od = out_dims[static_cast<std::size_t>(d)];
+      const std::int64_t coord = flat % od;
+      flat /= od;
+      if (td >= 0) {
+        const std::int64_t tdim = t.dim(td);
+        idx += (tdim == 1 ? 0 : coord) * mul;
+        mul *= tdim;
+      }
+    }
+    return idx;
+  };
+  for (std::int64_t i = 0; i < c_batch; ++i) {
+    gemm(pa + static_cast<std::size_t>(batch_index(a, i) * a_mat) * es, 0,
+         pb + static_cast<std::size_t>(batch_index(b, i) * b_mat) * es, 0,
+         pc + static_cast<std::size_t>(i * c_mat) * es, 1);
+  }
+}
+
+// ---- convolution -------------------------------------------------------------
+
+namespace {
+
+// col[n][(c * kh + i) * kw + j][p] = x[n][c0 + c][oy * sy - py + i * dy][ox * sx - px + j * dx] (0 outside).
+template <typename T>
+__global__ void im2col_kernel(const T* __restrict__ x, T* __restrict__ col, std::int64_t total, int channels,
+                              int c_total, int c0, int h, int w, int kh, int kw, int sy, int sx, int py, int px, int dy,
+                              int dx, int ho, int wo) {
+  const std::int64_t p_count = static_cast<std::int64_t>(ho) * wo;
+  const std::int64_t rows = static_cast<std::int64_t>(channels) * kh * kw;
+  for (std::int64_t idx = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; idx < total;
+       idx += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const std::int64_t p = idx % p_count;
+    const std::int64_t r = (idx / p_count) % rows;
+    const std::int64_t n = idx / (p_count * rows);
+    const int j = static_cast<int>(r % kw), i = static_cast<int>((r / kw) % kh), c = static_cast<int>(r / (kw * kh));
+    const int oy = static_cast<int>(p / wo), ox = static_cast<int>(p % wo);
+    const int iy = oy * sy - py + i * dy, ix = ox * sx - px + j * dx;
+    T v = from_float<T>(0.0f);
+    if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+      v = x[((n * c_total + c0 + c) * static_cast<std::int64_t>(h) + iy) * w + ix];
+    }
+    col[idx] = v;
+  }
+}
+
+// out[n][o][p] = bias[o]
+template <typename T>
+__global__ void fill_bias_kernel(T* __restrict__ out, const T* __restrict__ bias, std::int64_t total, std::int64_t o,
+                                 std::int64_t p) {
+  for (std::int64_t idx = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; idx < total;
+       idx += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    out[idx] = bias[(idx / p) % o];
+  }
+}
+
+constexpr std::int64_t kMaxColumnBytes = 256ll << 20;
+
+}  // namespace
+
+void conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& prm, Tensor& out) {
+  const std::int64_t n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+  const std::int64_t o = weight.dim(0), kh = weight.dim(2), kw = weight.dim(3);
+  const std::int64_t ho = out.dim(2), wo = out.dim(3), p = ho * wo;
+  const std::int64_t g = prm.groups, cg = c / g, og = o / g, kd = cg * kh * kw;
+  if (out.numel() == 0) return;
+  const DType dt = x.dtype();
+  const std::size_t es = dtype_size(dt);
+  cudaStream_t s = engine_stream();
+  float beta = 0.0f;
+  if (bias.defined()) {
+    dispatch_float(dt, "conv2d", [&](auto tag) {
+      using T = decltype(tag);
+      fill_bias_kernel<T><<<grid_for(out.numel(), 256), 256, 0, s>>>(ptr<T>(out), ptr<T>(bias), out.numel(), o, p);
+    });
+    SC_CUDA_LAUNCH_CHECK();
+    beta = 1.0f;
+  }
+  const bool direct = kh == 1 && kw == 1 && prm.stride[0] == 1 && prm.stride[1] == 1 && prm.padding[0] == 0 &&
+                      prm.padding[1] == 0 && g == 1;
+  const auto* px = static_cast<const std::byte*>(x.raw_data());
+  const auto* pw = static_cast<const std::byte*>(weight.raw_data());
+  auto* po = static_cast<std::byte*>(out.raw_data());
+  if (direct) {
+    // x[n] is already the [C, P] matrix: out[n] = W[O, C] x[n].
+    lt_gemm(dt, false, false, p, o, c, px, p, c * p, pw, c, 0, po, p, o * p, n, nullptr, beta);
+    return;
+  }
+  // Unfold a chunk of images at a time so the column buffer stays bounded.
+  const std::int64_t per_image = kd * p * static_cast<std::int64_t>(es);
+  const std::int64_t chunk = std::clamp<std::int64_t>(kMaxColumnBytes / std::max<std::int64_t>(per_image, 1), 1, n);
+  Tensor col = Tensor::empty({chunk, kd, p}, dt, Device::kCuda);
+  for (std::int64_t n0 = 0; n0 < n; n0 += chunk) {
+    const std::int64_t nb = std::min(chunk, n - n0);
+    for (std::int64_t gi = 0; gi < g; ++gi) {
+      const std::int64_t total = nb * kd * p;
+      dispatch_float(dt, "conv2d", [&](auto tag) {
+        using T = decltype(tag);
+        im2col_kernel<T><<<grid_for(total, 256), 256, 0, s>>>(
+            reinterpret_cast<const T*>(px) + n0 * c * h * w, ptr<T>(col), total, static_cast<int>(cg),
+            static_cast<int>(c), static_cast<int>(gi * cg), static_cast<int>(h), static_cast<int>(w),
+            static_cast<int>(kh), static_cast<int>(kw), static_cast<int>(prm.stride[0]),
+            static_cast<int>(prm.stride[1]), static_cast<int>(prm.padding[0]), static_cast<int>(prm.padding[1]),
+            static_cast<int>(prm.dilation[0]), static_cast<int>(prm.dilation[1]), static_cast<int>(ho),
+            static_cast<int>(wo));
+      });
+      SC_CUDA_LAUNCH_CHECK();
+      // Row-major out_g[og, p] = W_g[og, kd] col[kd, p]  ==  column-major
+      // out_g^T[p, og] = col^T[p, kd] W_g^T[kd, og].
+      lt_gemm(dt, false, false, p, og, kd, col.raw_data(), p, kd * p, pw + static_cast<std::size_t>(gi * og * kd) * es,
+              kd, 0, po + static_cast<std::size_t>((n0 * o + gi * og) * p) * es, p, o * p, nb, nullptr, beta);
+    }
+  }
+}
+
+}  // namespace sc::engine::cuda

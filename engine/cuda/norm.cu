@@ -1,0 +1,198 @@
+// Normalisations and softmax on CUDA. One block per normalised group or row;
+// statistics in f32 with two passes (mean, then the mean squared deviation),
+// as exact as the CPU reference; the affine transform (and SiLU for the fused
+// GroupNorm + SiLU) is folded into the writing pass.
+#include <cfloat>
+
+#include "engine/cuda/common.cuh"
+#include "engine/cuda/kernels.h"
+
+namespace sc::engine::cuda {
+
+namespace {
+
+constexpr int kBlock = 512;
+
+// Sum over the block; every thread gets the result.
+__device__ float block_sum(float v) {
+  __shared__ float partial[32];
+  __shared__ float total;
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  __syncthreads();  // partial may still be read by a previous call
+  if (lane == 0) partial[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    float s = lane < (blockDim.x + 31) / 32 ? partial[lane] : 0.0f;
+    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+    if (lane == 0) total = s;
+  }
+  __syncthreads();
+  return total;
+}
+
+__device__ float block_max(float v) {
+  __shared__ float partial[32];
+  __shared__ float total;
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  __syncthreads();
+  if (lane == 0) partial[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    float s = lane < (blockDim.x + 31) / 32 ? partial[lane] : -FLT_MAX;
+    for (int o = 16; o > 0; o >>= 1) s = fmaxf(s, __shfl_xor_sync(0xffffffffu, s, o));
+    if (lane == 0) total = s;
+  }
+  __syncthreads();
+  return total;
+}
+
+__device__ __forceinline__ float silu_f(float v) { return v / (1.0f + __expf(-v)); }
+
+// One block per (image, group): the group is cg channels x spatial values,
+// contiguous.
+template <typename T>
+__global__ void group_norm_kernel(const T* __restrict__ x, const T* __restrict__ weight, const T* __restrict__ bias,
+                                  T* __restrict__ y, int groups, int cg, std::int64_t spatial, float eps, bool silu) {
+  const std::int64_t count = static_cast<std::int64_t>(cg) * spatial;
+  const T* xs = x + blockIdx.x * count;
+  T* ys = y + blockIdx.x * count;
+  float s = 0.0f;
+  for (std::int64_t i = threadIdx.x; i < count; i += blockDim.x) s += to_float(xs[i]);
+  const float mean = block_sum(s) / static_cast<float>(count);
+  float q = 0.0f;
+  for (std::int64_t i = threadIdx.x; i < count; i += blockDim.x) {
+    const float d = to_float(xs[i]) - mean;
+    q += d * d;
+  }
+  const float rstd = rsqrtf(block_sum(q) / static_cast<float>(count) + eps);
+  const int g = blockIdx.x % groups;
+  for (std::int64_t i = threadIdx.x; i < count; i += blockDim.x) {
+    const int ch = g * cg + static_cast<int>(i / spatial);
+    const float wv = weight ? to_float(weight[ch]) : 1.0f;
+    const float bv = bias ? to_float(bias[ch]) : 0.0f;
+    float v = (to_float(xs[i]) - mean) * rstd * wv + bv;
+    if (silu) v = silu_f(v);
+    ys[i] = from_float<T>(v);
+  }
+}
+
+// One block per row of the last dimension. rms: no mean, no bias.
+template <typename T, bool kRms>
+__global__ void row_norm_kernel(const T* __restrict__ x, const T* __restrict__ weight, const T* __restrict__ bias,
+                                T* __restrict__ y, int d, float eps) {
+  const T* xr = x + static_cast<std::int64_t>(blockIdx.x) * d;
+  T* yr = y + static_cast<std::int64_t>(blockIdx.x) * d;
+  float mean = 0.0f;
+  if (!kRms) {
+    float s = 0.0f;
+    for (int i = threadIdx.x; i < d; i += blockDim.x) s += to_float(xr[i]);
+    mean = block_sum(s) / static_cast<float>(d);
+  }
+  float q = 0.0f;
+  for (int i = threadIdx.x; i < d; i += blockDim.x) {
+    const float v = to_float(xr[i]) - mean;
+    q += v * v;
+  }
+  const float rstd = rsqrtf(block_sum(q) / static_cast<float>(d) + eps);
+  for (int i = threadIdx.x; i < d; i += blockDim.x) {
+    float v = (to_float(xr[i]) - mean) * rstd;
+    if (weight) v *= to_float(weight[i]);
+    if (!kRms && bias) v += to_float(bias[i]);
+    yr[i] = from_float<T>(v);
+  }
+}
+
+// Softmax over a contiguous last dimension: one block per row.
+template <typename T>
+__global__ void softmax_rows_kernel(const T* __restrict__ x, T* __restrict__ y, int d) {
+  const T* xr = x + static_cast<std::int64_t>(blockIdx.x) * d;
+  T* yr = y + static_cast<std::int64_t>(blockIdx.x) * d;
+  float m = -INFINITY;
+  for (int i = threadIdx.x; i < d; i += blockDim.x) m = fmaxf(m, to_float(xr[i]));
+  m = block_max(m);
+  float s = 0.0f;
+  for (int i = threadIdx.x; i < d; i += blockDim.x) s += __expf(to_float(xr[i]) - m);
+  const float inv = 1.0f / block_sum(s);
+  for (int i = threadIdx.x; i < d; i += blockDim.x) yr[i] = from_float<T>(__expf(to_float(xr[i]) - m) * inv);
+}
+
+// Softmax over a strided dimension: one thread per (outer, inner) position.
+template <typename T>
+__global__ void softmax_strided_kernel(const T* __restrict__ x, T* __restrict__ y, std::int64_t outer,
+                                       std::int64_t size, std::int64_t inner) {
+  const std::int64_t idx = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
+  if (idx >= outer * inner) return;
+  const std::int64_t base = (idx / inner) * size * inner + idx % inner;
+  float m = -INFINITY;
+  for (std::int64_t i = 0; i < size; ++i) m = fmaxf(m, to_float(x[base + i * inner]));
+  float s = 0.0f;
+  for (std::int64_t i = 0; i < size; ++i) s += __expf(to_float(x[base + i * inner]) - m);
+  const float inv = 1.0f / s;
+  for (std::int64_t i = 0; i < size; ++i)
+    y[base + i * inner] = from_float<T>(__expf(to_float(x[base + i * inner]) - m) * inv);
+}
+
+template <typename T>
+const T* opt_ptr(const Tensor& t) {
+  return t.defined() ? static_cast<const T*>(t.raw_data()) : nullptr;
+}
+
+int row_block(std::int64_t d) { return d >= 1024 ? 512 : d >= 256 ? 256 : 128; }
+
+}  // namespace
+
+void group_norm(const Tensor& x, std::int64_t groups, const Tensor& weight, const Tensor& bias, float eps, bool silu,
+                Tensor& out) {
+  const std::int64_t n = x.dim(0), c = x.dim(1);
+  if (x.numel() == 0) return;
+  const std::int64_t spatial = x.numel() / (n * c);
+  dispatch_float(x.dtype(), "group_norm", [&](auto tag) {
+    using T = decltype(tag);
+    group_norm_kernel<T><<<static_cast<unsigned>(n * groups), kBlock, 0, engine_stream()>>>(
+        ptr<T>(x), opt_ptr<T>(weight), opt_ptr<T>(bias), ptr<T>(out), static_cast<int>(groups),
+        static_cast<int>(c / groups), spatial, eps, silu);
+  });
+  SC_CUDA_LAUNCH_CHECK();
+}
+
+void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps, Tensor& out) {
+  const std::int64_t d = x.dim(-1);
+  if (x.numel() == 0) return;
+  dispatch_float(x.dtype(), "layer_norm", [&](auto tag) {
+    using T = decltype(tag);
+    row_norm_kernel<T, false><<<static_cast<unsigned>(x.numel() / d), row_block(d), 0, engine_stream()>>>(
+        ptr<T>(x), opt_ptr<T>(weight), opt_ptr<T>(bias), ptr<T>(out), static_cast<int>(d), eps);
+  });
+  SC_CUDA_LAUNCH_CHECK();
+}
+
+void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
+  const std::int64_t d = x.dim(-1);
+  if (x.numel() == 0) return;
+  dispatch_float(x.dtype(), "rms_norm", [&](auto tag) {
+    using T = decltype(tag);
+    row_norm_kernel<T, true><<<static_cast<unsigned>(x.numel() / d), row_block(d), 0, engine_stream()>>>(
+        ptr<T>(x), opt_ptr<T>(weight), nullptr, ptr<T>(out), static_cast<int>(d), eps);
+  });
+  SC_CUDA_LAUNCH_CHECK();
+}
+
+void softmax(const Tensor& x, int dim, Tensor& out) {
+  if (x.numel() == 0) return;
+  const cpu::AxisSplit a = cpu::split_at(x.shape(), dim);
+  dispatch_float(x.dtype(), "softmax", [&](auto tag) {
+    using T = decltype(tag);
+    if (a.inner == 1) {
+      softmax_rows_kernel<T><<<static_cast<unsigned>(a.outer), row_block(a.size), 0, engine_stream()>>>(
+          ptr<T>(x), ptr<T>(out), static_cast<int>(a.size));
+    } else {
+      softmax_strided_kernel<T><<<grid_for(a.outer * a.inner, 256), 256, 0, engine_stream()>>>(
+          ptr<T>(x), ptr<T>(out), a.outer, a.size, a.inner);
+    }
+  });
+  SC_CUDA_LAUNCH_CHECK();
+}
+
+}  // namespace sc::engine::cuda
