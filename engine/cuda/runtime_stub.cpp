@@ -1,7 +1,10 @@
 // engine/cuda/runtime.h in a build without nvcc: nothing is available and
 // everything that would need a GPU says so.
 #include "base/error.h"
+#include "engine/cuda/interop.h"
 #include "engine/cuda/runtime.h"
+
+#include <unistd.h>
 
 namespace sc::engine::cuda {
 
@@ -47,5 +50,22 @@ Timer::~Timer() = default;
 void Timer::start() {}
 void Timer::stop() {}
 float Timer::milliseconds() { return 0.0f; }
+
+ExternalBuffer::ExternalBuffer(int fd, std::size_t, std::size_t) {
+  if (fd >= 0) ::close(fd);
+  require_available("importing a Vulkan buffer into CUDA");
+}
+ExternalBuffer::~ExternalBuffer() = default;
+Tensor ExternalBuffer::view(const std::shared_ptr<ExternalBuffer>&, const Shape&, DType) {
+  require_available("a view of an imported buffer");
+  return Tensor();
+}
+ExternalTimeline::ExternalTimeline(int fd) {
+  if (fd >= 0) ::close(fd);
+  require_available("importing a Vulkan semaphore into CUDA");
+}
+ExternalTimeline::~ExternalTimeline() = default;
+void ExternalTimeline::signal(std::uint64_t) {}
+void ExternalTimeline::wait(std::uint64_t) {}
 
 }  // namespace sc::engine::cuda
