@@ -104,14 +104,14 @@ int run_record_command(sc::app::RecordOptions opt, const std::string& size) {
 // `img2img`: live img2img (StreamDiffusion) from a source to a video file.
 int run_img2img_command(const sc::app::Img2ImgOptions& opt, const std::string& size, bool stats) {
   sc::app::Img2ImgOptions o = opt;
-  if (!size.empty() && !parse_size(size, &o.width, &o.height))
+  if (!size.empty() && !parse_size(size, &o.live.width, &o.live.height))
     throw sc::Error("--size '{}' must look like 512x512", size);
   sc::engine::compute_path();
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
   const sc::app::Img2ImgStats r = sc::app::run_img2img(o, nullptr, &g_cancel);
   fmt::print("wrote {} frames ({}x{}) to {} in {:.2f} s; {} warm-up frame(s) filled the latent buffer\n", r.frames_out,
-             o.width, o.height, r.output, r.elapsed_s, r.warmup);
+             o.live.width, o.live.height, r.output, r.elapsed_s, r.warmup);
   if (r.prompt_truncated) fmt::print("  note: the prompt was longer than 77 CLIP tokens; its end was dropped\n");
   if (stats) fmt::print("{}", sc::app::format_img2img_stats(r));
   return 0;
@@ -338,32 +338,36 @@ int main(int argc, char** argv) {
   std::string i2i_size;
   bool i2i_stats = false;
   auto* img2img = app.add_subcommand("img2img", "Live img2img (StreamDiffusion) from a source to a video file");
-  img2img->add_option("--model", i2i.model, "Diffusers pipeline folder (sd-turbo, SD 1.5 + LCM)")->required();
-  img2img->add_option("--taesd", i2i.taesd, "TAESD folder (else the pipeline's full VAE)");
+  img2img->add_option("--model", i2i.models.model, "Diffusers pipeline folder (sd-turbo, SD 1.5 + LCM)")->required();
+  img2img->add_option("--taesd", i2i.models.taesd, "TAESD folder (else the pipeline's full VAE)");
   img2img->add_option("--source,-s", i2i.source, "test, v4l2:/dev/videoN, screen, or a file")->capture_default_str();
-  img2img->add_option("--prompt,-p", i2i.prompt, "What the output should show")->required();
-  img2img->add_option("--negative-prompt", i2i.negative_prompt, "What it should not show (cfg full / initialize)");
+  img2img->add_option("--prompt,-p", i2i.live.prompt, "What the output should show")->required();
+  img2img->add_option("--negative-prompt", i2i.live.negative_prompt, "What it should not show (cfg full / initialize)");
   img2img->add_option("--output,-o", i2i.output, "Output video (.mp4 or .mkv)")->required();
   img2img->add_option("--frames,-n", i2i.max_frames, "Stop after N input frames")->check(CLI::PositiveNumber);
-  img2img->add_option("--steps", i2i.steps, "Denoising steps, 1 to 4")->check(CLI::Range(1, 4))->capture_default_str();
-  img2img->add_option("--strength", i2i.strength, "How far from the input, 0 to 1")
+  img2img->add_option("--steps", i2i.live.steps, "Denoising steps, 1 to 4")
+      ->check(CLI::Range(1, 4))
+      ->capture_default_str();
+  img2img->add_option("--strength", i2i.live.strength, "How far from the input, 0 to 1")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
-  img2img->add_option("--cfg", i2i.cfg, "Guidance: none, full, self or initialize")
+  img2img->add_option("--cfg", i2i.live.cfg, "Guidance: none, full, self or initialize")
       ->check(CLI::IsMember({"none", "full", "self", "initialize"}))
       ->capture_default_str();
-  img2img->add_option("--guidance", i2i.guidance, "Guidance scale (applies above 1)")->capture_default_str();
-  img2img->add_option("--delta", i2i.delta, "Residual noise scale for cfg self / initialize")->capture_default_str();
-  img2img->add_option("--seed", i2i.seed, "Noise seed")->capture_default_str();
-  img2img->add_option("--device", i2i.device, "auto (CUDA when a GPU answers), cpu or cuda")
+  img2img->add_option("--guidance", i2i.live.guidance, "Guidance scale (applies above 1)")->capture_default_str();
+  img2img->add_option("--delta", i2i.live.delta, "Residual noise scale for cfg self / initialize")
+      ->capture_default_str();
+  img2img->add_option("--seed", i2i.live.seed, "Noise seed")->capture_default_str();
+  img2img->add_option("--device", i2i.models.device, "auto (CUDA when a GPU answers), cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
-  img2img->add_option("--dtype", i2i.dtype, "Weight and activation storage on CUDA: fp16, bf16 or fp32")
+  img2img->add_option("--dtype", i2i.models.dtype, "Weight and activation storage on CUDA: fp16, bf16 or fp32")
       ->check(CLI::IsMember({"fp16", "bf16", "fp32"}))
       ->capture_default_str();
   img2img->add_option("--size", i2i_size, "Model resolution WxH, multiples of 8 (default 512x512)");
-  img2img->add_flag("--ssf", i2i.similarity_filter, "Stochastic similarity filter: skip near-identical frames");
-  img2img->add_option("--ssf-threshold", i2i.similarity_threshold, "SSF cosine threshold")->check(CLI::Range(0.0, 1.0));
+  img2img->add_flag("--ssf", i2i.live.similarity_filter, "Stochastic similarity filter: skip near-identical frames");
+  img2img->add_option("--ssf-threshold", i2i.live.similarity_threshold, "SSF cosine threshold")
+      ->check(CLI::Range(0.0, 1.0));
   img2img->add_flag("--stats", i2i_stats, "Print per-stage timing, fps, UNet calls per frame and SSF skips");
 
   std::string models_dir, models_variant;

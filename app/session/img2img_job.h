@@ -9,28 +9,16 @@
 #include <functional>
 #include <string>
 
+#include "app/session/img2img_engine.h"
+
 namespace sc::app {
 
 struct Img2ImgOptions {
-  std::string model;  // diffusers pipeline folder (unet/ text_encoder/ tokenizer/ vae/)
-  std::string taesd;  // TAESD folder; "" = the pipeline's full VAE
+  Img2ImgModels models;
+  Img2ImgSettings live;  // prompt, steps, strength, cfg, size, ...
   std::string source = "test";
-  std::string output;  // .mp4 or .mkv
-  std::string prompt;
-  std::string negative_prompt;
+  std::string output;           // .mp4 or .mkv
   std::int64_t max_frames = 0;  // input frames; 0 = until the source ends
-  int steps = 2;                // 1..4
-  float strength = 0.5f;        // 0..1, mapped to the t_index_list
-  std::string cfg = "self";     // none, full, self, initialize
-  float guidance = 1.2f;
-  float delta = 1.0f;
-  std::uint64_t seed = 2;
-  int width = 512, height = 512;  // multiples of 8
-  bool similarity_filter = false;
-  float similarity_threshold = 0.98f;
-  int max_skip_frames = 10;
-  std::string device = "auto";  // auto (CUDA when usable), cpu, cuda
-  std::string dtype = "fp16";   // CUDA storage: fp16, bf16 or fp32 (the CPU computes in fp32)
   std::string encoder = "auto";
   int crf = 20;
 };

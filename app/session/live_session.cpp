@@ -83,10 +83,26 @@ void LiveSession::worker_loop() {
     }
     const auto t0 = Clock::now();
     // The active mode runs here. Passthrough: the output is the input itself
-    // (shared pixels, no copy); the AI modes replace this step.
+    // (shared pixels, no copy); a processor (img2img, ...) replaces it.
     media::Frame input = std::move(*frame);
     media::Frame output = input;
-    process_.tick(std::chrono::duration<double>(Clock::now() - t0).count());
+    const std::shared_ptr<FrameProcessor> processor = this->processor();
+    if (processor) {
+      std::optional<media::Frame> result;
+      try {
+        result = processor->process(input);
+      } catch (const std::exception& e) {
+        report(fmt::format("{}: {}; showing the source unchanged", processor->name(), e.what()));
+        std::lock_guard lock(processor_mutex_);
+        if (processor_ == processor) processor_.reset();
+        result = input;
+      }
+      process_.tick(std::chrono::duration<double>(Clock::now() - t0).count());
+      if (!result) continue;  // warming up: nothing to show or record yet
+      output = std::move(*result);
+    } else {
+      process_.tick(std::chrono::duration<double>(Clock::now() - t0).count());
+    }
     {
       std::lock_guard lock(recorder_mutex_);
       if (recorder_) {
@@ -118,6 +134,17 @@ void LiveSession::worker_loop() {
     latest_.output = std::move(output);
     ++latest_.seq;
   }
+}
+
+void LiveSession::set_processor(std::shared_ptr<FrameProcessor> processor) {
+  std::lock_guard lock(processor_mutex_);
+  processor_ = std::move(processor);
+  log::info("mode: {}", processor_ ? processor_->name() : std::string("passthrough"));
+}
+
+std::shared_ptr<FrameProcessor> LiveSession::processor() const {
+  std::lock_guard lock(processor_mutex_);
+  return processor_;
 }
 
 bool LiveSession::latest(DisplayFrames& out, std::uint64_t* seq) {
@@ -211,6 +238,7 @@ SessionStats LiveSession::stats() const {
   s.source = source_name_;
   s.decoder = source_ ? source_->info().decoder : "";
   s.running = running();
+  if (const auto p = processor()) s.mode = p->name();
   return s;
 }
 

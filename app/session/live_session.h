@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/session/frame_processor.h"
 #include "app/session/metrics.h"
 #include "base/bounded_queue.h"
 #include "media/frame.h"
@@ -46,6 +47,7 @@ struct SessionStats {
   double latency_ms = 0;      // capture -> display
   std::string source;
   std::string decoder;
+  std::string mode = "passthrough";  // the active FrameProcessor's name
   bool running = false;
 };
 
@@ -60,6 +62,11 @@ class LiveSession {
   void start(const std::string& source);
   void stop();
   bool running() const;
+
+  // The active mode, from the next frame on (nullptr: passthrough). Any
+  // thread. A processor that throws is reported and dropped (passthrough).
+  void set_processor(std::shared_ptr<FrameProcessor> processor);
+  std::shared_ptr<FrameProcessor> processor() const;
 
   // Newest frames, when newer than *seq (updated). False when nothing new.
   bool latest(DisplayFrames& out, std::uint64_t* seq);
@@ -92,6 +99,9 @@ class LiveSession {
   std::unique_ptr<media::Recorder> recorder_;
   RecordSettings record_settings_;
   std::pair<int, int> record_size_{0, 0};
+
+  mutable std::mutex processor_mutex_;
+  std::shared_ptr<FrameProcessor> processor_;
 
   mutable std::mutex errors_mutex_;
   std::vector<std::string> errors_;

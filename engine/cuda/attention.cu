@@ -2,9 +2,10 @@
 // a block of 4 warps owns 64 query rows (16 per warp) and walks the keys in
 // tiles of 64; scores live in registers (mma.sync m16n8k16 tensor-core
 // fragments, f32 accumulation), the softmax is online (running max and sum
-// per row, exp2 domain) and the seq x seq matrix never exists. K and V tiles
-// are staged in shared memory (V transposed so both products read 32-bit
-// fragment pairs). Head dims up to 128 (padded to a multiple of 16 with
+// per row, exp2 on the SFU) and the seq x seq matrix never exists. K and V
+// tiles stream into shared memory with cp.async, two stages deep (the next
+// tile loads while this one is computed); ldmatrix turns K's rows and, with
+// .trans, V's rows into mma B fragments. Head dims up to 128 (padded to a multiple of 16 with
 // zeros: 40 -> 48, 80 stays 80); causal masks skip whole key tiles; an
 // additive f32 mask is read with broadcast strides; grouped-query heads map
 // query head h to key/value head h / (H / Hk).
@@ -68,53 +69,82 @@ struct MmaTraits<__nv_bfloat16> {
   }
 };
 
-// Loads rows [row0, row0 + 64) x [0, d) of a [rows, d] matrix into smem with
-// row pitch `pitch` (elements), zero-filling past `rows` and between d and dp.
-// transpose: writes dst[col * pitch + row] instead.
-template <typename T, int DP, bool kTranspose>
+// ---- shared-memory staging ---------------------------------------------------
+
+// 2^x on the SFU (ex2.approx; 2^-inf = 0).
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+__device__ __forceinline__ std::uint32_t smem_address(const void* p) {
+  return static_cast<std::uint32_t>(__cvta_generic_to_shared(p));
+}
+
+// 16 bytes global -> shared without a register round trip; src_bytes 0
+// zero-fills (rows past the end).
+__device__ __forceinline__ void cp_async_16(void* dst, const void* src, int src_bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_address(dst)), "l"(src), "r"(src_bytes));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int kPending>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
+}
+
+// Four 8x8 b16 matrices from shared memory, distributed as two mma B
+// fragments: lanes 8i..8i+7 address the rows of matrix i.
+__device__ __forceinline__ void ldmatrix_x4(std::uint32_t* r, const void* row) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_address(row)));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(std::uint32_t* r, const void* row) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_address(row)));
+}
+
+// Rows [row0, row0 + 64) x [0, DP) of a [rows, d] matrix into smem rows of
+// `pitch` elements, zeros past `rows` and past d. Asynchronous (cp.async) when
+// d is a multiple of 8 and the data 16-byte aligned; else plain loads.
+template <typename T, int DP>
 __device__ __forceinline__ void load_tile(const T* __restrict__ src, int rows, int row0, int d, bool vec, T* dst,
                                           int pitch) {
-  const T zero = from_float<T>(0.0f);
   if (vec) {
-    // 8 elements (16 bytes) per access; d is a multiple of 8.
     constexpr int kChunks = DP / 8;
     for (int idx = threadIdx.x; idx < kBlockN * kChunks; idx += blockDim.x) {
       const int r = idx / kChunks, c8 = (idx % kChunks) * 8;
       const int gr = row0 + r;
-      alignas(16) T vals[8];
-      if (gr < rows && c8 < d) {
-        *reinterpret_cast<uint4*>(vals) = *reinterpret_cast<const uint4*>(src + static_cast<std::int64_t>(gr) * d + c8);
-      } else {
-#pragma unroll
-        for (int e = 0; e < 8; ++e) vals[e] = zero;
-      }
-      if constexpr (kTranspose) {
-#pragma unroll
-        for (int e = 0; e < 8; ++e) dst[(c8 + e) * pitch + r] = vals[e];
-      } else {
-        *reinterpret_cast<uint4*>(dst + r * pitch + c8) = *reinterpret_cast<uint4*>(vals);
-      }
+      const bool inside = gr < rows && c8 < d;
+      const T* from = inside ? src + static_cast<std::int64_t>(gr) * d + c8 : src;
+      cp_async_16(dst + r * pitch + c8, from, inside ? 16 : 0);
     }
   } else {
+    const T zero = from_float<T>(0.0f);
     for (int idx = threadIdx.x; idx < kBlockN * DP; idx += blockDim.x) {
       const int r = idx / DP, c = idx % DP;
       const int gr = row0 + r;
-      const T v = (gr < rows && c < d) ? src[static_cast<std::int64_t>(gr) * d + c] : zero;
-      if constexpr (kTranspose) {
-        dst[c * pitch + r] = v;
-      } else {
-        dst[r * pitch + c] = v;
-      }
+      dst[r * pitch + c] = (gr < rows && c < d) ? src[static_cast<std::int64_t>(gr) * d + c] : zero;
     }
   }
 }
 
+template <int DP>
+constexpr int flash_smem_bytes() {
+  return 2 /* stages */ * 2 /* K, V */ * kBlockN * (DP + 8) * 2 /* bytes */;
+}
+
 template <typename T, int DP>
 __global__ void __launch_bounds__(kWarps * 32) flash_attention_kernel(AttnArgs args) {
-  constexpr int kPitchK = DP + 8;       // K (and Q) rows in smem, padded against bank conflicts
-  constexpr int kPitchV = kBlockN + 8;  // V^T rows
-  __shared__ __align__(16) T ks[kBlockN * kPitchK];
-  __shared__ __align__(16) T vts[DP * kPitchV];
+  constexpr int kPitch = DP + 8;  // smem row pitch (elements): rows 16 bytes apart in bank terms
+  constexpr int kTile = kBlockN * kPitch;
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  T* smem = reinterpret_cast<T*>(smem_raw);
+  // Stage s: K at smem + 2 * s * kTile, V right after it.
+  auto k_tile = [&](int stage) { return smem + 2 * stage * kTile; };
+  auto v_tile = [&](int stage) { return smem + (2 * stage + 1) * kTile; };
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;
@@ -130,19 +160,25 @@ __global__ void __launch_bounds__(kWarps * 32) flash_attention_kernel(AttnArgs a
                    (reinterpret_cast<std::uintptr_t>(args.k) % 16 == 0) &&
                    (reinterpret_cast<std::uintptr_t>(args.v) % 16 == 0);
 
-  // Q tile -> registers (A fragments), staged through the K buffer.
-  load_tile<T, DP, false>(qp, args.sq, q0, d, vec, ks, kPitchK);
-  __syncthreads();
+  // Q tile -> registers (A fragments), staged through stage 1's K buffer.
+  {
+    T* qs = k_tile(1);
+    load_tile<T, DP>(qp, args.sq, q0, d, vec, qs, kPitch);
+    cp_async_commit();
+    cp_async_wait<0>();
+    __syncthreads();
+  }
   std::uint32_t qf[DP / 16][4];
   {
+    const T* qs = k_tile(1);
     const int r0 = warp * 16 + g;
 #pragma unroll
     for (int kk = 0; kk < DP / 16; ++kk) {
       const int c = kk * 16 + 2 * t;
-      qf[kk][0] = *reinterpret_cast<const std::uint32_t*>(&ks[r0 * kPitchK + c]);
-      qf[kk][1] = *reinterpret_cast<const std::uint32_t*>(&ks[(r0 + 8) * kPitchK + c]);
-      qf[kk][2] = *reinterpret_cast<const std::uint32_t*>(&ks[r0 * kPitchK + c + 8]);
-      qf[kk][3] = *reinterpret_cast<const std::uint32_t*>(&ks[(r0 + 8) * kPitchK + c + 8]);
+      qf[kk][0] = *reinterpret_cast<const std::uint32_t*>(&qs[r0 * kPitch + c]);
+      qf[kk][1] = *reinterpret_cast<const std::uint32_t*>(&qs[(r0 + 8) * kPitch + c]);
+      qf[kk][2] = *reinterpret_cast<const std::uint32_t*>(&qs[r0 * kPitch + c + 8]);
+      qf[kk][3] = *reinterpret_cast<const std::uint32_t*>(&qs[(r0 + 8) * kPitch + c + 8]);
     }
   }
   __syncthreads();
@@ -161,43 +197,71 @@ __global__ void __launch_bounds__(kWarps * 32) flash_attention_kernel(AttnArgs a
     const int last_key = last_q + offset;
     tiles = last_key < 0 ? 0 : min(tiles, last_key / kBlockN + 1);
   }
+  // Only tiles that reach past the diagonal or the end need per-element masks.
+  const int first_masked_key = args.causal ? q0 + offset : args.sk;
+
+  if (tiles > 0) {
+    load_tile<T, DP>(kp, args.sk, 0, d, vec, k_tile(0), kPitch);
+    load_tile<T, DP>(vp, args.sk, 0, d, vec, v_tile(0), kPitch);
+    cp_async_commit();
+  }
+  // ldmatrix row addresses: lanes 0-7 rows of the first 8x8 matrix, 8-15 the
+  // second (the upper 8 of 16), 16-31 the same for the next group.
+  const int ld_row = lane % 8, ld_half = (lane / 8) % 2, ld_pair = lane / 16;
 
   for (int tile = 0; tile < tiles; ++tile) {
+    const int stage = tile & 1;
     const int k0 = tile * kBlockN;
-    load_tile<T, DP, false>(kp, args.sk, k0, d, vec, ks, kPitchK);
-    load_tile<T, DP, true>(vp, args.sk, k0, d, vec, vts, kPitchV);
+    if (tile + 1 < tiles) {
+      // The next tile streams in while this one is computed.
+      load_tile<T, DP>(kp, args.sk, k0 + kBlockN, d, vec, k_tile(stage ^ 1), kPitch);
+      load_tile<T, DP>(vp, args.sk, k0 + kBlockN, d, vec, v_tile(stage ^ 1), kPitch);
+      cp_async_commit();
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
     __syncthreads();
+    const T* ks = k_tile(stage);
+    const T* vs = v_tile(stage);
 
-    // S = Q K^T for this warp's 16 rows x 64 keys.
+    // S = Q K^T for this warp's 16 rows x 64 keys. B fragments (k = head
+    // dim, n = key) come straight from K's rows with ldmatrix.
+    // One ldmatrix.x4 feeds two key groups: lanes 0-15 address group j's
+    // rows (low, high half of the 16 head dims), lanes 16-31 group j + 1's.
     float s[kBlockN / 8][4];
 #pragma unroll
-    for (int j = 0; j < kBlockN / 8; ++j) {
-      s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.0f;
+    for (int j = 0; j < kBlockN / 8; ++j) s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.0f;
+#pragma unroll
+    for (int j = 0; j < kBlockN / 8; j += 2) {
 #pragma unroll
       for (int kk = 0; kk < DP / 16; ++kk) {
-        const T* kr = &ks[(j * 8 + g) * kPitchK + kk * 16 + 2 * t];
-        const std::uint32_t b0 = *reinterpret_cast<const std::uint32_t*>(kr);
-        const std::uint32_t b1 = *reinterpret_cast<const std::uint32_t*>(kr + 8);
-        MmaTraits<T>::mma(s[j], qf[kk], b0, b1);
+        std::uint32_t b[4];
+        ldmatrix_x4(b, &ks[((j + ld_pair) * 8 + ld_row) * kPitch + kk * 16 + ld_half * 8]);
+        MmaTraits<T>::mma(s[j], qf[kk], b[0], b[1]);
+        MmaTraits<T>::mma(s[j + 1], qf[kk], b[2], b[3]);
       }
     }
 
     // Scale, mask, and the online softmax update (exp2 domain).
+    const bool needs_mask = k0 + kBlockN > args.sk || k0 + kBlockN - 1 > first_masked_key || args.mask != nullptr;
     float tile_max[2] = {-INFINITY, -INFINITY};
 #pragma unroll
     for (int j = 0; j < kBlockN / 8; ++j) {
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int r = e / 2;
-        const int key = k0 + j * 8 + 2 * t + (e % 2);
         float v = s[j][e] * args.scale_log2;
-        const int qi = qrow[r];
-        if (key >= args.sk || (args.causal && key > qi + offset)) {
-          v = -INFINITY;
-        } else if (args.mask && qi < args.sq) {
-          v += args.mask[b * args.mask_stride[0] + h * args.mask_stride[1] + qi * args.mask_stride[2] +
-                         key * args.mask_stride[3]] *
-               kLog2e;
+        if (needs_mask) {
+          const int key = k0 + j * 8 + 2 * t + (e % 2);
+          const int qi = qrow[r];
+          if (key >= args.sk || (args.causal && key > qi + offset)) {
+            v = -INFINITY;
+          } else if (args.mask && qi < args.sq) {
+            v += args.mask[b * args.mask_stride[0] + h * args.mask_stride[1] + qi * args.mask_stride[2] +
+                           key * args.mask_stride[3]] *
+                 kLog2e;
+          }
         }
         s[j][e] = v;
         tile_max[r] = fmaxf(tile_max[r], v);
@@ -211,13 +275,13 @@ __global__ void __launch_bounds__(kWarps * 32) flash_attention_kernel(AttnArgs a
       const float m_new = fmaxf(row_max[r], tile_max[r]);
       // Rows with every key masked so far keep max -inf; use 0 so exp2 gives 0, not NaN.
       const float m_use = m_new == -INFINITY ? 0.0f : m_new;
-      alpha[r] = exp2f(row_max[r] - m_use);
+      alpha[r] = fast_exp2(row_max[r] - m_use);
       row_max[r] = m_new;
       row_sum[r] *= alpha[r];
 #pragma unroll
       for (int j = 0; j < kBlockN / 8; ++j) {
-        s[j][2 * r] = exp2f(s[j][2 * r] - m_use);
-        s[j][2 * r + 1] = exp2f(s[j][2 * r + 1] - m_use);
+        s[j][2 * r] = fast_exp2(s[j][2 * r] - m_use);
+        s[j][2 * r + 1] = fast_exp2(s[j][2 * r + 1] - m_use);
         row_sum[r] += s[j][2 * r] + s[j][2 * r + 1];
       }
     }
@@ -229,7 +293,9 @@ __global__ void __launch_bounds__(kWarps * 32) flash_attention_kernel(AttnArgs a
       oacc[i][3] *= alpha[1];
     }
 
-    // O += P V: P's accumulator layout is exactly the A fragment layout.
+    // O += P V: P's accumulator layout is exactly the A fragment layout; V's
+    // B fragments (k = key, n = head dim) come from its rows, transposed by
+    // ldmatrix.
 #pragma unroll
     for (int kk = 0; kk < kBlockN / 16; ++kk) {
       std::uint32_t pa[4];
@@ -238,14 +304,14 @@ __global__ void __launch_bounds__(kWarps * 32) flash_attention_kernel(AttnArgs a
       pa[2] = MmaTraits<T>::pack(s[2 * kk + 1][0], s[2 * kk + 1][1]);
       pa[3] = MmaTraits<T>::pack(s[2 * kk + 1][2], s[2 * kk + 1][3]);
 #pragma unroll
-      for (int nd = 0; nd < DP / 8; ++nd) {
-        const T* vr = &vts[(nd * 8 + g) * kPitchV + kk * 16 + 2 * t];
-        const std::uint32_t b0 = *reinterpret_cast<const std::uint32_t*>(vr);
-        const std::uint32_t b1 = *reinterpret_cast<const std::uint32_t*>(vr + 8);
-        MmaTraits<T>::mma(oacc[nd], pa, b0, b1);
+      for (int nd = 0; nd < DP / 8; nd += 2) {
+        std::uint32_t b[4];
+        ldmatrix_x4_trans(b, &vs[(kk * 16 + ld_half * 8 + ld_row) * kPitch + (nd + ld_pair) * 8]);
+        MmaTraits<T>::mma(oacc[nd], pa, b[0], b[1]);
+        MmaTraits<T>::mma(oacc[nd + 1], pa, b[2], b[3]);
       }
     }
-    __syncthreads();
+    __syncthreads();  // this stage is refilled two tiles on
   }
 
   // Normalise and write; a row that saw no key writes zeros.
@@ -321,9 +387,16 @@ __global__ void attention_rowwise_kernel(AttnArgs args, int dv) {
 
 template <typename T, int DP>
 void launch_flash(const AttnArgs& a) {
+  constexpr int kSmem = flash_smem_bytes<DP>();
+  if constexpr (kSmem > 48 * 1024) {
+    // More than the default 48 KB of dynamic shared memory: ask once.
+    static const cudaError_t raised =
+        cudaFuncSetAttribute(flash_attention_kernel<T, DP>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
+    SC_CUDA_CHECK(raised);
+  }
   const dim3 grid(static_cast<unsigned>((a.sq + kBlockM - 1) / kBlockM), static_cast<unsigned>(a.h),
                   static_cast<unsigned>(a.b));
-  flash_attention_kernel<T, DP><<<grid, kWarps * 32, 0, engine_stream()>>>(a);
+  flash_attention_kernel<T, DP><<<grid, kWarps * 32, kSmem, engine_stream()>>>(a);
 }
 
 template <typename T>

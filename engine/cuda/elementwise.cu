@@ -126,16 +126,18 @@ __global__ void binary_same_kernel(const T* __restrict__ a, const T* __restrict_
   SC_GRID_STRIDE(i, n) { y[i] = from_float<T>(apply<kOp>(to_float(a[i]), to_float(b[i]))); }
 }
 
-template <typename T, BinaryOp kOp>
+// Idx: 32-bit index math when everything fits (64-bit division is slow).
+template <typename T, BinaryOp kOp, typename Idx>
 __global__ void binary_broadcast_kernel(const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ y,
                                         std::int64_t n, BroadcastIndex ix) {
   SC_GRID_STRIDE(i, n) {
-    std::int64_t rest = i, oa = 0, ob = 0;
+    Idx rest = static_cast<Idx>(i), oa = 0, ob = 0;
     for (int d = ix.rank - 1; d >= 0; --d) {
-      const std::int64_t c = rest % ix.dims[d];
-      rest /= ix.dims[d];
-      oa += c * ix.sa[d];
-      ob += c * ix.sb[d];
+      const Idx extent = static_cast<Idx>(ix.dims[d]);
+      const Idx c = rest % extent;
+      rest /= extent;
+      oa += c * static_cast<Idx>(ix.sa[d]);
+      ob += c * static_cast<Idx>(ix.sb[d]);
     }
     y[i] = from_float<T>(apply<kOp>(to_float(a[oa]), to_float(b[ob])));
   }
@@ -169,8 +171,13 @@ void launch_binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
       binary_same_kernel<T, k>
           <<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(ptr<T>(a), ptr<T>(b), ptr<T>(out), n);
     } else {
-      binary_broadcast_kernel<T, k>
-          <<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(ptr<T>(a), ptr<T>(b), ptr<T>(out), n, ix);
+      if (n < (1ll << 31)) {
+        binary_broadcast_kernel<T, k, std::uint32_t>
+            <<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(ptr<T>(a), ptr<T>(b), ptr<T>(out), n, ix);
+      } else {
+        binary_broadcast_kernel<T, k, std::int64_t>
+            <<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(ptr<T>(a), ptr<T>(b), ptr<T>(out), n, ix);
+      }
     }
   };
   switch (op) {
@@ -191,10 +198,11 @@ void launch_binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
 
 // ---- GEGLU ----------------------------------------------------------------------------
 
-template <typename T>
-__global__ void geglu_kernel(const T* __restrict__ x, T* __restrict__ y, std::int64_t n, std::int64_t half) {
+template <typename T, typename Idx>
+__global__ void geglu_kernel(const T* __restrict__ x, T* __restrict__ y, std::int64_t n, std::int64_t half_count) {
+  const Idx half = static_cast<Idx>(half_count);
   SC_GRID_STRIDE(i, n) {
-    const std::int64_t row = i / half, col = i % half;
+    const Idx row = static_cast<Idx>(i) / half, col = static_cast<Idx>(i) % half;
     const float v = to_float(x[row * 2 * half + col]);
     const float g = to_float(x[row * 2 * half + half + col]);
     y[i] = from_float<T>(v * 0.5f * g * (1.0f + erff(g * 0.70710678118654752f)));
@@ -237,7 +245,13 @@ void geglu(const Tensor& x, Tensor& out) {
   if (n == 0) return;
   dispatch_float(x.dtype(), "geglu", [&](auto tag) {
     using T = decltype(tag);
-    geglu_kernel<T><<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(ptr<T>(x), ptr<T>(out), n, out.dim(-1));
+    if (2 * n < (1ll << 31)) {
+      geglu_kernel<T, std::uint32_t>
+          <<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(ptr<T>(x), ptr<T>(out), n, out.dim(-1));
+    } else {
+      geglu_kernel<T, std::int64_t>
+          <<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(ptr<T>(x), ptr<T>(out), n, out.dim(-1));
+    }
   });
   SC_CUDA_LAUNCH_CHECK();
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/cuda/common.cuh"
+#include "engine/cuda/cudnn_conv.h"
 #include "engine/cuda/kernels.h"
 
 namespace sc::engine::cuda {
@@ -201,36 +202,38 @@ void matmul(const Tensor& a, const Tensor& b, Tensor& out) {
 namespace {
 
 // col[n][(c * kh + i) * kw + j][p] = x[n][c0 + c][oy * sy - py + i * dy][ox * sx - px + j * dx] (0 outside).
+// Grid: x over output pixels p (coalesced reads along a row and coalesced
+// writes), y over the unfolded rows (c, i, j), z over images; 32-bit index
+// math (64-bit division is slow on the GPU).
+struct Im2colShape {
+  int c_total, c0, h, w, kh, kw, sy, sx, py, px, dy, dx, ho, wo;
+  int rows;  // channels * kh * kw
+};
+
 template <typename T>
-__global__ void im2col_kernel(const T* __restrict__ x, T* __restrict__ col, std::int64_t total, int channels,
-                              int c_total, int c0, int h, int w, int kh, int kw, int sy, int sx, int py, int px, int dy,
-                              int dx, int ho, int wo) {
-  const std::int64_t p_count = static_cast<std::int64_t>(ho) * wo;
-  const std::int64_t rows = static_cast<std::int64_t>(channels) * kh * kw;
-  for (std::int64_t idx = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; idx < total;
-       idx += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
-    const std::int64_t p = idx % p_count;
-    const std::int64_t r = (idx / p_count) % rows;
-    const std::int64_t n = idx / (p_count * rows);
-    const int j = static_cast<int>(r % kw), i = static_cast<int>((r / kw) % kh), c = static_cast<int>(r / (kw * kh));
-    const int oy = static_cast<int>(p / wo), ox = static_cast<int>(p % wo);
-    const int iy = oy * sy - py + i * dy, ix = ox * sx - px + j * dx;
-    T v = from_float<T>(0.0f);
-    if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
-      v = x[((n * c_total + c0 + c) * static_cast<std::int64_t>(h) + iy) * w + ix];
-    }
-    col[idx] = v;
+__global__ void im2col_kernel(const T* __restrict__ x, T* __restrict__ col, Im2colShape s, int row0) {
+  const int p_count = s.ho * s.wo;
+  const int p = static_cast<int>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (p >= p_count) return;
+  const int r = row0 + static_cast<int>(blockIdx.y);
+  const int n = static_cast<int>(blockIdx.z);
+  const int j = r % s.kw, i = (r / s.kw) % s.kh, c = r / (s.kw * s.kh);
+  const int oy = p / s.wo, ox = p - oy * s.wo;
+  const int iy = oy * s.sy - s.py + i * s.dy, ix = ox * s.sx - s.px + j * s.dx;
+  T v = from_float<T>(0.0f);
+  if (iy >= 0 && iy < s.h && ix >= 0 && ix < s.w) {
+    v = x[(static_cast<std::int64_t>(n) * s.c_total + s.c0 + c) * s.h * s.w + static_cast<std::int64_t>(iy) * s.w + ix];
   }
+  col[(static_cast<std::int64_t>(n) * s.rows + r) * p_count + p] = v;
 }
 
-// out[n][o][p] = bias[o]
+// out[n][o][p] = bias[o]: grid x over p, y over the n * o rows.
 template <typename T>
-__global__ void fill_bias_kernel(T* __restrict__ out, const T* __restrict__ bias, std::int64_t total, std::int64_t o,
-                                 std::int64_t p) {
-  for (std::int64_t idx = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; idx < total;
-       idx += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
-    out[idx] = bias[(idx / p) % o];
-  }
+__global__ void fill_bias_kernel(T* __restrict__ out, const T* __restrict__ bias, int o, int p, std::int64_t rows) {
+  const int at = static_cast<int>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const std::int64_t row = static_cast<std::int64_t>(blockIdx.y) + 65535ll * blockIdx.z;
+  if (at >= p || row >= rows) return;
+  out[row * p + at] = bias[row % o];
 }
 
 constexpr std::int64_t kMaxColumnBytes = 256ll << 20;
@@ -250,11 +253,17 @@ void conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Con
   if (bias.defined()) {
     dispatch_float(dt, "conv2d", [&](auto tag) {
       using T = decltype(tag);
-      fill_bias_kernel<T><<<grid_for(out.numel(), 256), 256, 0, s>>>(ptr<T>(out), ptr<T>(bias), out.numel(), o, p);
+      const std::int64_t rows = n * o;
+      const dim3 grid(static_cast<unsigned>((p + 255) / 256),
+                      static_cast<unsigned>(std::min<std::int64_t>(rows, 65535)),
+                      static_cast<unsigned>((rows + 65534) / 65535));
+      fill_bias_kernel<T>
+          <<<grid, 256, 0, s>>>(ptr<T>(out), ptr<T>(bias), static_cast<int>(o), static_cast<int>(p), rows);
     });
     SC_CUDA_LAUNCH_CHECK();
     beta = 1.0f;
   }
+  if (cudnn_conv2d(x, weight, prm, beta, out)) return;
   const bool direct = kh == 1 && kw == 1 && prm.stride[0] == 1 && prm.stride[1] == 1 && prm.padding[0] == 0 &&
                       prm.padding[1] == 0 && g == 1;
   const auto* px = static_cast<const std::byte*>(x.raw_data());
@@ -267,21 +276,38 @@ void conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Con
   }
   // Unfold a chunk of images at a time so the column buffer stays bounded.
   const std::int64_t per_image = kd * p * static_cast<std::int64_t>(es);
-  const std::int64_t chunk = std::clamp<std::int64_t>(kMaxColumnBytes / std::max<std::int64_t>(per_image, 1), 1, n);
+  // (Images per chunk also stay within grid.z's 65535.)
+  const std::int64_t chunk = std::clamp<std::int64_t>(kMaxColumnBytes / std::max<std::int64_t>(per_image, 1), 1,
+                                                      std::min<std::int64_t>(n, 65535));
   Tensor col = Tensor::empty({chunk, kd, p}, dt, Device::kCuda);
   for (std::int64_t n0 = 0; n0 < n; n0 += chunk) {
     const std::int64_t nb = std::min(chunk, n - n0);
     for (std::int64_t gi = 0; gi < g; ++gi) {
-      const std::int64_t total = nb * kd * p;
+      Im2colShape shape{static_cast<int>(c),
+                        static_cast<int>(gi * cg),
+                        static_cast<int>(h),
+                        static_cast<int>(w),
+                        static_cast<int>(kh),
+                        static_cast<int>(kw),
+                        static_cast<int>(prm.stride[0]),
+                        static_cast<int>(prm.stride[1]),
+                        static_cast<int>(prm.padding[0]),
+                        static_cast<int>(prm.padding[1]),
+                        static_cast<int>(prm.dilation[0]),
+                        static_cast<int>(prm.dilation[1]),
+                        static_cast<int>(ho),
+                        static_cast<int>(wo),
+                        static_cast<int>(kd)};
       dispatch_float(dt, "conv2d", [&](auto tag) {
         using T = decltype(tag);
-        im2col_kernel<T><<<grid_for(total, 256), 256, 0, s>>>(
-            reinterpret_cast<const T*>(px) + n0 * c * h * w, ptr<T>(col), total, static_cast<int>(cg),
-            static_cast<int>(c), static_cast<int>(gi * cg), static_cast<int>(h), static_cast<int>(w),
-            static_cast<int>(kh), static_cast<int>(kw), static_cast<int>(prm.stride[0]),
-            static_cast<int>(prm.stride[1]), static_cast<int>(prm.padding[0]), static_cast<int>(prm.padding[1]),
-            static_cast<int>(prm.dilation[0]), static_cast<int>(prm.dilation[1]), static_cast<int>(ho),
-            static_cast<int>(wo));
+        constexpr int kThreads = 256;
+        const auto* xs = reinterpret_cast<const T*>(px) + n0 * c * h * w;
+        // grid.y is at most 65535: unfold the rows in slices of that many.
+        for (std::int64_t r0 = 0; r0 < kd; r0 += 65535) {
+          const dim3 grid(static_cast<unsigned>((p + kThreads - 1) / kThreads),
+                          static_cast<unsigned>(std::min<std::int64_t>(65535, kd - r0)), static_cast<unsigned>(nb));
+          im2col_kernel<T><<<grid, kThreads, 0, s>>>(xs, ptr<T>(col), shape, static_cast<int>(r0));
+        }
       });
       SC_CUDA_LAUNCH_CHECK();
       // Row-major out_g[og, p] = W_g[og, kd] col[kd, p]  ==  column-major

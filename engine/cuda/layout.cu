@@ -48,14 +48,16 @@ struct Dims {
   std::int64_t s[kMaxDims]{};  // input element strides for each output dim
 };
 
-template <typename T>
+// Idx: 32-bit index math when the tensors fit (64-bit division is slow).
+template <typename T, typename Idx>
 __global__ void strided_gather_kernel(const T* __restrict__ x, T* __restrict__ y, std::int64_t n, Dims ix,
                                       std::int64_t base) {
   SC_GRID_STRIDE(i, n) {
-    std::int64_t rest = i, off = base;
+    Idx rest = static_cast<Idx>(i), off = static_cast<Idx>(base);
     for (int k = ix.rank - 1; k >= 0; --k) {
-      off += (rest % ix.d[k]) * ix.s[k];
-      rest /= ix.d[k];
+      const Idx extent = static_cast<Idx>(ix.d[k]);
+      off += (rest % extent) * static_cast<Idx>(ix.s[k]);
+      rest /= extent;
     }
     y[i] = x[off];
   }
@@ -66,7 +68,13 @@ void gather(const Tensor& x, Tensor& out, const Dims& ix, std::int64_t base) {
   if (n == 0) return;
   dispatch_bytes(dtype_size(x.dtype()), [&](auto tag) {
     using T = decltype(tag);
-    strided_gather_kernel<T><<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(ptr<T>(x), ptr<T>(out), n, ix, base);
+    if (x.numel() < (1ll << 31)) {
+      strided_gather_kernel<T, std::uint32_t>
+          <<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(ptr<T>(x), ptr<T>(out), n, ix, base);
+    } else {
+      strided_gather_kernel<T, std::int64_t>
+          <<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(ptr<T>(x), ptr<T>(out), n, ix, base);
+    }
   });
   SC_CUDA_LAUNCH_CHECK();
 }
@@ -118,11 +126,13 @@ __global__ void pad_kernel(const T* __restrict__ x, T* __restrict__ y, std::int6
 
 // ---- spatial ------------------------------------------------------------------------
 
-template <typename T>
-__global__ void upsample2x_kernel(const T* __restrict__ x, T* __restrict__ y, std::int64_t n, std::int64_t h,
-                                  std::int64_t w) {
-  SC_GRID_STRIDE(i, n) {
-    const std::int64_t ox = i % (2 * w), oy = (i / (2 * w)) % (2 * h), plane = i / (4 * h * w);
+template <typename T, typename Idx>
+__global__ void upsample2x_kernel(const T* __restrict__ x, T* __restrict__ y, std::int64_t n, std::int64_t h64,
+                                  std::int64_t w64) {
+  const Idx h = static_cast<Idx>(h64), w = static_cast<Idx>(w64);
+  SC_GRID_STRIDE(i64, n) {
+    const Idx i = static_cast<Idx>(i64);
+    const Idx ox = i % (2 * w), oy = (i / (2 * w)) % (2 * h), plane = i / (4 * h * w);
     y[i] = x[(plane * h + oy / 2) * w + ox / 2];
   }
 }
@@ -346,8 +356,13 @@ void upsample_nearest2x(const Tensor& x, Tensor& out) {
   if (n == 0) return;
   dispatch_bytes(dtype_size(x.dtype()), [&](auto tag) {
     using T = decltype(tag);
-    upsample2x_kernel<T>
-        <<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(ptr<T>(x), ptr<T>(out), n, x.dim(2), x.dim(3));
+    if (n < (1ll << 31)) {
+      upsample2x_kernel<T, std::uint32_t>
+          <<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(ptr<T>(x), ptr<T>(out), n, x.dim(2), x.dim(3));
+    } else {
+      upsample2x_kernel<T, std::int64_t>
+          <<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(ptr<T>(x), ptr<T>(out), n, x.dim(2), x.dim(3));
+    }
   });
   SC_CUDA_LAUNCH_CHECK();
 }

@@ -2,6 +2,7 @@
 // statistics in f32 with two passes (mean, then the mean squared deviation),
 // as exact as the CPU reference; the affine transform (and SiLU for the fused
 // GroupNorm + SiLU) is folded into the writing pass.
+#include <algorithm>
 #include <cfloat>
 
 #include "engine/cuda/common.cuh"
@@ -10,8 +11,6 @@
 namespace sc::engine::cuda {
 
 namespace {
-
-constexpr int kBlock = 512;
 
 // Sum over the block; every thread gets the result.
 __device__ float block_sum(float v) {
@@ -50,25 +49,64 @@ __device__ float block_max(float v) {
 
 __device__ __forceinline__ float silu_f(float v) { return v / (1.0f + __expf(-v)); }
 
-// One block per (image, group): the group is cg channels x spatial values,
-// contiguous.
+// GroupNorm in two kernels so that a few large groups still fill the GPU
+// (32 groups x batch 1 would be 32 blocks): the first splits every group into
+// chunks and writes each chunk's (count, mean, M2), two-pass within the chunk;
+// the second merges a group's chunks (Chan et al.) and normalises a slice of
+// it, with the affine transform and the optional SiLU.
+struct Moments {
+  float count, mean, m2;
+};
+
 template <typename T>
-__global__ void group_norm_kernel(const T* __restrict__ x, const T* __restrict__ weight, const T* __restrict__ bias,
-                                  T* __restrict__ y, int groups, int cg, std::int64_t spatial, float eps, bool silu) {
-  const std::int64_t count = static_cast<std::int64_t>(cg) * spatial;
-  const T* xs = x + blockIdx.x * count;
-  T* ys = y + blockIdx.x * count;
+__global__ void group_stats_kernel(const T* __restrict__ x, Moments* __restrict__ partial, std::int64_t count,
+                                   std::int64_t chunk) {
+  const int split = blockIdx.x, splits = gridDim.x;
+  const T* xs = x + blockIdx.y * count;
+  const std::int64_t begin = split * chunk;
+  const std::int64_t end = begin + chunk < count ? begin + chunk : count;
   float s = 0.0f;
-  for (std::int64_t i = threadIdx.x; i < count; i += blockDim.x) s += to_float(xs[i]);
-  const float mean = block_sum(s) / static_cast<float>(count);
+  for (std::int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) s += to_float(xs[i]);
+  const float n = static_cast<float>(end > begin ? end - begin : 0);
+  const float total = block_sum(s);
+  const float mean = n > 0 ? total / n : 0.0f;
   float q = 0.0f;
-  for (std::int64_t i = threadIdx.x; i < count; i += blockDim.x) {
+  for (std::int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
     const float d = to_float(xs[i]) - mean;
     q += d * d;
   }
-  const float rstd = rsqrtf(block_sum(q) / static_cast<float>(count) + eps);
-  const int g = blockIdx.x % groups;
-  for (std::int64_t i = threadIdx.x; i < count; i += blockDim.x) {
+  const float m2 = block_sum(q);
+  if (threadIdx.x == 0) partial[blockIdx.y * splits + split] = Moments{n, mean, m2};
+}
+
+template <typename T>
+__global__ void group_apply_kernel(const T* __restrict__ x, const Moments* __restrict__ partial,
+                                   const T* __restrict__ weight, const T* __restrict__ bias, T* __restrict__ y,
+                                   int groups, int cg, std::int64_t spatial, int splits, float eps, bool silu) {
+  __shared__ float stats[2];
+  const int ng = blockIdx.y;
+  if (threadIdx.x == 0) {
+    float n = 0.0f, mean = 0.0f, m2 = 0.0f;
+    for (int k = 0; k < splits; ++k) {
+      const Moments b = partial[ng * splits + k];
+      if (b.count == 0.0f) continue;
+      const float total = n + b.count;
+      const float delta = b.mean - mean;
+      mean += delta * (b.count / total);
+      m2 += b.m2 + delta * delta * (n * b.count / total);
+      n = total;
+    }
+    stats[0] = mean;
+    stats[1] = rsqrtf(m2 / n + eps);
+  }
+  __syncthreads();
+  const float mean = stats[0], rstd = stats[1];
+  const std::int64_t count = static_cast<std::int64_t>(cg) * spatial;
+  const T* xs = x + ng * count;
+  T* ys = y + ng * count;
+  const int g = ng % groups;
+  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < count;
+       i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
     const int ch = g * cg + static_cast<int>(i / spatial);
     const float wv = weight ? to_float(weight[ch]) : 1.0f;
     const float bv = bias ? to_float(bias[ch]) : 0.0f;
@@ -148,11 +186,23 @@ void group_norm(const Tensor& x, std::int64_t groups, const Tensor& weight, cons
   const std::int64_t n = x.dim(0), c = x.dim(1);
   if (x.numel() == 0) return;
   const std::int64_t spatial = x.numel() / (n * c);
+  const std::int64_t count = (c / groups) * spatial;
+  const std::int64_t ng = n * groups;
+  // About four blocks per SM in all, chunks of at least 4096 values.
+  const std::int64_t splits =
+      std::clamp<std::int64_t>(std::min<std::int64_t>((528 + ng - 1) / ng, count / 4096), 1, 64);
+  const std::int64_t chunk = (count + splits - 1) / splits;
+  Tensor partial = Tensor::empty({ng * splits * 3}, DType::kF32, Device::kCuda);
+  auto* moments = static_cast<Moments*>(partial.raw_data());
   dispatch_float(x.dtype(), "group_norm", [&](auto tag) {
     using T = decltype(tag);
-    group_norm_kernel<T><<<static_cast<unsigned>(n * groups), kBlock, 0, engine_stream()>>>(
-        ptr<T>(x), opt_ptr<T>(weight), opt_ptr<T>(bias), ptr<T>(out), static_cast<int>(groups),
-        static_cast<int>(c / groups), spatial, eps, silu);
+    group_stats_kernel<T><<<dim3(static_cast<unsigned>(splits), static_cast<unsigned>(ng)), 256, 0, engine_stream()>>>(
+        ptr<T>(x), moments, count, chunk);
+    const std::int64_t apply_blocks = std::clamp<std::int64_t>((count + 1023) / 1024, 1, 4 * splits);
+    group_apply_kernel<T>
+        <<<dim3(static_cast<unsigned>(apply_blocks), static_cast<unsigned>(ng)), 256, 0, engine_stream()>>>(
+            ptr<T>(x), moments, opt_ptr<T>(weight), opt_ptr<T>(bias), ptr<T>(out), static_cast<int>(groups),
+            static_cast<int>(c / groups), spatial, static_cast<int>(splits), eps, silu);
   });
   SC_CUDA_LAUNCH_CHECK();
 }

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "engine/cuda/runtime.h"
+#include "tests/common/img2img_fixture.h"
 #include "tests/common/subprocess.h"
 
 namespace sc::app {
@@ -23,20 +24,7 @@ const std::string kSource = " --source " + shell_quote("test:64x64@25?pacing=fas
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-fs::path model_folder() {
-  const fs::path dir = kTmp / "model";
-  if (fs::exists(dir / "model_index.json")) return dir;
-  fs::create_directories(dir / "tokenizer");
-  fs::copy(kFixtures / "stream_pipeline", dir, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
-  for (const char* f : {"vocab.json", "merges.txt"}) {
-    fs::copy_file(kFixtures / "diffusion_tokenizer" / f, dir / "tokenizer" / f, fs::copy_options::overwrite_existing);
-  }
-  fs::create_directories(dir / "vae");
-  for (const char* f : {"config.json", "diffusion_pytorch_model.safetensors"}) {
-    fs::copy_file(kFixtures / "diffusion_vae" / f, dir / "vae" / f, fs::copy_options::overwrite_existing);
-  }
-  return dir;
-}
+fs::path model_folder() { return test::tiny_img2img_pipeline("img2img_cli_model"); }
 
 std::string img2img(const fs::path& model, const std::string& extra, const std::string& output) {
   fs::create_directories(kTmp);

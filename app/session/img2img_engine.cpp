@@ -1,0 +1,255 @@
+#include "app/session/img2img_engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "engine/cuda/runtime.h"
+#include "engine/device.h"
+#include "engine/models/model_folder.h"
+#include "engine/models/taesd/taesd.h"
+#include "engine/ops.h"
+#include "engine/schedulers/lcm_scheduler.h"
+
+namespace sc::app {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// --device / --dtype: where the models run. auto takes CUDA when a GPU
+// answers, else the CPU (which computes in fp32 whatever --dtype says).
+engine::Placement placement_for(const Img2ImgModels& o) {
+  if (o.dtype != "fp16" && o.dtype != "bf16" && o.dtype != "fp32") {
+    throw Error("--dtype {}: use fp16, bf16 or fp32", o.dtype);
+  }
+  bool cuda = false;
+  if (o.device == "cuda") {
+    engine::cuda::require_available("--device cuda");
+    cuda = true;
+  } else if (o.device == "auto") {
+    cuda = engine::compute_path() == engine::ComputePath::kCuda;
+  } else if (o.device != "cpu") {
+    throw Error("--device {}: use auto, cpu or cuda", o.device);
+  }
+  engine::Placement p;
+  if (!cuda) return p;
+  p.device = engine::Device::kCuda;
+  p.dtype = o.dtype == "fp16" ? engine::DType::kF16 : o.dtype == "bf16" ? engine::DType::kBF16 : engine::DType::kF32;
+  return p;
+}
+
+engine::LcmScheduler load_scheduler(const fs::path& folder) {
+  const fs::path file = folder / "scheduler" / "scheduler_config.json";
+  if (!fs::exists(file)) return engine::LcmScheduler{};
+  return engine::LcmScheduler{engine::LcmSchedulerConfig::from_config(engine::Config::load(file))};
+}
+
+}  // namespace
+
+engine::StreamParams stream_params(const Img2ImgSettings& s) {
+  engine::StreamParams params;
+  params.t_index_list = engine::t_index_list_for(s.strength, s.steps);
+  params.cfg = engine::parse_cfg_mode(s.cfg);
+  check(std::isfinite(s.guidance) && s.guidance >= 0.0f, "guidance is {}; use a value of 0 or more", s.guidance);
+  check(std::isfinite(s.delta), "delta is {}; use a finite value", s.delta);
+  params.guidance = s.guidance;
+  params.delta = s.delta;
+  params.seed = s.seed;
+  if (s.width <= 0 || s.height <= 0 || s.width % 8 != 0 || s.height % 8 != 0) {
+    throw Error("resolution {}x{} is not a multiple of 8 in both directions; use e.g. {}x{}", s.width, s.height,
+                std::max(8, s.width / 8 * 8), std::max(8, s.height / 8 * 8));
+  }
+  params.width = s.width;
+  params.height = s.height;
+  params.similarity_filter = s.similarity_filter;
+  params.similarity_threshold = s.similarity_threshold;
+  params.max_skip_frames = s.max_skip_frames;
+  if (s.similarity_filter) {
+    check(s.similarity_threshold > 0.0f && s.similarity_threshold < 1.0f,
+          "similarity threshold is {}; use a value between 0 and 1", s.similarity_threshold);
+    check(s.max_skip_frames >= 0, "max skip frames is {}; use 0 or more", s.max_skip_frames);
+  }
+  return params;
+}
+
+struct Img2ImgEngine::Loaded {
+  engine::DiffusionPipelineModels pipeline;
+  std::optional<engine::Taesd> taesd;
+  std::optional<engine::PromptEncoder> prompts;
+  std::optional<engine::StreamDiffusion> stream;
+};
+
+Img2ImgEngine::Img2ImgEngine(const Img2ImgModels& o, const Img2ImgSettings& settings) {
+  const engine::StreamParams params = stream_params(settings);  // bad values fail before the slow load
+  if (o.model.empty()) throw Error("no model given (use --model DIR, a diffusers pipeline folder such as sd-turbo)");
+  const fs::path folder(o.model);
+  if (fs::is_directory(folder) && !fs::exists(folder / "model_index.json") &&
+      (fs::exists(folder / "config.json") || fs::exists(folder / "taesd_decoder.safetensors"))) {
+    throw Error(
+        "{} is a single model component, not a diffusers pipeline folder; img2img needs a folder with "
+        "model_index.json, unet/, text_encoder/, tokenizer/ and vae/ (a TAESD folder goes to --taesd)",
+        o.model);
+  }
+  const engine::Placement placement = placement_for(o);
+  const auto t0 = Clock::now();
+  loaded_ = std::make_unique<Loaded>(
+      Loaded{engine::load_diffusers_pipeline(folder, "", placement), std::nullopt, std::nullopt, std::nullopt});
+  Loaded& m = *loaded_;
+  const engine::UNetConfig& unet = m.pipeline.unet.config();
+  check(unet.in_channels == 4,
+        "{}: the UNet takes {} input channels; img2img supports 4-channel latent UNets (SD 1.x, SD 2.x, sd-turbo)",
+        o.model, unet.in_channels);
+  check(unet.cross_attention_dim == m.pipeline.text_encoder.config().hidden_size,
+        "{}: the text encoder's width ({}) does not match the UNet's cross-attention width ({}); the components come "
+        "from different model families",
+        o.model, m.pipeline.text_encoder.config().hidden_size, unet.cross_attention_dim);
+  engine::LatentCodec codec;
+  if (!o.taesd.empty()) {
+    m.taesd = engine::Taesd::load(fs::path(o.taesd), "", placement);
+    check(m.taesd->config.latent_channels == 4, "{}: TAESD with {} latent channels does not fit a 4-channel UNet",
+          o.taesd, m.taesd->config.latent_channels);
+    const engine::Taesd& taesd = *m.taesd;
+    codec = {"TAESD",
+             [&taesd](const engine::Tensor& x) {
+               return engine::scale(taesd.encoder.forward(x), taesd.config.scaling_factor);
+             },
+             [&taesd](const engine::Tensor& x) {
+               return taesd.decoder.forward(engine::scale(x, 1.0f / taesd.config.scaling_factor));
+             },
+             1 << static_cast<int>(taesd.config.encoder_block_out_channels.size() - 1)};
+  } else {
+    const engine::AutoencoderKl& vae = m.pipeline.vae;
+    codec = {"VAE", [&vae](const engine::Tensor& x) { return vae.encode_scaled(x); },
+             [&vae](const engine::Tensor& x) { return vae.decode_scaled(x); },
+             1 << static_cast<int>(vae.config().block_out_channels.size() - 1)};
+  }
+  family_ = m.pipeline.family;
+  codec_name_ = codec.name;
+  compute_ = placement.device == engine::Device::kCuda ? fmt::format("CUDA {}", o.dtype) : std::string("CPU fp32");
+  m.prompts.emplace(&m.pipeline.tokenizer, &m.pipeline.text_encoder);
+  m.stream.emplace(&m.pipeline.unet, codec, load_scheduler(folder), params);
+  current_ = settings;
+  latest_ = settings;
+  // Prompts are encoded by apply_pending on the first frame's thread.
+  pending_ = settings;
+  current_.prompt = current_.negative_prompt = "\x01";  // never a real prompt: forces the first encode
+  apply_pending();
+  log::info("img2img: {} ({}) on {} loaded in {:.1f} s", family_, codec_name_, compute_, seconds_since(t0));
+}
+
+Img2ImgEngine::~Img2ImgEngine() = default;
+
+void Img2ImgEngine::update(const Img2ImgSettings& settings) {
+  stream_params(settings);  // throws for a bad value; the stream keeps what it had
+  std::lock_guard lock(mutex_);
+  pending_ = settings;
+  latest_ = settings;
+}
+
+Img2ImgSettings Img2ImgEngine::settings() const {
+  std::lock_guard lock(mutex_);
+  return latest_;
+}
+
+void Img2ImgEngine::apply_pending() {
+  std::optional<Img2ImgSettings> next;
+  {
+    std::lock_guard lock(mutex_);
+    next.swap(pending_);
+  }
+  if (!next) return;
+  Loaded& m = *loaded_;
+  if (next->prompt != current_.prompt || next->negative_prompt != current_.negative_prompt) {
+    bool truncated = false, negative_truncated = false;
+    engine::Tensor cond = m.prompts->encode(next->prompt, &truncated);
+    engine::Tensor uncond = m.prompts->encode(next->negative_prompt, &negative_truncated);
+    if (truncated) {
+      log::warn("the prompt is longer than CLIP's {} tokens; its end was dropped", m.pipeline.tokenizer.max_length());
+    }
+    if (negative_truncated) log::warn("the negative prompt is longer than CLIP's 77 tokens; its end was dropped");
+    prompt_truncated_ = truncated;
+    m.stream->set_prompt_embeds(cond, uncond);
+  }
+  m.stream->set_params(stream_params(*next));
+  current_ = *next;
+}
+
+std::optional<media::Frame> Img2ImgEngine::process(const media::Frame& input, Timing* timing) {
+  apply_pending();
+  engine::StreamDiffusion& stream = *loaded_->stream;
+  const engine::StreamParams& p = stream.params();
+  auto t0 = Clock::now();
+  const engine::Tensor image = frame_to_tensor(input, p.width, p.height);
+  if (timing) timing->preprocess_s += seconds_since(t0);
+  const engine::StreamDiffusion::Result r = stream.process(image);
+  if (r.warming_up) return std::nullopt;
+  t0 = Clock::now();
+  media::Frame out = tensor_to_frame(r.image);
+  out.pts_us = input.pts_us;
+  out.capture_time = input.capture_time;
+  if (timing) timing->postprocess_s += seconds_since(t0);
+  return out;
+}
+
+const engine::StreamDiffusion::Counters& Img2ImgEngine::counters() const { return loaded_->stream->counters(); }
+std::int64_t Img2ImgEngine::unet_rows_per_frame() const { return loaded_->stream->unet_rows_per_frame(); }
+
+engine::Tensor frame_to_tensor(const media::Frame& f, int width, int height) {
+  check(f.format == media::PixelFormat::kRgba8 && !f.empty(), "img2img needs RGBA frames; got {}x{} {}", f.width,
+        f.height, media::to_string(f.format));
+  engine::Tensor t = engine::Tensor::empty({1, 3, height, width});
+  float* out = t.data<float>();
+  const std::size_t plane = static_cast<std::size_t>(width) * static_cast<std::size_t>(height);
+  // Bilinear, sampling at pixel centres (the same size is an exact copy).
+  const float sx = static_cast<float>(f.width) / static_cast<float>(width);
+  const float sy = static_cast<float>(f.height) / static_cast<float>(height);
+  for (int y = 0; y < height; ++y) {
+    const float fy = std::clamp((static_cast<float>(y) + 0.5f) * sy - 0.5f, 0.0f, static_cast<float>(f.height - 1));
+    const int y0 = static_cast<int>(fy), y1 = std::min(y0 + 1, f.height - 1);
+    const float wy = fy - static_cast<float>(y0);
+    const std::uint8_t* r0 = f.row(y0);
+    const std::uint8_t* r1 = f.row(y1);
+    for (int x = 0; x < width; ++x) {
+      const float fx = std::clamp((static_cast<float>(x) + 0.5f) * sx - 0.5f, 0.0f, static_cast<float>(f.width - 1));
+      const int x0 = static_cast<int>(fx), x1 = std::min(x0 + 1, f.width - 1);
+      const float wx = fx - static_cast<float>(x0);
+      const std::size_t at =
+          static_cast<std::size_t>(y) * static_cast<std::size_t>(width) + static_cast<std::size_t>(x);
+      for (int c = 0; c < 3; ++c) {
+        const float top = r0[x0 * 4 + c] + (r0[x1 * 4 + c] - r0[x0 * 4 + c]) * wx;
+        const float bottom = r1[x0 * 4 + c] + (r1[x1 * 4 + c] - r1[x0 * 4 + c]) * wx;
+        out[c * plane + at] = (top + (bottom - top) * wy) / 127.5f - 1.0f;
+      }
+    }
+  }
+  return t;
+}
+
+media::Frame tensor_to_frame(const engine::Tensor& t) {
+  const auto height = static_cast<int>(t.shape()[2]);
+  const auto width = static_cast<int>(t.shape()[3]);
+  media::Frame f = media::Frame::make_rgba(width, height);
+  const float* in = t.data<float>();
+  const std::size_t plane = static_cast<std::size_t>(width) * static_cast<std::size_t>(height);
+  for (int y = 0; y < height; ++y) {
+    std::uint8_t* row = f.row(y);
+    for (int x = 0; x < width; ++x) {
+      const std::size_t at =
+          static_cast<std::size_t>(y) * static_cast<std::size_t>(width) + static_cast<std::size_t>(x);
+      for (int c = 0; c < 3; ++c) {
+        row[x * 4 + c] = static_cast<std::uint8_t>(std::lround(std::clamp(in[c * plane + at], 0.0f, 1.0f) * 255.0f));
+      }
+      row[x * 4 + 3] = 255;
+    }
+  }
+  return f;
+}
+
+}  // namespace sc::app

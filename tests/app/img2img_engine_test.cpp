@@ -1,0 +1,237 @@
+// The img2img mode as the studio runs it: Img2ImgEngine (models + stream,
+// frames in and out, live updates) and LiveSession's pluggable frame
+// processor, on the tiny pipeline made from the golden fixtures.
+#include "app/session/img2img_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "app/session/live_session.h"
+#include "base/error.h"
+#include "tests/common/img2img_fixture.h"
+
+namespace sc::app {
+namespace {
+
+using namespace std::chrono_literals;
+
+Img2ImgModels tiny_models(bool taesd = true) {
+  Img2ImgModels m;
+  m.model = test::tiny_img2img_pipeline().string();
+  if (taesd) m.taesd = test::tiny_taesd().string();
+  m.device = "cpu";
+  return m;
+}
+
+Img2ImgSettings tiny_settings() {
+  Img2ImgSettings s;
+  s.prompt = "a watercolor city";
+  s.width = s.height = 64;
+  s.steps = 2;
+  return s;
+}
+
+// A deterministic RGBA test frame of any size.
+media::Frame pattern(int width, int height, int phase) {
+  media::Frame f = media::Frame::make_rgba(width, height);
+  for (int y = 0; y < height; ++y) {
+    std::uint8_t* row = f.row(y);
+    for (int x = 0; x < width; ++x) {
+      row[4 * x + 0] = static_cast<std::uint8_t>((x * 4 + phase) & 255);
+      row[4 * x + 1] = static_cast<std::uint8_t>((y * 4 + 2 * phase) & 255);
+      row[4 * x + 2] = static_cast<std::uint8_t>(((x + y) * 2) & 255);
+      row[4 * x + 3] = 255;
+    }
+  }
+  return f;
+}
+
+bool same_pixels(const media::Frame& a, const media::Frame& b) {
+  if (a.width != b.width || a.height != b.height) return false;
+  for (int y = 0; y < a.height; ++y) {
+    if (std::memcmp(a.row(y), b.row(y), static_cast<std::size_t>(a.width) * 4) != 0) return false;
+  }
+  return true;
+}
+
+TEST(Img2ImgEngine, WarmsUpThenReturnsFramesAtTheStreamSize) {
+  Img2ImgEngine engine(tiny_models(), tiny_settings());
+  EXPECT_EQ(engine.name(), "img2img");
+  EXPECT_EQ(engine.compute(), "CPU fp32");
+  EXPECT_EQ(engine.codec_name(), "TAESD");
+  media::Frame in = pattern(96, 80, 0);  // not the stream's size: resized
+  in.pts_us = 1234;
+  EXPECT_FALSE(engine.process(in).has_value());  // two steps: the first frame fills the buffer
+  in.pts_us = 5678;
+  auto out = engine.process(in);
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(out->width, 64);
+  EXPECT_EQ(out->height, 64);
+  EXPECT_EQ(out->pts_us, 5678);
+  EXPECT_EQ(engine.counters().frames, 2);
+}
+
+TEST(Img2ImgEngine, LivePromptChangeAppliesFromTheNextFrame) {
+  Img2ImgEngine a(tiny_models(), tiny_settings());
+  Img2ImgEngine b(tiny_models(), tiny_settings());
+  std::optional<media::Frame> ra, rb;
+  for (int i = 0; i < 3; ++i) {
+    ra = a.process(pattern(64, 64, i));
+    rb = b.process(pattern(64, 64, i));
+  }
+  ASSERT_TRUE(ra && rb);
+  EXPECT_TRUE(same_pixels(*ra, *rb));  // same models, settings, seed and input: same output
+  Img2ImgSettings changed = tiny_settings();
+  changed.prompt = "an oil painting of a harbour at night";
+  b.update(changed);
+  EXPECT_EQ(b.settings().prompt, changed.prompt);
+  ra = a.process(pattern(64, 64, 3));
+  rb = b.process(pattern(64, 64, 3));
+  ASSERT_TRUE(ra && rb);
+  EXPECT_FALSE(same_pixels(*ra, *rb));
+}
+
+TEST(Img2ImgEngine, BadLiveValuesAreRefusedAndTheStreamKeepsRunning) {
+  Img2ImgEngine engine(tiny_models(), tiny_settings());
+  Img2ImgSettings bad = tiny_settings();
+  bad.width = 60;
+  try {
+    engine.update(bad);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not a multiple of 8"), std::string::npos) << e.what();
+  }
+  bad = tiny_settings();
+  bad.steps = 7;
+  EXPECT_THROW(engine.update(bad), Error);
+  bad = tiny_settings();
+  bad.cfg = "double";
+  EXPECT_THROW(engine.update(bad), Error);
+  EXPECT_EQ(engine.settings().width, 64);
+  engine.process(pattern(64, 64, 0));
+  auto out = engine.process(pattern(64, 64, 1));
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(out->width, 64);
+  // A new size restarts the buffer (one warm-up frame again) and takes effect.
+  Img2ImgSettings bigger = tiny_settings();
+  bigger.width = 80;
+  engine.update(bigger);
+  EXPECT_FALSE(engine.process(pattern(64, 64, 2)).has_value());
+  out = engine.process(pattern(64, 64, 3));
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(out->width, 80);
+}
+
+TEST(Img2ImgEngine, LoadErrorsNameTheProblem) {
+  Img2ImgModels m = tiny_models();
+  m.model = (std::filesystem::path(SC_TEST_TMP_DIR) / "no-such-model").string();
+  EXPECT_THROW(Img2ImgEngine(m, tiny_settings()), Error);
+  m = tiny_models();
+  m.dtype = "fp8";
+  try {
+    Img2ImgEngine e(m, tiny_settings());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--dtype fp8"), std::string::npos) << e.what();
+  }
+}
+
+// ---- LiveSession with a processor ------------------------------------------
+
+class Invert final : public FrameProcessor {
+ public:
+  std::string name() const override { return "invert"; }
+  std::optional<media::Frame> process(const media::Frame& in) override {
+    media::Frame out = media::Frame::make_rgba(in.width, in.height);
+    for (int y = 0; y < in.height; ++y) {
+      for (int x = 0; x < in.width * 4; ++x) {
+        out.row(y)[x] = static_cast<std::uint8_t>(x % 4 == 3 ? 255 : 255 - in.row(y)[x]);
+      }
+    }
+    out.pts_us = in.pts_us;
+    out.capture_time = in.capture_time;
+    ++calls;
+    return out;
+  }
+  std::atomic<int> calls{0};
+};
+
+class Failing final : public FrameProcessor {
+ public:
+  std::string name() const override { return "failing"; }
+  std::optional<media::Frame> process(const media::Frame&) override { throw Error("the model ran out of patience"); }
+};
+
+bool wait_for_frames(LiveSession& s, DisplayFrames& f, std::uint64_t* seq, int count) {
+  for (int i = 0; i < 400 && count > 0; ++i) {
+    if (s.latest(f, seq)) --count;
+    std::this_thread::sleep_for(10ms);
+  }
+  return count == 0;
+}
+
+TEST(LiveSessionProcessor, ProcessorOutputReachesTheViewport) {
+  LiveSession s;
+  auto invert = std::make_shared<Invert>();
+  s.set_processor(invert);
+  s.start("test:64x48@30");
+  DisplayFrames f;
+  std::uint64_t seq = 0;
+  ASSERT_TRUE(wait_for_frames(s, f, &seq, 3));
+  EXPECT_GT(invert->calls.load(), 0);
+  EXPECT_EQ(s.stats().mode, "invert");
+  ASSERT_EQ(f.output.width, f.input.width);
+  EXPECT_EQ(f.output.row(10)[0], 255 - f.input.row(10)[0]);
+  EXPECT_EQ(f.output.row(20)[5], 255 - f.input.row(20)[5]);
+  s.set_processor(nullptr);
+  ASSERT_TRUE(wait_for_frames(s, f, &seq, 3));
+  EXPECT_TRUE(same_pixels(f.input, f.output));
+  EXPECT_EQ(s.stats().mode, "passthrough");
+  s.stop();
+}
+
+TEST(LiveSessionProcessor, AFailingProcessorIsReportedAndPassthroughResumes) {
+  LiveSession s;
+  s.set_processor(std::make_shared<Failing>());
+  s.start("test:64x48@30");
+  DisplayFrames f;
+  std::uint64_t seq = 0;
+  ASSERT_TRUE(wait_for_frames(s, f, &seq, 3));
+  EXPECT_EQ(s.processor(), nullptr);
+  EXPECT_TRUE(same_pixels(f.input, f.output));
+  const std::vector<std::string> errors = s.take_errors();
+  ASSERT_FALSE(errors.empty());
+  EXPECT_NE(errors.front().find("failing: the model ran out of patience"), std::string::npos) << errors.front();
+  s.stop();
+}
+
+TEST(LiveSessionProcessor, Img2ImgRunsLiveAndRecords) {
+  auto engine = std::make_shared<Img2ImgEngine>(tiny_models(), tiny_settings());
+  LiveSession s;
+  s.set_processor(engine);
+  s.start("test:96x64@20");
+  DisplayFrames f;
+  std::uint64_t seq = 0;
+  ASSERT_TRUE(wait_for_frames(s, f, &seq, 2));
+  EXPECT_EQ(f.output.width, 64);  // the stream's size, not the source's
+  EXPECT_EQ(f.input.width, 96);
+  const std::filesystem::path out = std::filesystem::path(SC_TEST_TMP_DIR) / "img2img_live.mp4";
+  std::filesystem::remove(out);
+  s.start_recording({out.string(), 23, "auto"});
+  Img2ImgSettings changed = tiny_settings();
+  changed.prompt = "neon";
+  engine->update(changed);
+  ASSERT_TRUE(wait_for_frames(s, f, &seq, 4));
+  const RecordingStatus st = s.stop_recording();
+  EXPECT_GE(st.frames, 2);
+  EXPECT_TRUE(std::filesystem::exists(out));
+  EXPECT_TRUE(s.take_errors().empty());
+  s.stop();
+}
+
+}  // namespace
+}  // namespace sc::app
