@@ -36,6 +36,10 @@ constexpr const char* kUsage =
     "  --source SRC           start on this source (test, v4l2:/dev/video0, screen, FILE); default: the last one\n"
     "  --record FILE          start recording to FILE (.mp4 or .mkv) as soon as there is a picture\n"
     "  --volumetric [DIR]     start in the volumetric mode on a V^3 sequence (default: the bundled sample)\n"
+    "  --img2img MODEL_DIR    start in the img2img mode on a diffusers pipeline folder (sd-turbo, ...)\n"
+    "  --taesd DIR            with --img2img: the TAESD decoder folder (fast)\n"
+    "  --prompt TEXT          with --img2img: the prompt\n"
+    "  --size WxH             with --img2img: the model resolution (multiples of 8)\n"
     "  --quit-after SECONDS   quit after this many seconds (for automation)\n"
     "  --screenshot PATH.png  with --quit-after: save a screenshot of the main window first\n"
     "  --close-after SECONDS  close the window after this many seconds, as its close button does\n"
@@ -54,6 +58,8 @@ struct GuiArgs {
   std::string self_test;
   bool volumetric = false;
   std::string sequence;
+  std::string img2img, taesd, prompt;
+  int width = 0, height = 0;
 };
 
 [[noreturn]] void usage_error(const std::string& msg) {
@@ -92,6 +98,16 @@ GuiArgs parse_args(int argc, char** argv) {
     } else if (arg == "--volumetric") {
       a.volumetric = true;
       if (i + 1 < argc && argv[i + 1][0] != '-') a.sequence = argv[++i];
+    } else if (arg == "--img2img") {
+      a.img2img = value(arg);
+    } else if (arg == "--taesd") {
+      a.taesd = value(arg);
+    } else if (arg == "--prompt") {
+      a.prompt = value(arg);
+    } else if (arg == "--size") {
+      const std::string v = value(arg);
+      if (std::sscanf(v.c_str(), "%dx%d", &a.width, &a.height) != 2 || a.width <= 0 || a.height <= 0)
+        usage_error("--size needs WxH, e.g. 512x512; got '" + v + "'");
     } else if (arg == "--record") {
       a.record = value(arg);
     } else if (arg == "--self-test") {
@@ -108,6 +124,9 @@ GuiArgs parse_args(int argc, char** argv) {
     }
   }
   if (!a.screenshot.empty() && !a.quit_after_s) usage_error("--screenshot needs --quit-after SECONDS");
+  if (a.img2img.empty() && (!a.taesd.empty() || !a.prompt.empty() || a.width > 0))
+    usage_error("--taesd, --prompt and --size go with --img2img MODEL_DIR");
+  if (!a.img2img.empty() && a.volumetric) usage_error("--img2img and --volumetric are different modes; pick one");
   return a;
 }
 
@@ -190,10 +209,15 @@ int main(int argc, char** argv) {
             : settings.value(QStringLiteral("source/last"), QStringLiteral("test")).toString().toStdString();
     sc::log::info("StreamCanvas {} on '{}' ({}); source {}", sc::kVersion, ctx.device_info().name,
                   ctx.device_info().type, source);
-    if (args.volumetric)
+    if (args.volumetric) {
       window.openVolumetric(QString::fromStdString(args.sequence));
-    else
+    } else {
       window.startSource(QString::fromStdString(source));
+      if (!args.img2img.empty()) {
+        window.startImg2Img(QString::fromStdString(args.img2img), QString::fromStdString(args.taesd),
+                            QString::fromStdString(args.prompt), args.width, args.height);
+      }
+    }
 
     if (!args.record.empty()) {
       // Start as soon as the first picture is there (the recorder takes its size).

@@ -8,6 +8,7 @@
 #include <QDateTime>
 #include <QDir>
 #include <QDockWidget>
+#include <QDoubleSpinBox>
 #include <QDragEnterEvent>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -23,6 +24,7 @@
 #include <QPushButton>
 #include <QSettings>
 #include <QSlider>
+#include <QSpinBox>
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QTimer>
@@ -100,7 +102,7 @@ MainWindow::MainWindow(render::VulkanContext& ctx, const QString& compute_path)
     app::RecordingStatus r = session_->recording();
     h.recording = r.active;
     h.recording_s = r.seconds;
-    h.status = s.running ? s.source + " (" + s.decoder + ")" : "stopped";
+    h.status = s.running ? s.source + " (" + s.decoder + ") | " + s.mode : "stopped";
     return h;
   });
   connect(viewport_, &ViewportWindow::renderError, this,
@@ -132,6 +134,7 @@ MainWindow::MainWindow(render::VulkanContext& ctx, const QString& compute_path)
 }
 
 MainWindow::~MainWindow() {
+  if (loader_.joinable()) loader_.join();  // a model still loading finishes first
   log::remove_sink(log_sink_);
   viewport_->set_volumetric(nullptr);
   volumetric_.reset();
@@ -174,7 +177,10 @@ void MainWindow::build_docks() {
   mode_box_ = new QComboBox(mode_widget);
   mode_box_->addItem(tr("Passthrough"));
   mode_box_->addItem(tr("Volumetric (V^3)"));
-  mode_box_->setToolTip(tr("The AI modes appear here as they land: img2img, talking head, video Q&A"));
+  mode_box_->addItem(tr("Img2Img (StreamDiffusion)"));
+  mode_box_->setToolTip(
+      tr("Passthrough shows the source; Img2Img restyles it live with a diffusion model; "
+         "Volumetric plays a V^3 sequence"));
   display_box_ = new QComboBox(mode_widget);
   display_box_->addItems({QStringLiteral("fit"), QStringLiteral("fill"), QStringLiteral("1:1")});
   side_by_side_ = new QCheckBox(tr("Input | output side by side"), mode_widget);
@@ -217,6 +223,91 @@ void MainWindow::build_docks() {
   vol->addRow(help);
   mode_form->addRow(volumetric_box_);
   volumetric_box_->setVisible(false);
+
+  // Img2img: models (loaded once), then the live parameters; every change
+  // applies from the next frame without stopping the stream.
+  img2img_box_ = new QWidget(mode_widget);
+  auto* i2i = new QFormLayout(img2img_box_);
+  i2i->setContentsMargins(0, 0, 0, 0);
+  auto* model_row = new QHBoxLayout;
+  auto* open_model = new QPushButton(tr("Open…"), img2img_box_);
+  auto* load_button = new QPushButton(tr("Load"), img2img_box_);
+  model_row->addWidget(open_model);
+  model_row->addWidget(load_button);
+  i2i->addRow(model_row);
+  taesd_dir_ = new QLineEdit(img2img_box_);
+  taesd_dir_->setPlaceholderText(tr("optional: TAESD folder (fast decoder)"));
+  i2i->addRow(tr("TAESD"), taesd_dir_);
+  device_box_ = new QComboBox(img2img_box_);
+  device_box_->addItems({QStringLiteral("auto"), QStringLiteral("cuda"), QStringLiteral("cpu")});
+  device_box_->setToolTip(tr("auto: CUDA (fp16) when a GPU answers, else the CPU (slow)"));
+  i2i->addRow(tr("Device"), device_box_);
+  prompt_ = new QLineEdit(img2img_box_);
+  prompt_->setPlaceholderText(tr("what the output should show"));
+  prompt_->setText(tr("a watercolor painting"));
+  i2i->addRow(tr("Prompt"), prompt_);
+  negative_prompt_ = new QLineEdit(img2img_box_);
+  negative_prompt_->setPlaceholderText(tr("what it should not show (cfg full / initialize)"));
+  i2i->addRow(tr("Negative"), negative_prompt_);
+  steps_ = new QSpinBox(img2img_box_);
+  steps_->setRange(1, 4);
+  steps_->setValue(1);
+  i2i->addRow(tr("Steps"), steps_);
+  strength_ = new QDoubleSpinBox(img2img_box_);
+  strength_->setRange(0.05, 1.0);
+  strength_->setSingleStep(0.05);
+  strength_->setValue(0.5);
+  strength_->setToolTip(tr("How far the output may move from the input"));
+  i2i->addRow(tr("Strength"), strength_);
+  cfg_box_ = new QComboBox(img2img_box_);
+  cfg_box_->addItems(
+      {QStringLiteral("none"), QStringLiteral("self"), QStringLiteral("initialize"), QStringLiteral("full")});
+  cfg_box_->setToolTip(tr("Guidance: none (sd-turbo), self / initialize (residual CFG), full (2x the UNet work)"));
+  i2i->addRow(tr("CFG"), cfg_box_);
+  guidance_ = new QDoubleSpinBox(img2img_box_);
+  guidance_->setRange(0.0, 20.0);
+  guidance_->setSingleStep(0.1);
+  guidance_->setValue(1.2);
+  i2i->addRow(tr("Guidance"), guidance_);
+  delta_ = new QDoubleSpinBox(img2img_box_);
+  delta_->setRange(0.0, 5.0);
+  delta_->setSingleStep(0.1);
+  delta_->setValue(1.0);
+  i2i->addRow(tr("Delta"), delta_);
+  seed_ = new QSpinBox(img2img_box_);
+  seed_->setRange(0, 1 << 30);
+  seed_->setValue(2);
+  i2i->addRow(tr("Seed"), seed_);
+  size_box_ = new QComboBox(img2img_box_);
+  size_box_->setEditable(true);
+  size_box_->addItems({QStringLiteral("512x512"), QStringLiteral("384x384"), QStringLiteral("256x256"),
+                       QStringLiteral("768x512"), QStringLiteral("512x768")});
+  size_box_->setToolTip(tr("Model resolution WxH, multiples of 8"));
+  i2i->addRow(tr("Size"), size_box_);
+  ssf_box_ = new QCheckBox(tr("Skip near-identical frames (SSF)"), img2img_box_);
+  i2i->addRow(ssf_box_);
+  img2img_status_ = new QLabel(tr("no model loaded"), img2img_box_);
+  img2img_status_->setWordWrap(true);
+  i2i->addRow(img2img_status_);
+  mode_form->addRow(img2img_box_);
+  img2img_box_->setVisible(false);
+  connect(open_model, &QPushButton::clicked, this, [this] {
+    QString dir = QFileDialog::getExistingDirectory(this, tr("Open a diffusers pipeline folder (sd-turbo, ...)"));
+    if (!dir.isEmpty()) {
+      model_dir_->setText(dir);
+      load_img2img();
+    }
+  });
+  connect(load_button, &QPushButton::clicked, this, [this] { load_img2img(); });
+  for (QLineEdit* e : {prompt_, negative_prompt_})
+    connect(e, &QLineEdit::editingFinished, this, [this] { push_img2img_settings(); });
+  for (QSpinBox* b : {steps_, seed_})
+    connect(b, qOverload<int>(&QSpinBox::valueChanged), this, [this] { push_img2img_settings(); });
+  for (QDoubleSpinBox* b : {strength_, guidance_, delta_})
+    connect(b, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this] { push_img2img_settings(); });
+  connect(cfg_box_, &QComboBox::currentTextChanged, this, [this] { push_img2img_settings(); });
+  connect(size_box_, &QComboBox::currentTextChanged, this, [this] { push_img2img_settings(); });
+  connect(ssf_box_, &QCheckBox::toggled, this, [this] { push_img2img_settings(); });
   connect(mode_box_, qOverload<int>(&QComboBox::activated), this, &MainWindow::setMode);
   connect(open_seq, &QPushButton::clicked, this, [this] {
     QString dir = QFileDialog::getExistingDirectory(this, tr("Open a V^3 sequence folder"));
@@ -462,12 +553,126 @@ void MainWindow::refresh_timeline() {
 void MainWindow::setMode(int index) {
   mode_box_->setCurrentIndex(index);
   volumetric_box_->setVisible(index == 1);
+  img2img_box_->setVisible(index == 2);
   if (index == 1) {
+    session_->set_processor(nullptr);
     if (!volumetric_) openVolumetric(sequence_path_->text());
-  } else {
-    viewport_->set_volumetric(nullptr);
-    volumetric_.reset();
+    return;
   }
+  const bool had_volumetric = volumetric_ != nullptr;
+  viewport_->set_volumetric(nullptr);
+  volumetric_.reset();
+  if (had_volumetric && !session_->running()) startSource(source_box_->currentText());
+  if (index == 2) {
+    if (img2img_) {
+      session_->set_processor(img2img_);
+    } else {
+      load_img2img();
+    }
+  } else {
+    session_->set_processor(nullptr);
+  }
+}
+
+// ---- img2img ------------------------------------------------------------------
+
+app::Img2ImgSettings MainWindow::img2img_settings() const {
+  app::Img2ImgSettings s;
+  s.prompt = prompt_->text().toStdString();
+  s.negative_prompt = negative_prompt_->text().toStdString();
+  s.steps = steps_->value();
+  s.strength = static_cast<float>(strength_->value());
+  s.cfg = cfg_box_->currentText().toStdString();
+  s.guidance = static_cast<float>(guidance_->value());
+  s.delta = static_cast<float>(delta_->value());
+  s.seed = static_cast<std::uint64_t>(seed_->value());
+  const QStringList wh = size_box_->currentText().trimmed().split(QLatin1Char('x'));
+  bool ok_w = false, ok_h = false;
+  s.width = wh.size() == 2 ? wh[0].toInt(&ok_w) : 0;
+  s.height = wh.size() == 2 ? wh[1].toInt(&ok_h) : 0;
+  if (!ok_w || !ok_h) s.width = s.height = 0;  // stream_params says what is wrong
+  s.similarity_filter = ssf_box_->isChecked();
+  return s;
+}
+
+void MainWindow::load_img2img() {
+  if (loading_) return;
+  const QString model = model_dir_->text().trimmed();
+  if (model.isEmpty()) {
+    img2img_status_->setText(
+        tr("Choose a diffusers pipeline folder (sd-turbo, SD 1.5 + LCM): Open…, or drop it "
+           "on the window. See the README for downloads."));
+    return;
+  }
+  app::Img2ImgModels models;
+  models.model = model.toStdString();
+  models.taesd = taesd_dir_->text().trimmed().toStdString();
+  models.device = device_box_->currentText().toStdString();
+  const app::Img2ImgSettings settings = img2img_settings();
+  const std::string key = models.model + "|" + models.taesd + "|" + models.device;
+  if (img2img_ && key == img2img_models_key_) {
+    session_->set_processor(img2img_);
+    return;
+  }
+  loading_ = true;
+  img2img_status_->setText(tr("loading %1…").arg(model));
+  log::info("img2img: loading {}", models.model);
+  if (loader_.joinable()) loader_.join();
+  // Models take seconds (GPU) to minutes (CPU) to load: not on the GUI thread.
+  loader_ = std::thread([this, models, settings, key] {
+    std::shared_ptr<app::Img2ImgEngine> engine;
+    QString error;
+    try {
+      engine = std::make_shared<app::Img2ImgEngine>(models, settings);
+    } catch (const std::exception& e) {
+      error = QString::fromStdString(e.what());
+    }
+    QMetaObject::invokeMethod(
+        this,
+        [this, engine, error, key] {
+          if (engine) img2img_models_key_ = key;
+          img2img_loaded(engine, error);
+        },
+        Qt::QueuedConnection);
+  });
+}
+
+void MainWindow::img2img_loaded(std::shared_ptr<app::Img2ImgEngine> engine, const QString& error) {
+  loading_ = false;
+  if (!engine) {
+    img2img_status_->setText(tr("not loaded"));
+    showError(tr("img2img: %1").arg(error));
+    return;
+  }
+  img2img_ = std::move(engine);
+  img2img_status_->setText(tr("%1 (%2) on %3")
+                               .arg(QString::fromStdString(img2img_->family()),
+                                    QString::fromStdString(img2img_->codec_name()),
+                                    QString::fromStdString(img2img_->compute())));
+  push_img2img_settings();  // what was edited while loading
+  if (mode_box_->currentIndex() == 2) {
+    session_->set_processor(img2img_);
+    if (!session_->running()) startSource(source_box_->currentText());
+  }
+}
+
+void MainWindow::push_img2img_settings() {
+  if (!img2img_) return;
+  try {
+    img2img_->update(img2img_settings());
+  } catch (const std::exception& e) {
+    // The stream keeps its previous settings.
+    showError(tr("img2img: %1").arg(QString::fromStdString(e.what())));
+  }
+}
+
+void MainWindow::startImg2Img(const QString& model, const QString& taesd, const QString& prompt, int width,
+                              int height) {
+  model_dir_->setText(model);
+  taesd_dir_->setText(taesd);
+  if (!prompt.isEmpty()) prompt_->setText(prompt);
+  if (width > 0 && height > 0) size_box_->setCurrentText(QStringLiteral("%1x%2").arg(width).arg(height));
+  setMode(2);
 }
 
 void MainWindow::openVolumetric(const QString& sequence) {
@@ -541,6 +746,15 @@ void MainWindow::restore_settings() {
   hud_box_->setChecked(s.value(QStringLiteral("view/hud"), true).toBool());
   vsync_action_->setChecked(s.value(QStringLiteral("view/vsync"), true).toBool());
   model_dir_->setText(s.value(QStringLiteral("mode/model_dir")).toString());
+  taesd_dir_->setText(s.value(QStringLiteral("img2img/taesd")).toString());
+  prompt_->setText(s.value(QStringLiteral("img2img/prompt"), prompt_->text()).toString());
+  negative_prompt_->setText(s.value(QStringLiteral("img2img/negative_prompt")).toString());
+  steps_->setValue(s.value(QStringLiteral("img2img/steps"), steps_->value()).toInt());
+  strength_->setValue(s.value(QStringLiteral("img2img/strength"), strength_->value()).toDouble());
+  cfg_box_->setCurrentText(s.value(QStringLiteral("img2img/cfg"), cfg_box_->currentText()).toString());
+  guidance_->setValue(s.value(QStringLiteral("img2img/guidance"), guidance_->value()).toDouble());
+  size_box_->setCurrentText(s.value(QStringLiteral("img2img/size"), size_box_->currentText()).toString());
+  device_box_->setCurrentText(s.value(QStringLiteral("img2img/device"), device_box_->currentText()).toString());
   record_path_->setText(s.value(QStringLiteral("record/path")).toString());
   container_box_->setCurrentText(s.value(QStringLiteral("record/container"), QStringLiteral("mp4")).toString());
   quality_->setValue(s.value(QStringLiteral("record/quality"), 20).toInt());
@@ -558,6 +772,15 @@ void MainWindow::save_settings() {
   s.setValue(QStringLiteral("view/hud"), hud_box_->isChecked());
   s.setValue(QStringLiteral("view/vsync"), vsync_action_->isChecked());
   s.setValue(QStringLiteral("mode/model_dir"), model_dir_->text());
+  s.setValue(QStringLiteral("img2img/taesd"), taesd_dir_->text());
+  s.setValue(QStringLiteral("img2img/prompt"), prompt_->text());
+  s.setValue(QStringLiteral("img2img/negative_prompt"), negative_prompt_->text());
+  s.setValue(QStringLiteral("img2img/steps"), steps_->value());
+  s.setValue(QStringLiteral("img2img/strength"), strength_->value());
+  s.setValue(QStringLiteral("img2img/cfg"), cfg_box_->currentText());
+  s.setValue(QStringLiteral("img2img/guidance"), guidance_->value());
+  s.setValue(QStringLiteral("img2img/size"), size_box_->currentText());
+  s.setValue(QStringLiteral("img2img/device"), device_box_->currentText());
   s.setValue(QStringLiteral("record/path"), record_path_->text());
   s.setValue(QStringLiteral("record/container"), container_box_->currentText());
   s.setValue(QStringLiteral("record/quality"), quality_->value());
@@ -591,8 +814,14 @@ void MainWindow::dropEvent(QDropEvent* e) {
       if (QDir(path).exists(QStringLiteral("group_info.json"))) {
         openVolumetric(path);
       } else if (looks_like_model_folder(path)) {
-        model_dir_->setText(path);
         appendLog(tr("model folder: %1").arg(path));
+        if (QDir(path).exists(QStringLiteral("taesd_decoder.safetensors")) ||
+            QFileInfo(path).fileName().contains(QStringLiteral("taesd"), Qt::CaseInsensitive)) {
+          taesd_dir_->setText(path);  // the fast decoder for img2img
+        } else {
+          model_dir_->setText(path);
+          if (QDir(path).exists(QStringLiteral("model_index.json"))) setMode(2);  // a pipeline: straight to img2img
+        }
       } else {
         showError(tr("%1 is neither a V^3 sequence nor a model folder").arg(path));
       }

@@ -3,13 +3,18 @@
 
 #include <QMainWindow>
 #include <memory>
+#include <string>
+#include <thread>
 
+#include "app/session/img2img_engine.h"
 #include "app/session/live_session.h"
 #include "app/session/volumetric_view.h"
 
 class QAction;
 class QCheckBox;
 class QComboBox;
+class QDoubleSpinBox;
+class QSpinBox;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
@@ -45,7 +50,11 @@ class MainWindow : public QMainWindow {
   void showError(const QString& message);
   // Switches the viewport to a V^3 sequence (empty: the bundled sample).
   void openVolumetric(const QString& sequence);
-  void setMode(int index);  // 0 passthrough (live source), 1 volumetric
+  void setMode(int index);  // 0 passthrough (live source), 1 volumetric, 2 img2img
+  // Switches to the img2img mode on a diffusers pipeline folder (and an
+  // optional TAESD folder): the models load in the background, the source
+  // keeps running, and the output replaces it once they are ready.
+  void startImg2Img(const QString& model, const QString& taesd, const QString& prompt, int width, int height);
 
  protected:
   void closeEvent(QCloseEvent* e) override;
@@ -62,6 +71,10 @@ class MainWindow : public QMainWindow {
   QString default_record_path() const;
   void refresh_timeline();
   void show_error(const QString& message, bool log_it);
+  app::Img2ImgSettings img2img_settings() const;
+  void load_img2img();
+  void img2img_loaded(std::shared_ptr<app::Img2ImgEngine> engine, const QString& error);
+  void push_img2img_settings();
 
   render::VulkanContext& ctx_;
   std::unique_ptr<app::LiveSession> session_;
@@ -78,6 +91,24 @@ class MainWindow : public QMainWindow {
   QCheckBox* hud_box_ = nullptr;
   QLineEdit* model_dir_ = nullptr;
   QWidget* volumetric_box_ = nullptr;
+  QWidget* img2img_box_ = nullptr;
+  QLineEdit* taesd_dir_ = nullptr;
+  QLineEdit* prompt_ = nullptr;
+  QLineEdit* negative_prompt_ = nullptr;
+  QSpinBox* steps_ = nullptr;
+  QDoubleSpinBox* strength_ = nullptr;
+  QComboBox* cfg_box_ = nullptr;
+  QDoubleSpinBox* guidance_ = nullptr;
+  QDoubleSpinBox* delta_ = nullptr;
+  QSpinBox* seed_ = nullptr;
+  QComboBox* size_box_ = nullptr;
+  QCheckBox* ssf_box_ = nullptr;
+  QComboBox* device_box_ = nullptr;
+  QLabel* img2img_status_ = nullptr;
+  std::shared_ptr<app::Img2ImgEngine> img2img_;
+  std::string img2img_models_key_;  // model | taesd | device the engine was loaded with
+  std::thread loader_;
+  bool loading_ = false;
   QLineEdit* sequence_path_ = nullptr;
   QPushButton* play_button_ = nullptr;
   QCheckBox* loop_box_ = nullptr;

@@ -11,6 +11,7 @@
 #include "media/source_spec.h"
 #include "media/video_reader.h"
 
+#include "tests/common/img2img_fixture.h"
 #include "tests/common/subprocess.h"
 
 namespace {
@@ -123,6 +124,42 @@ TEST(Gui, BadSequenceIsShownInTheWindowAndTheStudioGoesOn) {
   QImage img(QString::fromStdString(shot));
   ASSERT_FALSE(img.isNull());
   // The error is in the window: the status bar turns red (#e04040).
+  auto red = count(img, [](int r, int g, int b) { return r > 200 && g < 90 && b < 90; });
+  EXPECT_GT(red, 50u) << "no error text in the status bar";
+}
+
+TEST(Gui, Img2ImgModeRestylesTheLiveSource) {
+  const std::string shot = std::string(SC_TEST_TMP_DIR) + "/gui_img2img.png";
+  std::filesystem::remove(shot);
+  // The tiny seeded pipeline of the golden tests: its "style" is noise, which
+  // is the point: the viewport must show the model's output, not the source.
+  const std::string model = sc::test::tiny_img2img_pipeline("gui_img2img_model").string();
+  auto r = run_command(gui_env() + kXvfb + kGui + " --source 'test:96x64@20' --img2img " + shell_quote(model) +
+                       " --taesd " + shell_quote(sc::test::tiny_taesd().string()) +
+                       " --prompt 'a watercolor city' --size 64x64 --quit-after 6 --screenshot " + shell_quote(shot));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "(TAESD) on CPU fp32 loaded")) << r.output;
+  EXPECT_TRUE(contains(r.output, "mode: img2img")) << r.output;
+  EXPECT_FALSE(contains(r.output, "[error]")) << r.output;
+  EXPECT_FALSE(contains(r.output, "validation: Validation Error")) << r.output;
+  QImage img(QString::fromStdString(shot));
+  ASSERT_FALSE(img.isNull()) << r.output;
+  // testsrc2's flat colour bars are gone: no long run of one saturated colour.
+  const int bars = longest_run(img, [](int r, int g, int b) {
+    return (r > 180 && g > 180 && b < 60) || (r < 60 && g > 180 && b > 180) || (r > 180 && g < 60 && b > 180);
+  });
+  EXPECT_LT(bars, 100) << "the test pattern is still on screen";
+}
+
+TEST(Gui, Img2ImgWithABadModelFolderSaysSoAndTheSourceGoesOn) {
+  const std::string shot = std::string(SC_TEST_TMP_DIR) + "/gui_img2img_bad.png";
+  auto r = run_command(gui_env() + kXvfb + kGui +
+                       " --source test --img2img /nonexistent/model --quit-after 3 --screenshot " + shell_quote(shot));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "/nonexistent/model")) << r.output;
+  EXPECT_FALSE(r.signaled);
+  QImage img(QString::fromStdString(shot));
+  ASSERT_FALSE(img.isNull());
   auto red = count(img, [](int r, int g, int b) { return r > 200 && g < 90 && b < 90; });
   EXPECT_GT(red, 50u) << "no error text in the status bar";
 }
