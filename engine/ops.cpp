@@ -87,7 +87,12 @@ void dispatch(const char* op, Device device, Cpu&& cpu, Cuda&& cuda_kernel) {
     case Device::kCuda:
       if constexpr (!std::is_same_v<std::decay_t<Cuda>, std::nullptr_t>) {
         cuda::require_available(op);
-        cuda_kernel();
+        if (cuda::op_profiling() && !cuda::capturing()) {
+          const cuda::OpTimer timer(op);
+          cuda_kernel();
+        } else {
+          cuda_kernel();
+        }
         return;
       }
       break;

@@ -179,6 +179,7 @@ std::atomic<bool> g_enabled{true};
 }  // namespace
 
 void set_cudnn_enabled(bool enabled) { g_enabled = enabled; }
+bool cudnn_enabled() { return g_enabled; }
 
 bool cudnn_conv2d(const Tensor& x, const Tensor& weight, const Conv2dParams& p, float beta, Tensor& out) {
   if (!g_enabled) return false;
@@ -233,6 +234,7 @@ std::string cudnn_status() { return api().status; }
 
 bool cudnn_conv2d(const Tensor&, const Tensor&, const Conv2dParams&, float, Tensor&) { return false; }
 void set_cudnn_enabled(bool) {}
+bool cudnn_enabled() { return false; }
 std::string cudnn_status() { return "not built (no cudnn.h)"; }
 
 #endif

@@ -17,5 +17,6 @@ bool cudnn_conv2d(const Tensor& x, const Tensor& weight, const Conv2dParams& par
 std::string cudnn_status();
 // Turns the cuDNN path off and on at run time (benchmarks compare the two).
 void set_cudnn_enabled(bool enabled);
+bool cudnn_enabled();
 
 }  // namespace sc::engine::cuda

@@ -65,41 +65,45 @@ void dispatch_any(DType dtype, F&& f) {
 
 // ---- unary ---------------------------------------------------------------------------
 
+__device__ __forceinline__ float unary_value(UnaryOp op, float v, float param) {
+  switch (op) {
+    case UnaryOp::kSilu:
+      return v / (1.0f + expf(-v));
+    case UnaryOp::kGelu:
+      return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
+    case UnaryOp::kGeluTanh:
+      return 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+    case UnaryOp::kQuickGelu:
+      return v / (1.0f + expf(-1.702f * v));
+    case UnaryOp::kRelu:
+      return v < 0.0f ? 0.0f : v;
+    case UnaryOp::kTanh:
+      return tanhf(v);
+    case UnaryOp::kSigmoid:
+      return 1.0f / (1.0f + expf(-v));
+    case UnaryOp::kScale:
+      return v * param;
+    case UnaryOp::kAddScalar:
+      return v + param;
+  }
+  return v;
+}
+
 template <typename T>
 __global__ void unary_kernel(UnaryOp op, const T* __restrict__ x, T* __restrict__ y, std::int64_t n, float param) {
-  SC_GRID_STRIDE(i, n) {
-    const float v = to_float(x[i]);
-    float r = v;
-    switch (op) {
-      case UnaryOp::kSilu:
-        r = v / (1.0f + expf(-v));
-        break;
-      case UnaryOp::kGelu:
-        r = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
-        break;
-      case UnaryOp::kGeluTanh:
-        r = 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
-        break;
-      case UnaryOp::kQuickGelu:
-        r = v / (1.0f + expf(-1.702f * v));
-        break;
-      case UnaryOp::kRelu:
-        r = v < 0.0f ? 0.0f : v;
-        break;
-      case UnaryOp::kTanh:
-        r = tanhf(v);
-        break;
-      case UnaryOp::kSigmoid:
-        r = 1.0f / (1.0f + expf(-v));
-        break;
-      case UnaryOp::kScale:
-        r = v * param;
-        break;
-      case UnaryOp::kAddScalar:
-        r = v + param;
-        break;
-    }
-    y[i] = from_float<T>(r);
+  SC_GRID_STRIDE(i, n) { y[i] = from_float<T>(unary_value(op, to_float(x[i]), param)); }
+}
+
+template <typename T>
+__global__ void unary_vec_kernel(UnaryOp op, const T* __restrict__ x, T* __restrict__ y, std::int64_t vectors,
+                                 float param) {
+  constexpr int kV = 16 / sizeof(T);
+  SC_GRID_STRIDE(v, vectors) {
+    alignas(16) T vx[kV];
+    *reinterpret_cast<uint4*>(vx) = reinterpret_cast<const uint4*>(x)[v];
+#pragma unroll
+    for (int e = 0; e < kV; ++e) vx[e] = from_float<T>(unary_value(op, to_float(vx[e]), param));
+    reinterpret_cast<uint4*>(y)[v] = *reinterpret_cast<uint4*>(vx);
   }
 }
 
@@ -124,6 +128,31 @@ template <typename T, BinaryOp kOp>
 __global__ void binary_same_kernel(const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ y,
                                    std::int64_t n) {
   SC_GRID_STRIDE(i, n) { y[i] = from_float<T>(apply<kOp>(to_float(a[i]), to_float(b[i]))); }
+}
+
+// 16-byte loads and stores: 8 halves or 4 floats per access. b is either
+// the same shape as a (b_inner == 0) or constant over runs of b_inner
+// elements, cycling through b_count values (a bias [C, 1, 1] or per-row
+// factors [N, 1, 1, 1]); b_inner is a multiple of the vector width.
+template <typename T, BinaryOp kOp>
+__global__ void binary_vec_kernel(const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ y,
+                                  std::int64_t vectors, std::uint32_t b_inner_vectors, std::uint32_t b_count) {
+  constexpr int kV = 16 / sizeof(T);
+  SC_GRID_STRIDE(v, vectors) {
+    alignas(16) T va[kV];
+    alignas(16) T vb[kV];
+    *reinterpret_cast<uint4*>(va) = reinterpret_cast<const uint4*>(a)[v];
+    if (b_inner_vectors == 0) {
+      *reinterpret_cast<uint4*>(vb) = reinterpret_cast<const uint4*>(b)[v];
+    } else {
+      const T bv = b[(static_cast<std::uint32_t>(v) / b_inner_vectors) % b_count];
+#pragma unroll
+      for (int e = 0; e < kV; ++e) vb[e] = bv;
+    }
+#pragma unroll
+    for (int e = 0; e < kV; ++e) va[e] = from_float<T>(apply<kOp>(to_float(va[e]), to_float(vb[e])));
+    reinterpret_cast<uint4*>(y)[v] = *reinterpret_cast<uint4*>(va);
+  }
 }
 
 // Idx: 32-bit index math when everything fits (64-bit division is slow).
@@ -154,10 +183,33 @@ void broadcast_strides(const Tensor& t, const Shape& out, std::int64_t* strides)
   }
 }
 
+// b broadcasts against a full-size a as [1.., d_k .. d_m, 1..] with the
+// middle dims equal to out's: returns the elements per b value (the product
+// of the trailing 1s), or 0 when b is not of that form.
+std::int64_t row_broadcast_inner(const Tensor& a, const Tensor& b, const Shape& out) {
+  if (!(a.shape() == out) || b.numel() <= 1) return 0;
+  const int r = out.rank(), off = r - b.rank();
+  int d = r - 1;
+  std::int64_t inner = 1;
+  while (d >= 0 && (d - off < 0 || b.dim(d - off) == 1)) inner *= out[d--];
+  if (d < 0) return 0;
+  while (d >= 0 && d - off >= 0 && b.dim(d - off) == out[d] && b.dim(d - off) != 1) --d;
+  for (; d >= 0; --d) {
+    if (d - off >= 0 && b.dim(d - off) != 1) return 0;
+  }
+  return inner;
+}
+
+bool aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }
+
 template <typename T>
 void launch_binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   const std::int64_t n = out.numel();
   const bool same = a.shape() == out.shape() && b.shape() == out.shape();
+  constexpr int kV = 16 / sizeof(T);
+  const std::int64_t inner = same ? 0 : row_broadcast_inner(a, b, out.shape());
+  const bool vec = n % kV == 0 && aligned16(a.raw_data()) && aligned16(out.raw_data()) && n / kV < (1ll << 31) &&
+                   ((same && aligned16(b.raw_data())) || (inner > 0 && inner % kV == 0));
   BroadcastIndex ix;
   if (!same) {
     ix.rank = out.rank();
@@ -167,7 +219,12 @@ void launch_binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   }
   auto go = [&](auto kop) {
     constexpr BinaryOp k = decltype(kop)::value;
-    if (same) {
+    if (vec) {
+      const std::int64_t vectors = n / kV;
+      binary_vec_kernel<T, k><<<grid_for(vectors, kBlock), kBlock, 0, engine_stream()>>>(
+          ptr<T>(a), ptr<T>(b), ptr<T>(out), vectors, static_cast<std::uint32_t>(same ? 0 : inner / kV),
+          static_cast<std::uint32_t>(b.numel()));
+    } else if (same) {
       binary_same_kernel<T, k>
           <<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(ptr<T>(a), ptr<T>(b), ptr<T>(out), n);
     } else {
@@ -229,7 +286,13 @@ void unary(UnaryOp op, const Tensor& x, float param, Tensor& out) {
   if (n == 0) return;
   dispatch_float(x.dtype(), "unary op", [&](auto tag) {
     using T = decltype(tag);
-    unary_kernel<T><<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(op, ptr<T>(x), ptr<T>(out), n, param);
+    constexpr int kV = 16 / sizeof(T);
+    if (n % kV == 0 && aligned16(x.raw_data()) && aligned16(out.raw_data())) {
+      unary_vec_kernel<T>
+          <<<grid_for(n / kV, kBlock), kBlock, 0, engine_stream()>>>(op, ptr<T>(x), ptr<T>(out), n / kV, param);
+    } else {
+      unary_kernel<T><<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(op, ptr<T>(x), ptr<T>(out), n, param);
+    }
   });
   SC_CUDA_LAUNCH_CHECK();
 }

@@ -240,30 +240,18 @@ constexpr std::int64_t kMaxColumnBytes = 256ll << 20;
 
 }  // namespace
 
-void conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& prm, Tensor& out) {
+namespace {
+
+// out = conv(x, weight) + beta * out through im2col + one batched GEMM per
+// chunk of images (a 1x1 stride-1 convolution is the GEMM alone).
+void im2col_conv(const Tensor& x, const Tensor& weight, const Conv2dParams& prm, float beta, Tensor& out) {
   const std::int64_t n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
   const std::int64_t o = weight.dim(0), kh = weight.dim(2), kw = weight.dim(3);
   const std::int64_t ho = out.dim(2), wo = out.dim(3), p = ho * wo;
   const std::int64_t g = prm.groups, cg = c / g, og = o / g, kd = cg * kh * kw;
-  if (out.numel() == 0) return;
   const DType dt = x.dtype();
   const std::size_t es = dtype_size(dt);
   cudaStream_t s = engine_stream();
-  float beta = 0.0f;
-  if (bias.defined()) {
-    dispatch_float(dt, "conv2d", [&](auto tag) {
-      using T = decltype(tag);
-      const std::int64_t rows = n * o;
-      const dim3 grid(static_cast<unsigned>((p + 255) / 256),
-                      static_cast<unsigned>(std::min<std::int64_t>(rows, 65535)),
-                      static_cast<unsigned>((rows + 65534) / 65535));
-      fill_bias_kernel<T>
-          <<<grid, 256, 0, s>>>(ptr<T>(out), ptr<T>(bias), static_cast<int>(o), static_cast<int>(p), rows);
-    });
-    SC_CUDA_LAUNCH_CHECK();
-    beta = 1.0f;
-  }
-  if (cudnn_conv2d(x, weight, prm, beta, out)) return;
   const bool direct = kh == 1 && kw == 1 && prm.stride[0] == 1 && prm.stride[1] == 1 && prm.padding[0] == 0 &&
                       prm.padding[1] == 0 && g == 1;
   const auto* px = static_cast<const std::byte*>(x.raw_data());
@@ -316,6 +304,81 @@ void conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Con
               kd, 0, po + static_cast<std::size_t>((n0 * o + gi * og) * p) * es, p, o * p, nb, nullptr, beta);
     }
   }
+}
+
+using ConvKey = std::tuple<int, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
+                           std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t>;
+
+// Which implementation is faster for a shape, measured on its first call
+// (outside graph captures): cuDNN's heuristic pick is not always better than
+// im2col + cuBLASLt (e.g. wide channels at small sizes).
+bool prefer_cudnn(const Tensor& x, const Tensor& weight, const Conv2dParams& prm, const Tensor& out) {
+  if (!cudnn_enabled()) return false;  // switched off for now: decide nothing
+  static std::mutex mutex;
+  static auto* choice = new std::map<ConvKey, bool>();
+  const ConvKey key{static_cast<int>(x.dtype()),
+                    x.dim(0),
+                    x.dim(1),
+                    x.dim(2),
+                    x.dim(3),
+                    weight.dim(0),
+                    weight.dim(2),
+                    weight.dim(3),
+                    prm.stride[0],
+                    prm.stride[1],
+                    prm.padding[0],
+                    prm.dilation[0],
+                    prm.groups};
+  {
+    std::lock_guard lock(mutex);
+    if (const auto it = choice->find(key); it != choice->end()) return it->second;
+  }
+  if (capturing()) return true;  // no timing inside a capture: cuDNN when it takes the shape
+  Tensor scratch = Tensor::empty(out.shape(), out.dtype(), Device::kCuda);
+  if (!cudnn_conv2d(x, weight, prm, 0.0f, scratch)) {
+    std::lock_guard lock(mutex);
+    (*choice)[key] = false;
+    return false;
+  }
+  im2col_conv(x, weight, prm, 0.0f, scratch);  // both warmed up: plans, workspaces
+  Timer timer;
+  auto time = [&](auto&& run) {
+    timer.start();
+    for (int i = 0; i < 3; ++i) run();
+    timer.stop();
+    return timer.milliseconds();
+  };
+  const float cudnn_ms = time([&] { cudnn_conv2d(x, weight, prm, 0.0f, scratch); });
+  const float im2col_ms = time([&] { im2col_conv(x, weight, prm, 0.0f, scratch); });
+  std::lock_guard lock(mutex);
+  (*choice)[key] = cudnn_ms <= im2col_ms;
+  return cudnn_ms <= im2col_ms;
+}
+
+}  // namespace
+
+void conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& prm, Tensor& out) {
+  if (out.numel() == 0) return;
+  const std::int64_t n = x.dim(0), o = weight.dim(0), p = out.dim(2) * out.dim(3);
+  const DType dt = x.dtype();
+  cudaStream_t s = engine_stream();
+  const bool use_cudnn = prefer_cudnn(x, weight, prm, out);
+  float beta = 0.0f;
+  if (bias.defined()) {
+    dispatch_float(dt, "conv2d", [&](auto tag) {
+      using T = decltype(tag);
+      const std::int64_t rows = n * o;
+      const dim3 grid(static_cast<unsigned>((p + 255) / 256),
+                      static_cast<unsigned>(std::min<std::int64_t>(rows, 65535)),
+                      static_cast<unsigned>((rows + 65534) / 65535));
+      fill_bias_kernel<T>
+          <<<grid, 256, 0, s>>>(ptr<T>(out), ptr<T>(bias), static_cast<int>(o), static_cast<int>(p), rows);
+    });
+    SC_CUDA_LAUNCH_CHECK();
+    beta = 1.0f;
+  }
+  if (use_cudnn && cudnn_conv2d(x, weight, prm, beta, out)) return;
+  im2col_conv(x, weight, prm, beta, out);
 }
 
 }  // namespace sc::engine::cuda

@@ -1,6 +1,7 @@
 // The CUDA runtime of the engine: stream, caching allocator with graph-private
 // pools, pinned upload staging, graphs, timers. See runtime.h.
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -394,6 +395,60 @@ void Graph::replay() {
 
 bool Graph::captured() const { return impl_->exec != nullptr; }
 std::size_t Graph::nodes() const { return impl_->nodes; }
+
+// ---- op profiling ------------------------------------------------------------------
+
+namespace {
+std::atomic<bool> g_profiling{false};
+std::mutex& profile_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::map<std::string, OpTime>& profile_table() {
+  static auto* t = new std::map<std::string, OpTime>();
+  return *t;
+}
+}  // namespace
+
+void set_op_profiling(bool on) { g_profiling = on; }
+bool op_profiling() { return g_profiling; }
+
+std::vector<OpTime> op_profile() {
+  std::lock_guard lock(profile_mutex());
+  std::vector<OpTime> out;
+  for (const auto& [name, t] : profile_table()) out.push_back(t);
+  std::sort(out.begin(), out.end(), [](const OpTime& a, const OpTime& b) { return a.ms > b.ms; });
+  return out;
+}
+
+void reset_op_profile() {
+  std::lock_guard lock(profile_mutex());
+  profile_table().clear();
+}
+
+OpTimer::OpTimer(const char* op) : op_(op) {
+  cudaEvent_t a = nullptr, b = nullptr;
+  if (cudaEventCreate(&a) != cudaSuccess || cudaEventCreate(&b) != cudaSuccess) return;
+  start_ = a;
+  stop_ = b;
+  cudaEventRecord(a, runtime().stream);
+}
+
+OpTimer::~OpTimer() {
+  if (!start_) return;
+  auto a = static_cast<cudaEvent_t>(start_), b = static_cast<cudaEvent_t>(stop_);
+  cudaEventRecord(b, runtime().stream);
+  float ms = 0;
+  if (cudaEventSynchronize(b) == cudaSuccess && cudaEventElapsedTime(&ms, a, b) == cudaSuccess) {
+    std::lock_guard lock(profile_mutex());
+    OpTime& t = profile_table()[op_];
+    t.op = op_;
+    ++t.calls;
+    t.ms += ms;
+  }
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+}
 
 // ---- timers ----------------------------------------------------------------------
 

@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/storage.h"
 
@@ -90,6 +91,32 @@ class Graph {
 
 // True while the calling thread is capturing a Graph.
 bool capturing();
+
+// Per-op GPU time, for profiling runs: while on, every CUDA op of
+// engine/ops.h records events around its kernels, waits for them and adds
+// the time to a table by op name (slow; off by default).
+void set_op_profiling(bool on);
+bool op_profiling();
+struct OpTime {
+  std::string op;
+  std::int64_t calls = 0;
+  double ms = 0;
+};
+std::vector<OpTime> op_profile();  // most time first
+void reset_op_profile();
+// Used by engine/ops.cpp around one op while profiling.
+class OpTimer {
+ public:
+  explicit OpTimer(const char* op);
+  ~OpTimer();
+  OpTimer(const OpTimer&) = delete;
+  OpTimer& operator=(const OpTimer&) = delete;
+
+ private:
+  const char* op_;
+  void* start_ = nullptr;
+  void* stop_ = nullptr;
+};
 
 // GPU time between start() and stop() on the engine's stream (CUDA events).
 class Timer {

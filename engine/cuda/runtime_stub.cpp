@@ -37,6 +37,13 @@ Allocator& caching_allocator() {
 }
 bool capturing() { return false; }
 
+void set_op_profiling(bool) {}
+bool op_profiling() { return false; }
+std::vector<OpTime> op_profile() { return {}; }
+void reset_op_profile() {}
+OpTimer::OpTimer(const char* op) : op_(op) {}
+OpTimer::~OpTimer() = default;
+
 struct Graph::Impl {};
 Graph::Graph() = default;
 Graph::~Graph() = default;

@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <memory>
 
 #include "base/error.h"
 #include "engine/cuda/runtime.h"
@@ -151,6 +152,70 @@ StreamDiffusion::StreamDiffusion(const UNet2DCondition* unet, LatentCodec codec,
   prepare();
 }
 
+// A call (the UNet, the encoder, the decoder) as a CUDA graph: the first call
+// with a set of input shapes runs eagerly (plans, workspaces and algorithm
+// choices are made outside any capture), the second copies its inputs into
+// static buffers and captures, every later one copies and replays. The result
+// is cloned out of the graph's memory, which the next replay overwrites.
+class StreamDiffusion::GraphedCall {
+ public:
+  Tensor run(const std::vector<Tensor>& inputs, const std::function<Tensor(const std::vector<Tensor>&)>& fn) {
+    if (!same_shapes(inputs)) {
+      out_ = Tensor();
+      graph_.reset();
+      static_in_.clear();
+      shapes_.clear();
+      for (const Tensor& t : inputs) shapes_.emplace_back(t.shape(), t.dtype());
+      warmed_up_ = false;
+    }
+    if (!warmed_up_) {
+      warmed_up_ = true;
+      return fn(inputs);
+    }
+    if (!graph_) {
+      for (const Tensor& t : inputs) static_in_.push_back(t.clone());
+      graph_ = std::make_unique<cuda::Graph>();
+      graph_->capture([&] { out_ = fn(static_in_); });
+    } else {
+      for (std::size_t i = 0; i < inputs.size(); ++i) {
+        if (!inputs[i].shares_storage_with(static_in_[i]) || inputs[i].offset_bytes() != static_in_[i].offset_bytes())
+          cuda::copy_device_to_device(static_in_[i].raw_data(), inputs[i].raw_data(), inputs[i].nbytes());
+      }
+    }
+    graph_->replay();
+    return out_.clone();
+  }
+
+ private:
+  bool same_shapes(const std::vector<Tensor>& inputs) const {
+    if (inputs.size() != shapes_.size()) return false;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      if (!(inputs[i].shape() == shapes_[i].first) || inputs[i].dtype() != shapes_[i].second) return false;
+    }
+    return true;
+  }
+
+  std::vector<std::pair<Shape, DType>> shapes_;
+  bool warmed_up_ = false;
+  std::unique_ptr<cuda::Graph> graph_;
+  std::vector<Tensor> static_in_;
+  Tensor out_;  // in the graph's pool
+};
+
+StreamDiffusion::~StreamDiffusion() = default;
+StreamDiffusion::StreamDiffusion(StreamDiffusion&&) noexcept = default;
+StreamDiffusion& StreamDiffusion::operator=(StreamDiffusion&&) noexcept = default;
+
+Tensor StreamDiffusion::graphed(std::unique_ptr<GraphedCall>& slot, const std::vector<Tensor>& inputs,
+                                const std::function<Tensor(const std::vector<Tensor>&)>& fn) {
+  if (device_ != Device::kCuda || !params_.cuda_graphs) {
+    slot.reset();
+    return fn(inputs);
+  }
+  if (!slot) slot = std::make_unique<GraphedCall>();
+  return slot->run(inputs, fn);
+}
+
 // GPU kernels run asynchronously: the stage timers wait for them so that each
 // stage's time is its own, not the next synchronising stage's.
 void StreamDiffusion::finish_gpu_work() const {
@@ -226,6 +291,8 @@ void StreamDiffusion::set_params(const StreamParams& params) {
 void StreamDiffusion::set_codec(LatentCodec codec) {
   const bool restart = codec.downscale != codec_.downscale;
   codec_ = std::move(codec);
+  encode_graph_.reset();  // captured with the old codec's kernels
+  decode_graph_.reset();
   if (restart) prepare();
 }
 
@@ -271,7 +338,14 @@ Tensor StreamDiffusion::unet_step(const Tensor& x) {
     t.insert(t.begin(), timesteps_.front());
   }
   const auto start = Clock::now();
-  const Tensor pred = unet_->forward(input, t, context);
+  // The sinusoidal embedding is made on the host (diffusers' f32 formula) and
+  // uploaded, outside any graph; the UNet itself may be a replayed graph.
+  const UNetConfig& uc = unet_->config();
+  if (t.size() == 1) t.assign(static_cast<std::size_t>(input.shape()[0]), t[0]);
+  const Tensor t_emb = place(timestep_embedding(t, uc.block_out_channels[0], uc.flip_sin_to_cos, uc.freq_shift));
+  const Tensor pred = graphed(unet_graph_, {input, t_emb, context}, [this](const std::vector<Tensor>& in) {
+    return unet_->forward_embedded(in[0], in[1], in[2]);
+  });
   finish_gpu_work();
   counters_.unet_s += seconds_since(start);
   counters_.unet_calls += 1;
@@ -323,7 +397,8 @@ StreamDiffusion::Result StreamDiffusion::process(const Tensor& image) {
   }
   const auto n = static_cast<std::int64_t>(steps_.size());
   auto start = Clock::now();
-  const Tensor latent = codec_.encode(place(image));
+  const Tensor latent =
+      graphed(encode_graph_, {place(image)}, [this](const std::vector<Tensor>& in) { return codec_.encode(in[0]); });
   finish_gpu_work();
   counters_.encode_s += seconds_since(start);
   const std::array<LcmStep, 1> first{steps_.front()};
@@ -344,7 +419,8 @@ StreamDiffusion::Result StreamDiffusion::process(const Tensor& image) {
   if (frames_in_buffer_ < n - 1) ++frames_in_buffer_;
   if (result.warming_up) return result;  // nothing to show: don't spend a decode on it
   start = Clock::now();
-  const Tensor decoded = codec_.decode(out);
+  const Tensor decoded =
+      graphed(decode_graph_, {out}, [this](const std::vector<Tensor>& in) { return codec_.decode(in[0]); });
   finish_gpu_work();
   counters_.decode_s += seconds_since(start);
   // [-1, 1] -> [0, 1], clamped, as StreamDiffusion's postprocess; the image

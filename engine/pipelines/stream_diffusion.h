@@ -86,6 +86,10 @@ struct StreamParams {
   float delta = 1.0f;     // Self-Negative's residual noise scale
   std::uint64_t seed = 2;
   int height = 512, width = 512;  // multiples of 8
+  // On CUDA: the UNet and the codec run as CUDA graphs, captured once per
+  // shape (their second call) and replayed; the same kernels, without the
+  // per-op launch cost. Off: every call eager.
+  bool cuda_graphs = true;
   bool similarity_filter = false;
   float similarity_threshold = 0.98f;
   int max_skip_frames = 10;
@@ -119,6 +123,9 @@ class StreamDiffusion {
   };
 
   StreamDiffusion(const UNet2DCondition* unet, LatentCodec codec, LcmScheduler scheduler, StreamParams params);
+  ~StreamDiffusion();
+  StreamDiffusion(StreamDiffusion&&) noexcept;
+  StreamDiffusion& operator=(StreamDiffusion&&) noexcept;
 
   // cond / uncond: [1, L, D] text embeddings (uncond is used by full and
   // initialize). Changing them keeps the stream running.
@@ -149,6 +156,12 @@ class StreamDiffusion {
   Tensor place(const Tensor& x) const;  // onto the UNet's device and dtype
   void finish_gpu_work() const;         // waits for queued kernels (stage timing)
   Tensor unet_step(const Tensor& x);
+
+  // One captured call (UNet, encode or decode); defined in the .cpp.
+  class GraphedCall;
+  Tensor graphed(std::unique_ptr<GraphedCall>& slot, const std::vector<Tensor>& inputs,
+                 const std::function<Tensor(const std::vector<Tensor>&)>& fn);
+  std::unique_ptr<GraphedCall> unet_graph_, encode_graph_, decode_graph_;
 
   const UNet2DCondition* unet_;
   Device device_ = Device::kCpu;  // where the UNet's weights live: the whole stream runs there

@@ -207,6 +207,8 @@ for b in bench_splat bench_volumetric; do
   grep -E "^BM_" "${out}/${b}.log" | cut -c1-160
 done
 
+# Where the UNet's time goes, op by op (printed by bench_engine_cuda).
+sed -n '/op by op/,/^$/p' "${out}/bench_engine_cuda_unet.log" 2>/dev/null | head -n 40
 echo
 timeout 60 python3 tests/device/summary.py "${out}" "${gpu_name}" || echo "summary.py failed"
 if ((skipped > 0)); then

@@ -98,7 +98,7 @@ def bench_rows(out):
             rows[(prefix, tuple(sorted(params.items())))] = b
     prefixes = {("gemm", "engine"): "BM_GemmEngine", ("gemm", "cublaslt"): "BM_GemmCublasLt",
                 ("attention", "engine"): "BM_Attention", ("unet", "eager"): "BM_UNet", ("unet", "graph"): "BM_UNet",
-                ("img2img", "eager"): "BM_Img2Img", ("conv", "cudnn"): "BM_Conv3x3",
+                ("img2img", "eager"): "BM_Img2Img", ("img2img", "graph"): "BM_Img2Img", ("conv", "auto"): "BM_Conv3x3",
                 ("conv", "im2col"): "BM_Conv3x3"}
     try:
         with open(os.path.join(out, "bench_engine_cuda_rows.jsonl")) as fh:
@@ -118,7 +118,7 @@ def bench_rows(out):
         if prefix == "BM_UNet":
             params["graph"] = 1 if r["impl"] == "graph" else 0
         if prefix == "BM_Conv3x3":
-            params["cudnn"] = 1 if r["impl"] == "cudnn" else 0
+            params["cudnn"] = 1 if r["impl"] == "auto" else 0
         entry = {"ms": r.get("ms"), "TFLOPS": r.get("tflops") or None, "label": "" if r.get("error") else r.get("note", "")}
         if r.get("error"):
             entry.update(error_occurred=True, error_message=r.get("note", ""))
@@ -239,7 +239,8 @@ def main():
 
     # convolution
     p("")
-    p(f"{'conv 3x3 f16 (n, ch, size)':<32} {'im2col ms':>10} {'cuDNN ms':>10} {'cuDNN x':>8}")
+    p(f"{'conv 3x3 f16 (n, ch, size)':<32} {'im2col ms':>10} {'conv2d ms':>10} {'speedup':>8}  (conv2d: cuDNN or im2col, "
+      "whichever timed faster)")
     shapes = sorted({(dict(k[1])["n"], dict(k[1])["c"], dict(k[1])["size"]) for k in rows if k[0] == "BM_Conv3x3"})
     for n_, c_, sz in shapes:
         im = num(get(rows, "BM_Conv3x3", n=n_, c=c_, size=sz, cudnn=0), "ms")
@@ -252,11 +253,14 @@ def main():
     # end-to-end img2img
     p("")
     p(f"{'img2img sd-turbo 512x512 TAESD':<32} {'ms/frame':>9} {'fps':>7}  breakdown")
-    img_rows = sorted((dict(k[1]).get("steps", 0), v) for k, v in rows.items() if k[0] == "BM_Img2Img")
-    for steps_n, b in img_rows:
+    img_rows = sorted(((dict(k[1]).get("steps", 0), dict(k[1]).get("graphs", 0)), v)
+                      for k, v in rows.items() if k[0] == "BM_Img2Img")
+    for (steps_n, graphs_on), b in img_rows:
         ms = num(b, "ms")
-        p(f"{f'{steps_n} step(s)':<32} {f(ms, 2):>9} {f(1000.0 / ms if ms else None, 1):>7}  {b.get('label', '')}")
-        summary.setdefault("img2img", []).append({"steps": steps_n, "ms": ms, "note": b.get("label", "")})
+        label = f"{steps_n} step(s), {'graphs' if graphs_on else 'eager'}"
+        p(f"{label:<32} {f(ms, 2):>9} {f(1000.0 / ms if ms else None, 1):>7}  {b.get('label', '')}")
+        summary.setdefault("img2img", []).append({"steps": steps_n, "graphs": graphs_on, "ms": ms,
+                                                  "note": b.get("label", "")})
     if not img_rows:
         p("  (no results)")
     p("ratios are speed, ours relative to the reference (its time / ours, or our TF/s / its TF/s): > 1 = ours faster")

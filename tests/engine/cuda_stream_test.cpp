@@ -32,7 +32,8 @@ struct PlacedModels {
 
 Tensor host(const Tensor& t) { return to_dtype(t, DType::kF32).to(Device::kCpu); }
 
-double run_mode(const std::string& name, const Placement& placement) {
+double run_mode(const std::string& name, const Placement& placement, bool graphs = true,
+                std::vector<Tensor>* images_out = nullptr) {
   const PlacedModels models(placement);
   EXPECT_EQ(models.unet.device(), placement.device);
   const SafetensorsFile f = SafetensorsFile::open(fixture_dir("stream_diffusion") / (name + ".safetensors"));
@@ -42,6 +43,7 @@ double run_mode(const std::string& name, const Placement& placement) {
   p.guidance = 1.6f;
   p.delta = 0.7f;
   p.height = p.width = 64;
+  p.cuda_graphs = graphs;
   StreamDiffusion stream(&models.unet, models.codec(), LcmScheduler{}, p);
   stream.set_init_noise(f.load("init_noise"));
   stream.set_prompt_embeds(f.load("cond"), f.load("uncond"));
@@ -56,6 +58,7 @@ double run_mode(const std::string& name, const Placement& placement) {
     EXPECT_EQ(r.image.device(), Device::kCpu);  // the display / recorder side gets host f32
     EXPECT_EQ(r.image.dtype(), DType::kF32);
     worst = std::max(worst, relative_l2(r.image, outputs.slice(0, i, i + 1).clone()));
+    if (images_out) images_out->push_back(r.image);
   }
   std::printf("cfg %s on CUDA %s: worst rel L2 %.3g\n", name.c_str(), to_string(placement.dtype), worst);
   return worst;
@@ -72,6 +75,18 @@ TEST_F(CudaStreamDiffusion, EveryCfgModeMatchesTheReferenceInF32) {
 TEST_F(CudaStreamDiffusion, EveryCfgModeStaysCloseInF16) {
   for (const char* mode : {"none", "full", "self", "initialize"}) {
     EXPECT_LT(run_mode(mode, Placement{Device::kCuda, DType::kF16}), 2e-2) << mode;
+  }
+}
+
+TEST_F(CudaStreamDiffusion, CudaGraphsReplayExactlyWhatEagerComputes) {
+  // Frames 1 and 2 run eagerly and capture; the rest replay the graphs.
+  std::vector<Tensor> eager, replayed;
+  run_mode("self", Placement{Device::kCuda, DType::kF16}, false, &eager);
+  run_mode("self", Placement{Device::kCuda, DType::kF16}, true, &replayed);
+  ASSERT_EQ(eager.size(), replayed.size());
+  ASSERT_GE(eager.size(), 3u);
+  for (std::size_t i = 0; i < eager.size(); ++i) {
+    EXPECT_EQ(relative_l2(replayed[i], eager[i]), 0.0) << "frame " << i;
   }
 }
 

@@ -326,7 +326,7 @@ void attention_args(benchmark::internal::Benchmark* bm) {
 }
 BENCHMARK(BM_Attention)->Apply(attention_args);
 
-// ---- convolution: cuDNN vs the im2col + cuBLASLt fallback ----------------------
+// ---- convolution: the chosen path vs the im2col + cuBLASLt fallback -------------
 
 // {batch, channels, size}: 3x3, stride 1, padding 1, channels in = out.
 void BM_Conv3x3(benchmark::State& state) {
@@ -334,7 +334,9 @@ void BM_Conv3x3(benchmark::State& state) {
   const bool use_cudnn = state.range(3) != 0;
   const std::string what = "3x3 conv " + std::to_string(c) + "ch " + std::to_string(size) + "x" + std::to_string(size) +
                            " batch " + std::to_string(n);
-  Row row{"conv", what, use_cudnn ? "cudnn" : "im2col", {{"n", n}, {"c", c}, {"size", size}}};
+  // "auto": what conv2d runs (cuDNN or im2col, whichever timed faster for the
+  // shape on first use); "im2col": the fallback forced.
+  Row row{"conv", what, use_cudnn ? "auto" : "im2col", {{"n", n}, {"c", c}, {"size", size}}};
   try {
     cuda::set_cudnn_enabled(use_cudnn);
     const Tensor x = gpu_random({n, c, size, size}, 21);
@@ -527,7 +529,11 @@ const Taesd& full_taesd() {
 // (Stream Batch); the output then lags the input by steps - 1 frames.
 void BM_Img2Img(benchmark::State& state) {
   const int steps = static_cast<int>(state.range(0));
-  Row row{"img2img", "sd-turbo 512x512 TAESD " + std::to_string(steps) + " step(s)", "eager", {{"steps", steps}}};
+  const bool graphs = state.range(1) != 0;
+  Row row{"img2img",
+          "sd-turbo 512x512 TAESD " + std::to_string(steps) + " step(s), " + (graphs ? "CUDA graphs" : "eager"),
+          graphs ? "graph" : "eager",
+          {{"steps", steps}, {"graphs", graphs ? 1 : 0}}};
   try {
     const UNet2DCondition& unet = sd_turbo_unet();
     const Taesd& taesd = full_taesd();
@@ -539,6 +545,7 @@ void BM_Img2Img(benchmark::State& state) {
     p.cfg = CfgMode::kNone;
     p.guidance = 0.0f;
     p.width = p.height = 512;
+    p.cuda_graphs = graphs;
     StreamDiffusion stream(&unet, codec, LcmScheduler{}, p);
     Rng rng(7);
     stream.set_prompt_embeds(host_random({1, 77, unet.config().cross_attention_dim}, 1.0f, 0.0f, rng), Tensor());
@@ -577,12 +584,52 @@ void BM_Img2Img(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Img2Img)
-    ->ArgNames({"steps"})
-    ->Arg(1)
-    ->Arg(2)
+    ->ArgNames({"steps", "graphs"})
+    ->Args({1, 0})
+    ->Args({1, 1})
+    ->Args({2, 1})
     ->UseManualTime()
     ->Iterations(40)
     ->Unit(benchmark::kMillisecond);
+
+// ---- the UNet, op by op ------------------------------------------------------------
+
+void print_unet_profile() {
+  try {
+    const UNet2DCondition& unet = *unet_holder();
+    std::string text;
+    for (std::int64_t batch : {1, 4}) {
+      const UNetInputs in = unet_inputs(unet, batch, 64);
+      { const Tensor warm = unet.forward_embedded(in.sample, in.t_emb, in.context); }
+      cuda::synchronize();
+      cuda::reset_op_profile();
+      cuda::set_op_profiling(true);
+      { const Tensor out = unet.forward_embedded(in.sample, in.t_emb, in.context); }
+      cuda::set_op_profiling(false);
+      const std::vector<cuda::OpTime> ops = cuda::op_profile();
+      double total = 0;
+      for (const cuda::OpTime& t : ops) total += t.ms;
+      char line[160];
+      std::snprintf(line, sizeof line, "\n== UNet sd-turbo 512x512 f16 batch %lld, op by op (sum %.2f ms)\n",
+                    static_cast<long long>(batch), total);
+      text += line;
+      for (const cuda::OpTime& t : ops) {
+        std::snprintf(line, sizeof line, "%-20s %6lld calls %9.3f ms %5.1f%%\n", t.op.c_str(),
+                      static_cast<long long>(t.calls), t.ms, total > 0 ? 100.0 * t.ms / total : 0.0);
+        text += line;
+      }
+    }
+    std::fputs(text.c_str(), stdout);
+    if (const char* dir = std::getenv("SC_BENCH_DIR"); dir && *dir) {
+      if (std::FILE* f = std::fopen((std::string(dir) + "/unet_profile.txt").c_str(), "w")) {
+        std::fputs(text.c_str(), f);
+        std::fclose(f);
+      }
+    }
+  } catch (const std::exception& e) {
+    std::printf("UNet profile failed: %s\n", e.what());
+  }
+}
 
 // ---- the table ------------------------------------------------------------------
 
@@ -679,6 +726,9 @@ int main(int argc, char** argv) {
   if (!report.devices.empty()) benchmark::AddCustomContext("gpu", report.devices[0].name);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress survives a timeout's kill
   benchmark::RunSpecifiedBenchmarks();
+  // Where the UNet's time goes, op by op (one eager forward per batch, each
+  // op timed alone: slower than a real forward, but the shares hold).
+  if (sc::engine::unet_holder()) sc::engine::print_unet_profile();
   // The model's GPU memory goes back while the runtime is still up.
   sc::engine::unet_holder().reset();
   sc::engine::taesd_holder().reset();
