@@ -110,8 +110,9 @@ int run_img2img_command(const sc::app::Img2ImgOptions& opt, const std::string& s
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
   const sc::app::Img2ImgStats r = sc::app::run_img2img(o, nullptr, &g_cancel);
-  fmt::print("wrote {} frames ({}x{}) to {} in {:.2f} s; {} warm-up frame(s) filled the latent buffer\n", r.frames_out,
+  fmt::print("wrote {} frames ({}x{}) to {} in {:.2f} s; {} warm-up frame(s) filled the latent buffer", r.frames_out,
              o.live.width, o.live.height, r.output, r.elapsed_s, r.warmup);
+  fmt::print("{}\n", r.flushed > 0 ? " and were flushed at the end" : "");
   if (r.prompt_truncated) fmt::print("  note: the prompt was longer than 77 CLIP tokens; its end was dropped\n");
   if (stats) fmt::print("{}", sc::app::format_img2img_stats(r));
   return 0;

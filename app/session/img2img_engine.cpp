@@ -181,14 +181,14 @@ void Img2ImgEngine::apply_pending() {
   current_ = *next;
 }
 
-std::optional<media::Frame> Img2ImgEngine::process(const media::Frame& input, Timing* timing) {
+std::optional<media::Frame> Img2ImgEngine::process(const media::Frame& input, Timing* timing, bool filter) {
   apply_pending();
   engine::StreamDiffusion& stream = *loaded_->stream;
   const engine::StreamParams& p = stream.params();
   auto t0 = Clock::now();
   const engine::Tensor image = frame_to_tensor(input, p.width, p.height);
   if (timing) timing->preprocess_s += seconds_since(t0);
-  const engine::StreamDiffusion::Result r = stream.process(image);
+  const engine::StreamDiffusion::Result r = stream.process(image, filter);
   if (r.warming_up) return std::nullopt;
   t0 = Clock::now();
   media::Frame out = tensor_to_frame(r.image);
@@ -200,6 +200,11 @@ std::optional<media::Frame> Img2ImgEngine::process(const media::Frame& input, Ti
 
 const engine::StreamDiffusion::Counters& Img2ImgEngine::counters() const { return loaded_->stream->counters(); }
 std::int64_t Img2ImgEngine::unet_rows_per_frame() const { return loaded_->stream->unet_rows_per_frame(); }
+
+int Img2ImgEngine::buffered_frames() const {
+  const auto steps = static_cast<std::int64_t>(loaded_->stream->params().t_index_list.size());
+  return static_cast<int>(std::min<std::int64_t>(steps - 1, loaded_->stream->counters().frames));
+}
 
 engine::Tensor frame_to_tensor(const media::Frame& f, int width, int height) {
   check(f.format == media::PixelFormat::kRgba8 && !f.empty(), "img2img needs RGBA frames; got {}x{} {}", f.width,

@@ -66,7 +66,11 @@ class Img2ImgEngine : public FrameProcessor {
   // at the stream's size, or nothing while the latent buffer fills (the
   // first steps - 1 frames after a start or a restart). Keeps pts and
   // capture time. Call from one thread at a time.
-  std::optional<media::Frame> process(const media::Frame& input, Timing* timing);
+  std::optional<media::Frame> process(const media::Frame& input, Timing* timing, bool filter = true);
+  // The frames still in the latent buffer (steps - 1 of them once warm): at the
+  // end of a file, feed the last frame this many more times (filter off) and
+  // every input frame has its output.
+  int buffered_frames() const;
   std::optional<media::Frame> process(const media::Frame& input) override { return process(input, nullptr); }
   std::string name() const override { return "img2img"; }
 

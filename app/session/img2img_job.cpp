@@ -95,6 +95,7 @@ Img2ImgStats run_img2img(const Img2ImgOptions& o, const std::function<void(const
   std::thread worker([&] {
     try {
       std::int64_t taken = 0;
+      std::optional<media::Frame> last;
       while (o.max_frames <= 0 || taken < o.max_frames) {
         if (cancel && *cancel) break;
         auto wait = Clock::now();
@@ -118,6 +119,21 @@ Img2ImgStats run_img2img(const Img2ImgOptions& o, const std::function<void(const
           if (!out) ++stats.warmup;
         }
         if (out && !output.push(std::move(*out))) break;
+        last = std::move(*f);
+      }
+      // A file has an end: repeat its last frame to push the frames still in
+      // the latent buffer out, so every input frame has its output. (A live
+      // source just stops; its last steps - 1 frames are the inherent lag.)
+      if (!live && !(cancel && *cancel) && last) {
+        for (int i = img2img.buffered_frames(); i > 0; --i) {
+          std::optional<media::Frame> out = img2img.process(*last, nullptr, false);
+          if (!out) continue;
+          {
+            std::lock_guard lock(stats_mutex);
+            ++stats.flushed;
+          }
+          if (!output.push(std::move(*out))) break;
+        }
       }
     } catch (...) {
       worker_failure = std::current_exception();
@@ -168,13 +184,15 @@ std::string format_img2img_stats(const Img2ImgStats& s) {
   std::string text;
   text += fmt::format("model: {} ({}) on {}, cfg {}, t_index_list {}\n", s.family, s.codec, s.compute, s.cfg,
                       s.t_index_list);
-  text += fmt::format("frames: {} in, {} out, {} warm-up (latent buffer fill, not shown), {} dropped\n", s.frames_in,
-                      s.frames_out, s.warmup, s.dropped);
+  text += fmt::format(
+      "frames: {} in, {} out, {} warm-up (latent buffer fill, not shown), {} flushed at the end, {} dropped\n",
+      s.frames_in, s.frames_out, s.warmup, s.flushed, s.dropped);
   text += fmt::format(
       "per frame (ms): decode {:.2f}  preprocess {:.2f}  VAE encode {:.2f}  UNet {:.2f}  VAE decode {:.2f}  "
       "postprocess {:.2f}\n",
       ms(s.decode_s), ms(s.preprocess_s), ms(s.vae_encode_s), ms(s.unet_s), ms(s.vae_decode_s), ms(s.postprocess_s));
-  const double processed = static_cast<double>(std::max<std::int64_t>(1, s.frames_in - s.skipped));
+  // The pipeline ran once per input frame (SSF skips aside) and once per flush.
+  const double processed = static_cast<double>(std::max<std::int64_t>(1, s.frames_in + s.flushed - s.skipped));
   text += fmt::format("UNet: {} calls, {} rows per frame ({:.2f} measured)\n", s.unet_calls, s.unet_rows_per_frame,
                       static_cast<double>(s.unet_rows) / processed);
   text += fmt::format("SSF skips: {} of {} ({:.1f}%)\n", s.skipped, s.frames_in,

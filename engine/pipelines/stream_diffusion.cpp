@@ -382,14 +382,14 @@ Tensor StreamDiffusion::unet_step(const Tensor& x) {
   return denoised;
 }
 
-StreamDiffusion::Result StreamDiffusion::process(const Tensor& image) {
+StreamDiffusion::Result StreamDiffusion::process(const Tensor& image, bool filter) {
   const StreamParams& p = params_;
   check(image.defined() && image.shape() == Shape({1, 3, p.height, p.width}),
         "frame {} does not match the stream's [1, 3, {}, {}]; resize it first", image.describe(), p.height, p.width);
   ++counters_.frames;
   Result result;
   // The similarity filter compares frames on the host in f32.
-  if (filter_ && filter_->should_skip(host_f32(image)) && last_image_.defined()) {
+  if (filter && filter_ && filter_->should_skip(host_f32(image)) && last_image_.defined()) {
     ++counters_.skipped;
     result.image = last_image_;
     result.skipped = true;

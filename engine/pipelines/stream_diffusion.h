@@ -144,7 +144,9 @@ class StreamDiffusion {
   // image: [1, 3, H, W] in [-1, 1] at params().height x width, on any device
   // (typically f32 on the host). The stream runs on the UNet's device and
   // dtype; Result::image is always f32 on the host.
-  Result process(const Tensor& image);
+  // filter = false bypasses the similarity filter (the end-of-file flush
+  // repeats the last frame to push the buffered ones out).
+  Result process(const Tensor& image, bool filter = true);
 
   // UNet rows per processed frame in the current mode: n, 2n, n or n + 1.
   std::int64_t unet_rows_per_frame() const;
