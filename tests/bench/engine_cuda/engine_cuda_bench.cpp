@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "tests/bench/common/random_models.h"
 #include "engine/cuda/cudnn_conv.h"
 #include "engine/cuda/runtime.h"
 #include "engine/device.h"
@@ -116,27 +117,9 @@ void append_row_file(const Row& r) {
 
 // ---- inputs -------------------------------------------------------------------
 
-// xorshift: fast enough for the UNet's 865M weights (std::normal_distribution
-// takes tens of seconds there).
-struct Rng {
-  std::uint64_t s;
-  explicit Rng(std::uint64_t seed) : s(seed * 0x9E3779B97F4A7C15ull + 1) {}
-  float uniform() {  // [-1, 1)
-    s ^= s << 13;
-    s ^= s >> 7;
-    s ^= s << 17;
-    return static_cast<float>(static_cast<double>(s >> 11) * (2.0 / 9007199254740992.0) - 1.0);
-  }
-};
-
-// Uniform with the given mean and standard deviation, f32 on the CPU.
-Tensor host_random(const Shape& shape, float stddev, float mean, Rng& rng) {
-  Tensor t = Tensor::empty(shape);
-  float* p = t.data<float>();
-  const float a = stddev * std::sqrt(3.0f);
-  for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = mean + a * rng.uniform();
-  return t;
-}
+using bench::host_random;
+using bench::Rng;
+using bench::source_path;
 
 Tensor gpu_random(const Shape& shape, std::uint64_t seed, float stddev = 1.0f) {
   Rng rng(seed);
@@ -368,11 +351,6 @@ BENCHMARK(BM_Conv3x3)
 
 // ---- full-size UNet -----------------------------------------------------------
 
-std::filesystem::path source_path(const char* env, const char* relative) {
-  if (const char* p = std::getenv(env); p && *p) return p;
-  return std::filesystem::path(SC_SOURCE_DIR) / relative;
-}
-
 // Built once (about 3.5 GB of f32 uploaded and narrowed to f16) and shared by
 // every UNet benchmark. Weights are uniform with std 1/sqrt(fan-in), norm gains
 // around 1, as in tests/bench/engine/unet_bench.cpp, so activations stay finite.
@@ -387,24 +365,7 @@ const UNet2DCondition& sd_turbo_unet() {
   static std::string build_error;
   if (!build_error.empty()) throw Error("{}", build_error);
   if (!unet) try {
-      const auto config_path = source_path("SC_UNET_CONFIG", "tests/golden/manifests/config/sd-turbo/unet.config.json");
-      const auto manifest_path = source_path("SC_UNET_MANIFEST", "tests/golden/manifests/sd-turbo_unet.txt");
-      const UNetConfig config = UNetConfig::from_config(Config::load(config_path));
-      auto rng = std::make_shared<Rng>(1234);
-      WeightSource w =
-          WeightSource::from_maker(load_manifest(manifest_path), manifest_path.string(), [rng](const ManifestEntry& e) {
-            const Shape shape(e.shape);
-            if (e.shape.size() == 1) {
-              const bool gain = e.name.ends_with("norm.weight") || e.name.find("norm1.weight") != std::string::npos ||
-                                e.name.find("norm2.weight") != std::string::npos ||
-                                e.name.find("norm3.weight") != std::string::npos;
-              return host_random(shape, 0.02f, gain ? 1.0f : 0.0f, *rng);
-            }
-            const float fan_in = static_cast<float>(shape.numel() / shape[0]);
-            return host_random(shape, 1.0f / std::sqrt(fan_in), 0.0f, *rng);
-          });
-      w.set_placement(Device::kCuda, DType::kF16);
-      unet = std::make_unique<UNet2DCondition>(UNet2DCondition::load(w, config));
+      unet = std::make_unique<UNet2DCondition>(bench::random_sd_turbo_unet({Device::kCuda, DType::kF16}));
       cuda::synchronize();
     } catch (const std::exception& e) {
       build_error = std::string("building the sd-turbo UNet: ") + e.what();
@@ -504,19 +465,7 @@ std::unique_ptr<Taesd>& taesd_holder() {
 const Taesd& full_taesd() {
   std::unique_ptr<Taesd>& taesd = taesd_holder();
   if (!taesd) {
-    const auto config_path = source_path("SC_TAESD_CONFIG", "tests/golden/manifests/config/taesd/config.json");
-    const auto manifest_path = source_path("SC_TAESD_MANIFEST", "tests/golden/manifests/taesd.txt");
-    const TaesdConfig config = TaesdConfig::from_config(Config::load(config_path));
-    auto rng = std::make_shared<Rng>(99);
-    WeightSource w =
-        WeightSource::from_maker(load_manifest(manifest_path), manifest_path.string(), [rng](const ManifestEntry& e) {
-          const Shape shape(e.shape);
-          if (e.shape.size() == 1) return host_random(shape, 0.02f, 0.0f, *rng);
-          const float fan_in = static_cast<float>(shape.numel() / shape[0]);
-          return host_random(shape, 1.0f / std::sqrt(fan_in), 0.0f, *rng);
-        });
-    w.set_placement(Device::kCuda, DType::kF16);
-    taesd = std::make_unique<Taesd>(Taesd::load(w, config));
+    taesd = std::make_unique<Taesd>(bench::random_taesd({Device::kCuda, DType::kF16}));
   }
   return *taesd;
 }
@@ -537,9 +486,7 @@ void BM_Img2Img(benchmark::State& state) {
   try {
     const UNet2DCondition& unet = sd_turbo_unet();
     const Taesd& taesd = full_taesd();
-    LatentCodec codec{
-        "TAESD", [&taesd](const Tensor& x) { return scale(taesd.encoder.forward(x), taesd.config.scaling_factor); },
-        [&taesd](const Tensor& x) { return taesd.decoder.forward(scale(x, 1.0f / taesd.config.scaling_factor)); }};
+    const LatentCodec codec = bench::taesd_codec(taesd);
     StreamParams p;
     p.t_index_list = t_index_list_for(0.5f, steps);
     p.cfg = CfgMode::kNone;

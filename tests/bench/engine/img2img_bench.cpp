@@ -1,0 +1,81 @@
+// End-to-end StreamDiffusion img2img with sd-turbo-shaped models (random
+// weights, tests/golden/manifests): host frames in, host frames out, as the
+// studio runs it; prints fps, the capture -> output latency and the per-stage
+// breakdown. The same program times the CPU path here and the GPU path on a
+// GPU machine (the device suite runs the GPU variant inside bench_engine_cuda).
+//   bench_img2img [--device cpu|cuda] [--size 512] [--steps 1] [--frames 4]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "engine/ops.h"
+#include "engine/pipelines/stream_diffusion.h"
+#include "engine/thread_pool.h"
+#include "tests/bench/common/random_models.h"
+
+using namespace sc;
+using namespace sc::engine;
+
+int main(int argc, char** argv) {
+  std::string device = "cpu";
+  int size = 512, steps = 1, frames = 4;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--device") {
+      device = value;
+    } else if (flag == "--size") {
+      size = std::stoi(value);
+    } else if (flag == "--steps") {
+      steps = std::stoi(value);
+    } else if (flag == "--frames") {
+      frames = std::stoi(value);
+    } else {
+      std::fprintf(stderr, "usage: %s [--device cpu|cuda] [--size N] [--steps 1-4] [--frames N]\n", argv[0]);
+      return 2;
+    }
+  }
+  try {
+    const Placement placement =
+        device == "cuda" ? Placement{Device::kCuda, DType::kF16} : Placement{Device::kCpu, DType::kF32};
+    const UNet2DCondition unet = bench::random_sd_turbo_unet(placement);
+    const Taesd taesd = bench::random_taesd(placement);
+    const LatentCodec codec = bench::taesd_codec(taesd);
+    StreamParams p;
+    p.t_index_list = t_index_list_for(0.5f, steps);
+    p.cfg = CfgMode::kNone;
+    p.guidance = 0.0f;
+    p.width = p.height = size;
+    StreamDiffusion stream(&unet, codec, LcmScheduler{}, p);
+    bench::Rng rng(7);
+    stream.set_prompt_embeds(bench::host_random({1, 77, unet.config().cross_attention_dim}, 1.0f, 0.0f, rng), Tensor());
+    const Tensor frame = bench::host_random({1, 3, size, size}, 0.5f, 0.0f, rng);
+    // Warm-up: the latent buffer fills (steps - 1 frames), plans and graphs are made.
+    for (int i = 0; i < steps + 2; ++i) stream.process(frame);
+    const StreamDiffusion::Counters before = stream.counters();
+    std::vector<double> ms;
+    for (int i = 0; i < frames; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const StreamDiffusion::Result r = stream.process(frame);
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      if (!r.image.defined()) throw Error("no image after warm-up");
+    }
+    const StreamDiffusion::Counters& after = stream.counters();
+    std::sort(ms.begin(), ms.end());
+    const double median = ms[ms.size() / 2];
+    const double n = static_cast<double>(frames);
+    std::printf(
+        "{\"device\": \"%s\", \"size\": %d, \"steps\": %d, \"threads\": %d, \"ms_per_frame\": %.1f, \"fps\": %.3f, "
+        "\"latency_ms\": %.1f, \"encode_ms\": %.1f, \"unet_ms\": %.1f, \"decode_ms\": %.1f}\n",
+        device.c_str(), size, steps, thread_pool().size(), median, 1000.0 / median, median * steps,
+        (after.encode_s - before.encode_s) * 1e3 / n, (after.unet_s - before.unet_s) * 1e3 / n,
+        (after.decode_s - before.decode_s) * 1e3 / n);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_img2img: %s\n", e.what());
+    return 1;
+  }
+}
