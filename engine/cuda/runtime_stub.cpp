@@ -1,5 +1,9 @@
 // engine/cuda/runtime.h in a build without nvcc: nothing is available and
 // everything that would need a GPU says so.
+#if defined(__clang__)
+// The classes' handles (events, imports) are never set in this build.
+#pragma clang diagnostic ignored "-Wunused-private-field"
+#endif
 #include "base/error.h"
 #include "engine/cuda/interop.h"
 #include "engine/cuda/runtime.h"
