@@ -23,6 +23,16 @@ namespace {
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
+// Engines share the GPU's one engine stream. Loading a model (uploads,
+// conversions) and running frames (which may capture CUDA graphs on that
+// stream) must not interleave: a capture would record the other thread's work.
+// The studio loads a new model on a background thread while the old one
+// runs, so both take this lock; frames wait while weights upload.
+std::mutex& gpu_work_mutex() {
+  static std::mutex m;
+  return m;
+}
+
 // --device / --dtype: where the models run. auto takes CUDA when a GPU
 // answers, else the CPU (which computes in fp32 whatever --dtype says).
 engine::Placement placement_for(const Img2ImgModels& o) {
@@ -99,6 +109,7 @@ Img2ImgEngine::Img2ImgEngine(const Img2ImgModels& o, const Img2ImgSettings& sett
   }
   const engine::Placement placement = placement_for(o);
   const auto t0 = Clock::now();
+  std::lock_guard gpu(gpu_work_mutex());
   loaded_ = std::make_unique<Loaded>(
       Loaded{engine::load_diffusers_pipeline(folder, "", placement), std::nullopt, std::nullopt, std::nullopt});
   Loaded& m = *loaded_;
@@ -182,6 +193,7 @@ void Img2ImgEngine::apply_pending() {
 }
 
 std::optional<media::Frame> Img2ImgEngine::process(const media::Frame& input, Timing* timing, bool filter) {
+  std::lock_guard gpu(gpu_work_mutex());
   apply_pending();
   engine::StreamDiffusion& stream = *loaded_->stream;
   const engine::StreamParams& p = stream.params();
@@ -202,8 +214,9 @@ const engine::StreamDiffusion::Counters& Img2ImgEngine::counters() const { retur
 std::int64_t Img2ImgEngine::unet_rows_per_frame() const { return loaded_->stream->unet_rows_per_frame(); }
 
 int Img2ImgEngine::buffered_frames() const {
-  const auto steps = static_cast<std::int64_t>(loaded_->stream->params().t_index_list.size());
-  return static_cast<int>(std::min<std::int64_t>(steps - 1, loaded_->stream->counters().frames));
+  // Once one real frame went in, the buffer always needs steps - 1 more.
+  const auto steps = static_cast<int>(loaded_->stream->params().t_index_list.size());
+  return loaded_->stream->counters().frames > 0 ? steps - 1 : 0;
 }
 
 engine::Tensor frame_to_tensor(const media::Frame& f, int width, int height) {

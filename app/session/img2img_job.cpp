@@ -167,6 +167,7 @@ Img2ImgStats run_img2img(const Img2ImgOptions& o, const std::function<void(const
   }
   const engine::StreamDiffusion::Counters& c = img2img.counters();
   stats.skipped = c.skipped;
+  stats.pipeline_frames = c.frames;
   stats.unet_calls = c.unet_calls;
   stats.unet_rows = c.unet_rows;
   stats.vae_encode_s = c.encode_s;
@@ -191,8 +192,9 @@ std::string format_img2img_stats(const Img2ImgStats& s) {
       "per frame (ms): decode {:.2f}  preprocess {:.2f}  VAE encode {:.2f}  UNet {:.2f}  VAE decode {:.2f}  "
       "postprocess {:.2f}\n",
       ms(s.decode_s), ms(s.preprocess_s), ms(s.vae_encode_s), ms(s.unet_s), ms(s.vae_decode_s), ms(s.postprocess_s));
-  // The pipeline ran once per input frame (SSF skips aside) and once per flush.
-  const double processed = static_cast<double>(std::max<std::int64_t>(1, s.frames_in + s.flushed - s.skipped));
+  // The pipeline ran once per input frame and once per flush repeat; SSF skips
+  // ran no UNet.
+  const double processed = static_cast<double>(std::max<std::int64_t>(1, s.pipeline_frames - s.skipped));
   text += fmt::format("UNet: {} calls, {} rows per frame ({:.2f} measured)\n", s.unet_calls, s.unet_rows_per_frame,
                       static_cast<double>(s.unet_rows) / processed);
   text += fmt::format("SSF skips: {} of {} ({:.1f}%)\n", s.skipped, s.frames_in,

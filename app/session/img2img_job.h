@@ -24,12 +24,13 @@ struct Img2ImgOptions {
 };
 
 struct Img2ImgStats {
-  std::int64_t frames_in = 0;   // frames the pipeline took
-  std::int64_t frames_out = 0;  // frames recorded
-  std::int64_t warmup = 0;      // frames that filled the latent buffer (not shown)
-  std::int64_t skipped = 0;     // SSF skips (the previous output repeated)
-  std::int64_t flushed = 0;     // buffered frames pushed out at the end of a file
-  std::uint64_t dropped = 0;    // live input frames replaced by newer ones
+  std::int64_t frames_in = 0;        // frames the pipeline took
+  std::int64_t frames_out = 0;       // frames recorded
+  std::int64_t warmup = 0;           // frames that filled the latent buffer (not shown)
+  std::int64_t skipped = 0;          // SSF skips (the previous output repeated)
+  std::int64_t flushed = 0;          // buffered frames pushed out at the end of a file
+  std::int64_t pipeline_frames = 0;  // frames the pipeline ran (inputs and flush repeats)
+  std::uint64_t dropped = 0;         // live input frames replaced by newer ones
   std::int64_t unet_calls = 0, unet_rows = 0;
   std::int64_t unet_rows_per_frame = 0;  // the cfg mode's cost
   // Seconds spent per stage, summed over frames. Decoding runs on the

@@ -336,14 +336,10 @@ __global__ void __launch_bounds__(kWarps * 32) flash_attention_kernel(AttnArgs a
 constexpr int kMaxFallbackDim = 256;
 
 template <typename T>
-__global__ void attention_rowwise_kernel(AttnArgs args, int dv) {
-  const int warp_global = (blockIdx.x * blockDim.x + threadIdx.x) / 32;
-  const int lane = threadIdx.x % 32;
-  const std::int64_t rows = static_cast<std::int64_t>(args.b) * args.h * args.sq;
-  if (warp_global >= rows) return;
-  const int qi = warp_global % args.sq;
-  const int h = (warp_global / args.sq) % args.h;
-  const int b = warp_global / (args.sq * args.h);
+__device__ void rowwise_attention_row(const AttnArgs& args, int dv, std::int64_t warp_global, int lane) {
+  const int qi = static_cast<int>(warp_global % args.sq);
+  const int h = static_cast<int>((warp_global / args.sq) % args.h);
+  const int b = static_cast<int>(warp_global / (static_cast<std::int64_t>(args.sq) * args.h));
   const int hk = h / (args.h / args.hk);
   const int d = args.d;
   const T* qr = static_cast<const T*>(args.q) + static_cast<std::int64_t>(warp_global) * d;
@@ -382,6 +378,18 @@ __global__ void attention_rowwise_kernel(AttnArgs args, int dv) {
   for (int i = 0; i < kMaxFallbackDim / 32; ++i) {
     const int c = lane + 32 * i;
     if (c < dv) orow[c] = from_float<T>(acc[i] * inv);
+  }
+}
+
+template <typename T>
+__global__ void attention_rowwise_kernel(AttnArgs args, int dv) {
+  const int lane = threadIdx.x % 32;
+  const std::int64_t rows = static_cast<std::int64_t>(args.b) * args.h * args.sq;
+  const std::int64_t warps_in_grid = static_cast<std::int64_t>(gridDim.x) * blockDim.x / 32;
+  // Warp-stride over the rows: the grid is capped, the rows are not.
+  for (std::int64_t row = (blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x) / 32; row < rows;
+       row += warps_in_grid) {
+    rowwise_attention_row<T>(args, dv, row, lane);
   }
 }
 

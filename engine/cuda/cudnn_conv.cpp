@@ -202,9 +202,11 @@ bool cudnn_conv2d(const Tensor& x, const Tensor& weight, const Conv2dParams& p, 
                 p.dilation[0],
                 p.dilation[1],
                 p.groups};
+  // One lock over the plan, the handle's stream and the launch: a cuDNN
+  // handle must not be used by two threads at once. The launch only enqueues.
+  std::lock_guard lock(mutex);
   Plan plan;
   {
-    std::lock_guard lock(mutex);
     auto it = plans->find(key);
     if (it == plans->end()) it = plans->emplace(key, make_plan(a, x, weight, p, out)).first;
     plan = it->second;
@@ -221,7 +223,6 @@ bool cudnn_conv2d(const Tensor& x, const Tensor& weight, const Conv2dParams& p, 
                                                 plan.workspace, &beta, plan.y, out.raw_data());
   if (st != CUDNN_STATUS_SUCCESS) {
     log::warn("cuDNN convolution failed (status {}); using im2col for this shape", static_cast<int>(st));
-    std::lock_guard lock(mutex);
     (*plans)[key].usable = false;
     return false;
   }

@@ -78,9 +78,11 @@ void lt_gemm(DType dtype, bool trans_a, bool trans_b, std::int64_t m, std::int64
       bias != nullptr,         align};
   std::size_t ws_bytes = 0;
   void* ws = lt_workspace(&ws_bytes);
+  // One lock over lookup, the bias attribute and the launch: plans (and their
+  // descriptors) are shared between threads. cublasLtMatmul only enqueues.
+  std::lock_guard lock(plan_mutex());
   Plan plan;
   {
-    std::lock_guard lock(plan_mutex());
     auto it = plans().find(key);
     if (it == plans().end()) {
       const cudaDataType_t type = cuda_data_type(dtype);

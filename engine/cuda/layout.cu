@@ -266,7 +266,9 @@ __global__ void topk_kernel(const T* __restrict__ x, T* __restrict__ values, std
       float best_v = 0.0f;
       for (std::int64_t j = 0; j < size; ++j) {
         const float v0 = to_float(xp[j * inner]);
-        const float v = largest ? v0 : -v0;
+        // NaN orders above everything (as argmax treats it), so every value
+        // has a place in the order and no pass comes up empty.
+        const float v = isnan(v0) ? INFINITY : (largest ? v0 : -v0);
         // Candidates come strictly after the last pick in (value desc, index asc) order.
         if (last_i >= 0 && !(v < last_v || (v == last_v && j > last_i))) continue;
         if (best_i < 0 || v > best_v) {
@@ -274,6 +276,7 @@ __global__ void topk_kernel(const T* __restrict__ x, T* __restrict__ values, std
           best_i = j;
         }
       }
+      if (best_i < 0) best_i = 0;  // unreachable with the order above; never index before the row
       last_v = best_v;
       last_i = best_i;
       const std::int64_t o = (outer * k + r) * inner + in;

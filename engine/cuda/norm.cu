@@ -160,16 +160,18 @@ __global__ void softmax_rows_kernel(const T* __restrict__ x, T* __restrict__ y, 
 template <typename T>
 __global__ void softmax_strided_kernel(const T* __restrict__ x, T* __restrict__ y, std::int64_t outer,
                                        std::int64_t size, std::int64_t inner) {
-  const std::int64_t idx = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
-  if (idx >= outer * inner) return;
-  const std::int64_t base = (idx / inner) * size * inner + idx % inner;
-  float m = -INFINITY;
-  for (std::int64_t i = 0; i < size; ++i) m = fmaxf(m, to_float(x[base + i * inner]));
-  float s = 0.0f;
-  for (std::int64_t i = 0; i < size; ++i) s += __expf(to_float(x[base + i * inner]) - m);
-  const float inv = 1.0f / s;
-  for (std::int64_t i = 0; i < size; ++i)
-    y[base + i * inner] = from_float<T>(__expf(to_float(x[base + i * inner]) - m) * inv);
+  for (std::int64_t idx = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; idx < outer * inner;
+       idx += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const std::int64_t base = (idx / inner) * size * inner + idx % inner;
+    float m = -INFINITY;
+    for (std::int64_t i = 0; i < size; ++i) m = fmaxf(m, to_float(x[base + i * inner]));
+    float s = 0.0f;
+    for (std::int64_t i = 0; i < size; ++i) s += __expf(to_float(x[base + i * inner]) - m);
+    const float inv = 1.0f / s;
+    for (std::int64_t i = 0; i < size; ++i) {
+      y[base + i * inner] = from_float<T>(__expf(to_float(x[base + i * inner]) - m) * inv);
+    }
+  }
 }
 
 template <typename T>

@@ -53,6 +53,13 @@ Runtime& runtime() {
       r.reason = "CUDA is not usable: the NVIDIA driver reports no devices";
       return r;
     }
+    cudaDeviceProp prop{};
+    if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess && prop.major < 8) {
+      r.reason = fmt::format(
+          "CUDA is not usable: {} has compute capability {}.{}; StreamCanvas's kernels need 8.0 (Ampere) or newer",
+          prop.name, prop.major, prop.minor);
+      return r;
+    }
     err = cudaStreamCreateWithFlags(&r.stream, cudaStreamNonBlocking);
     if (err != cudaSuccess) {
       r.reason = fmt::format("CUDA is not usable: creating a stream failed: {}", cudaGetErrorString(err));
@@ -106,9 +113,10 @@ class CachingAllocator final : public Allocator {
     if (void* p = take(*pool, size)) return p;
     void* p = nullptr;
     cudaError_t err = cudaMalloc(&p, size);
-    if (err == cudaErrorMemoryAllocation) {
+    if (err == cudaErrorMemoryAllocation && !tls_capture_pool) {
       cudaGetLastError();
-      // Give the cached blocks back and try once more before failing.
+      // Give the cached blocks back and try once more before failing (not
+      // while capturing: the synchronisation that needs would break the capture).
       release_locked(shared_);
       err = cudaMalloc(&p, size);
     }

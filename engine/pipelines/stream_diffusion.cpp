@@ -173,9 +173,19 @@ class StreamDiffusion::GraphedCall {
       return fn(inputs);
     }
     if (!graph_) {
-      for (const Tensor& t : inputs) static_in_.push_back(t.clone());
-      graph_ = std::make_unique<cuda::Graph>();
-      graph_->capture([&] { out_ = fn(static_in_); });
+      try {
+        for (const Tensor& t : inputs) static_in_.push_back(t.clone());
+        graph_ = std::make_unique<cuda::Graph>();
+        graph_->capture([&] { out_ = fn(static_in_); });
+      } catch (...) {
+        // Start over with the next call (eager, then a new capture) rather
+        // than replaying a graph that does not exist.
+        out_ = Tensor();
+        graph_.reset();
+        static_in_.clear();
+        warmed_up_ = false;
+        throw;
+      }
     } else {
       for (std::size_t i = 0; i < inputs.size(); ++i) {
         if (!inputs[i].shares_storage_with(static_in_[i]) || inputs[i].offset_bytes() != static_in_[i].offset_bytes())

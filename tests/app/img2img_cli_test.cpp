@@ -70,6 +70,16 @@ TEST(Img2ImgCli, FullCfgWithTheVaeCountsTwoRowsPerStep) {
       << init.output;
 }
 
+TEST(Img2ImgCli, AOneFrameFileStillGetsItsOutput) {
+  // Three steps: the buffer needs two more frames after the only real one.
+  auto r = run_command(img2img(model_folder(), "--prompt x --frames 1 --steps 3 --stats", "one.mp4"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "wrote 1 frames")) << r.output;
+  // One warm-up frame of input; the two flush repeats fill the rest and push it out.
+  EXPECT_TRUE(contains(r.output, "1 in, 1 out, 1 warm-up (latent buffer fill, not shown), 1 flushed")) << r.output;
+  EXPECT_TRUE(contains(r.output, "UNet: 3 calls, 3 rows per frame (3.00 measured)")) << r.output;
+}
+
 TEST(Img2ImgCli, SimilarityFilterSkipsSimilarFrames) {
   // Consecutive test-pattern frames are far more similar than a threshold of
   // 0.05: SSF skips some (never more than the limit in a row) and says so.

@@ -496,6 +496,8 @@ std::vector<AttentionCase> attention_cases() {
       {"d96", 1, 2, 2, 64, 64, 96, 96, true, MaskKind::kNone, std::nullopt, 1.0f},
       {"d100", 1, 2, 2, 17, 200, 100, 100, false, MaskKind::kPadding, std::nullopt, 1.0f},
       {"d256", 1, 1, 1, 9, 33, 256, 256, false, MaskKind::kNone, std::nullopt, 1.0f},
+      // A VAE mid-block: one head as wide as the channels (two GEMMs and a softmax on CUDA).
+      {"VAE d512 single head", 1, 1, 1, 256, 256, 512, 512, false, MaskKind::kNone, std::nullopt, 1.0f},
   };
   return cases;
 }
