@@ -349,19 +349,6 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Attent
   const float scale = options.scale ? *options.scale : 1.0f / std::sqrt(static_cast<float>(q.dim(3)));
   const Device device = common_device(op, {&q, &k, &v, &mask});
   require_same_dtype(op, {&q, &k, &v});
-  // On CUDA the flash kernel covers head sizes up to 128 in f16/bf16 and the
-  // exact row-wise kernel up to 256. Beyond (a VAE's single 512-wide head) or
-  // where the flash kernel does not apply (SD 1.5's 160), and with no mask,
-  // no causality and as many key as query heads, the scores are materialised:
-  // two batched GEMMs and a softmax (q is scaled first, so half-precision
-  // scores stay in range).
-  if (device == Device::kCuda && !options.causal && !mask.defined() && q.dim(1) == k.dim(1) && k.dim(2) > 0) {
-    const bool half = q.dtype() != DType::kF32;
-    const std::int64_t d = q.dim(3), dv = v.dim(3);
-    if ((half && (d > 128 || dv != d)) || d > 256 || dv > 256) {
-      return matmul(softmax(matmul(engine::scale(q, scale), transpose(k, -1, -2)), -1), v);
-    }
-  }
   Tensor out = Tensor::empty({q.dim(0), q.dim(1), q.dim(2), v.dim(3)}, q.dtype(), device);
   // The additive mask is read in f32 whatever the storage of q, k and v.
   const Tensor mask_f32 = mask.defined() ? to_dtype(mask, DType::kF32) : Tensor();

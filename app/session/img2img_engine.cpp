@@ -146,12 +146,9 @@ Img2ImgEngine::Img2ImgEngine(const Img2ImgModels& o, const Img2ImgSettings& sett
   compute_ = placement.device == engine::Device::kCuda ? fmt::format("CUDA {}", o.dtype) : std::string("CPU fp32");
   m.prompts.emplace(&m.pipeline.tokenizer, &m.pipeline.text_encoder);
   m.stream.emplace(&m.pipeline.unet, codec, load_scheduler(folder), params);
-  current_ = settings;
   latest_ = settings;
-  // Prompts are encoded by apply_pending on the first frame's thread.
   pending_ = settings;
-  current_.prompt = current_.negative_prompt = "\x01";  // never a real prompt: forces the first encode
-  apply_pending();
+  apply_pending();  // encodes the prompts and sets the stream's parameters
   log::info("img2img: {} ({}) on {} loaded in {:.1f} s", family_, codec_name_, compute_, seconds_since(t0));
 }
 
@@ -177,7 +174,7 @@ void Img2ImgEngine::apply_pending() {
   }
   if (!next) return;
   Loaded& m = *loaded_;
-  if (next->prompt != current_.prompt || next->negative_prompt != current_.negative_prompt) {
+  if (!prompts_encoded_ || next->prompt != current_.prompt || next->negative_prompt != current_.negative_prompt) {
     bool truncated = false, negative_truncated = false;
     engine::Tensor cond = m.prompts->encode(next->prompt, &truncated);
     engine::Tensor uncond = m.prompts->encode(next->negative_prompt, &negative_truncated);
@@ -186,6 +183,7 @@ void Img2ImgEngine::apply_pending() {
     }
     if (negative_truncated) log::warn("the negative prompt is longer than CLIP's 77 tokens; its end was dropped");
     prompt_truncated_ = truncated;
+    prompts_encoded_ = true;
     m.stream->set_prompt_embeds(cond, uncond);
   }
   m.stream->set_params(stream_params(*next));

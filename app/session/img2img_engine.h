@@ -88,6 +88,7 @@ class Img2ImgEngine : public FrameProcessor {
   std::unique_ptr<Loaded> loaded_;
   std::string family_, codec_name_, compute_;
   bool prompt_truncated_ = false;
+  bool prompts_encoded_ = false;  // current_'s prompts are in the stream
 
   mutable std::mutex mutex_;
   Img2ImgSettings current_;                 // applied (worker thread)

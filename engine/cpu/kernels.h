@@ -43,6 +43,12 @@ void max_pool2d(const Tensor& x, const Pool2dParams& params, Tensor& out);
 
 void embedding(const Tensor& ids, const Tensor& weight, Tensor& out);
 void rope(const Tensor& x, std::span<const std::int64_t> positions, const RopeOptions& options, Tensor& out);
+// rope's cos / sin tables, [positions][rot / 2] each; the CUDA backend uploads
+// the same tables so both backends rotate identically.
+struct RopeTables {
+  std::vector<float> cos, sin;
+};
+RopeTables rope_tables(std::span<const std::int64_t> positions, std::int64_t rot, float theta);
 
 void cumsum(const Tensor& x, int dim, Tensor& out);
 void argmax(const Tensor& x, int dim, Tensor& out);

@@ -9,23 +9,34 @@
 
 namespace sc::engine::cpu {
 
-void rope(const Tensor& x, std::span<const std::int64_t> positions, const RopeOptions& options, Tensor& out) {
-  const std::int64_t s = x.dim(-2), d = x.dim(-1);
-  const std::int64_t rot = options.rotary_dim ? options.rotary_dim : d;
+RopeTables rope_tables(std::span<const std::int64_t> positions, std::int64_t rot, float theta) {
+  const auto s = static_cast<std::int64_t>(positions.size());
   const std::int64_t half = rot / 2;
   // Angles in f32 exactly as transformers builds its cos/sin tables
   // (inv_freq = 1 / theta^(2i/rot), angle = pos * inv_freq), so models match
   // their reference at long positions too, where f32 angle rounding shows.
-  std::vector<float> cos_t(static_cast<std::size_t>(s * half)), sin_t(static_cast<std::size_t>(s * half));
+  RopeTables t;
+  t.cos.resize(static_cast<std::size_t>(s * half));
+  t.sin.resize(t.cos.size());
   for (std::int64_t i = 0; i < half; ++i) {
     const float exponent = static_cast<float>(2 * i) / static_cast<float>(rot);
-    const float inv_freq = 1.0f / std::pow(options.theta, exponent);
+    const float inv_freq = 1.0f / std::pow(theta, exponent);
     for (std::int64_t p = 0; p < s; ++p) {
       const float angle = static_cast<float>(positions[static_cast<std::size_t>(p)]) * inv_freq;
-      cos_t[static_cast<std::size_t>(p * half + i)] = std::cos(angle);
-      sin_t[static_cast<std::size_t>(p * half + i)] = std::sin(angle);
+      t.cos[static_cast<std::size_t>(p * half + i)] = std::cos(angle);
+      t.sin[static_cast<std::size_t>(p * half + i)] = std::sin(angle);
     }
   }
+  return t;
+}
+
+void rope(const Tensor& x, std::span<const std::int64_t> positions, const RopeOptions& options, Tensor& out) {
+  const std::int64_t s = x.dim(-2), d = x.dim(-1);
+  const std::int64_t rot = options.rotary_dim ? options.rotary_dim : d;
+  const std::int64_t half = rot / 2;
+  const RopeTables tables = rope_tables(positions, rot, options.theta);
+  const std::vector<float>& cos_t = tables.cos;
+  const std::vector<float>& sin_t = tables.sin;
   const float* px = x.data<float>();
   float* py = out.data<float>();
   const std::int64_t rows = x.numel() / std::max<std::int64_t>(d, 1);

@@ -459,6 +459,25 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, c
   }
   const int dv = static_cast<int>(v.dim(3));
   const bool tensor_cores = q.dtype() != DType::kF32 && dv == a.d && a.d <= 128;
+  if (!tensor_cores && !causal && !mask.defined() && a.h == a.hk &&
+      (q.dtype() != DType::kF32 || a.d > kMaxFallbackDim || dv > kMaxFallbackDim)) {
+    // Head sizes the flash kernel does not take (a VAE's single 512-wide head,
+    // SD 1.5's 160) and no mask: the scores are small enough to materialise.
+    // Two batched GEMMs and a softmax; q is scaled first, so half-precision
+    // scores stay in range.
+    const std::int64_t b = q.dim(0), h = q.dim(1), sq = q.dim(2), sk = k.dim(2);
+    Tensor qs = Tensor::empty(q.shape(), q.dtype(), Device::kCuda);
+    cuda::unary(UnaryOp::kScale, q, scale, qs);
+    Tensor kt = Tensor::empty({b, h, k.dim(3), sk}, k.dtype(), Device::kCuda);
+    const int swap_last[] = {0, 1, 3, 2};
+    cuda::permute(k, swap_last, kt);
+    Tensor scores = Tensor::empty({b, h, sq, sk}, q.dtype(), Device::kCuda);
+    cuda::matmul(qs, kt, scores);
+    Tensor probs = Tensor::empty(scores.shape(), q.dtype(), Device::kCuda);
+    cuda::softmax(scores, 3, probs);
+    cuda::matmul(probs, v, out);
+    return;
+  }
   if (tensor_cores) {
     if (q.dtype() == DType::kF16) {
       launch_flash_for_dim<__half>(a);

@@ -65,6 +65,15 @@ inline cudaDataType_t cuda_data_type(DType dtype) {
   }
 }
 
+// Threads per block of the elementwise and layout kernels.
+constexpr int kBlock = 256;
+
+// for (i = this thread; i < n; i += every thread of the grid): kernels stay
+// correct when grid_for caps the grid.
+#define SC_GRID_STRIDE(i, n)                                                                       \
+  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < (n); \
+       i += static_cast<std::int64_t>(gridDim.x) * blockDim.x)
+
 inline unsigned grid_for(std::int64_t n, int block) {
   const std::int64_t g = (n + block - 1) / block;
   return static_cast<unsigned>(g < 1 ? 1 : (g > 65535LL * 32 ? 65535LL * 32 : g));

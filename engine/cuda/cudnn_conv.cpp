@@ -13,7 +13,6 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
-#include <tuple>
 
 #include "base/log.h"
 #include "engine/cuda/check.h"
@@ -25,6 +24,24 @@
 #endif
 
 namespace sc::engine::cuda {
+
+ConvShapeKey conv_shape_key(const Tensor& x, const Tensor& w, const Conv2dParams& p) {
+  return {static_cast<std::int64_t>(x.dtype()),
+          x.dim(0),
+          x.dim(1),
+          x.dim(2),
+          x.dim(3),
+          w.dim(0),
+          w.dim(2),
+          w.dim(3),
+          p.stride[0],
+          p.stride[1],
+          p.padding[0],
+          p.padding[1],
+          p.dilation[0],
+          p.dilation[1],
+          p.groups};
+}
 
 #if SC_HAVE_CUDNN_HEADERS
 
@@ -111,10 +128,6 @@ Api& api() {
   return *a;
 }
 
-using Key =
-    std::tuple<int, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
-               std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t>;
-
 struct Plan {
   bool usable = false;
   cudnnTensorDescriptor_t x = nullptr, y = nullptr;
@@ -186,22 +199,8 @@ bool cudnn_conv2d(const Tensor& x, const Tensor& weight, const Conv2dParams& p, 
   Api& a = api();
   if (!a.ok) return false;
   static std::mutex mutex;
-  static auto* plans = new std::map<Key, Plan>();
-  const Key key{static_cast<int>(x.dtype()),
-                x.dim(0),
-                x.dim(1),
-                x.dim(2),
-                x.dim(3),
-                weight.dim(0),
-                weight.dim(2),
-                weight.dim(3),
-                p.stride[0],
-                p.stride[1],
-                p.padding[0],
-                p.padding[1],
-                p.dilation[0],
-                p.dilation[1],
-                p.groups};
+  static auto* plans = new std::map<ConvShapeKey, Plan>();
+  const ConvShapeKey key = conv_shape_key(x, weight, p);
   // One lock over the plan, the handle's stream and the launch: a cuDNN
   // handle must not be used by two threads at once. The launch only enqueues.
   std::lock_guard lock(mutex);

@@ -10,12 +10,6 @@ namespace sc::engine::cuda {
 
 namespace {
 
-constexpr int kBlock = 256;
-
-#define SC_GRID_STRIDE(i, n)                                                                       \
-  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < (n); \
-       i += static_cast<std::int64_t>(gridDim.x) * blockDim.x)
-
 // ---- conversion ----------------------------------------------------------------
 
 template <typename T>

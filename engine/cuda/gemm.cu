@@ -308,29 +308,14 @@ void im2col_conv(const Tensor& x, const Tensor& weight, const Conv2dParams& prm,
   }
 }
 
-using ConvKey = std::tuple<int, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
-                           std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t>;
-
 // Which implementation is faster for a shape, measured on its first call
 // (outside graph captures): cuDNN's heuristic pick is not always better than
 // im2col + cuBLASLt (e.g. wide channels at small sizes).
 bool prefer_cudnn(const Tensor& x, const Tensor& weight, const Conv2dParams& prm, const Tensor& out) {
   if (!cudnn_enabled()) return false;  // switched off for now: decide nothing
   static std::mutex mutex;
-  static auto* choice = new std::map<ConvKey, bool>();
-  const ConvKey key{static_cast<int>(x.dtype()),
-                    x.dim(0),
-                    x.dim(1),
-                    x.dim(2),
-                    x.dim(3),
-                    weight.dim(0),
-                    weight.dim(2),
-                    weight.dim(3),
-                    prm.stride[0],
-                    prm.stride[1],
-                    prm.padding[0],
-                    prm.dilation[0],
-                    prm.groups};
+  static auto* choice = new std::map<ConvShapeKey, bool>();
+  const ConvShapeKey key = conv_shape_key(x, weight, prm);
   {
     std::lock_guard lock(mutex);
     if (const auto it = choice->find(key); it != choice->end()) return it->second;

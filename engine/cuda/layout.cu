@@ -11,12 +11,6 @@ namespace sc::engine::cuda {
 
 namespace {
 
-constexpr int kBlock = 256;
-
-#define SC_GRID_STRIDE(i, n)                                                                       \
-  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < (n); \
-       i += static_cast<std::int64_t>(gridDim.x) * blockDim.x)
-
 // Calls f with an unsigned integer tag of the element size.
 template <typename F>
 void dispatch_bytes(std::size_t size, F&& f) {
@@ -414,25 +408,13 @@ void embedding(const Tensor& ids, const Tensor& weight, Tensor& out) {
 void rope(const Tensor& x, std::span<const std::int64_t> positions, const RopeOptions& options, Tensor& out) {
   const std::int64_t s = x.dim(-2), d = x.dim(-1);
   const std::int64_t rot = options.rotary_dim ? options.rotary_dim : d;
-  const std::int64_t half = rot / 2;
-  // The cos/sin tables are made on the host exactly as the CPU backend makes
-  // them (f32, transformers' formula), so both backends rotate identically.
-  std::vector<float> cos_t(static_cast<std::size_t>(std::max<std::int64_t>(s * half, 1)));
-  std::vector<float> sin_t(cos_t.size());
-  for (std::int64_t i = 0; i < half; ++i) {
-    const float exponent = static_cast<float>(2 * i) / static_cast<float>(rot);
-    const float inv_freq = 1.0f / std::pow(options.theta, exponent);
-    for (std::int64_t p = 0; p < s; ++p) {
-      const float angle = static_cast<float>(positions[static_cast<std::size_t>(p)]) * inv_freq;
-      cos_t[static_cast<std::size_t>(p * half + i)] = std::cos(angle);
-      sin_t[static_cast<std::size_t>(p * half + i)] = std::sin(angle);
-    }
-  }
   const std::int64_t n = x.numel();
   if (n == 0) return;
-  const Shape table_shape{static_cast<std::int64_t>(cos_t.size())};
-  const Tensor ct = Tensor::from_vector(table_shape, std::span<const float>(cos_t)).to(Device::kCuda);
-  const Tensor st = Tensor::from_vector(table_shape, std::span<const float>(sin_t)).to(Device::kCuda);
+  // The CPU backend's own tables: both backends rotate identically.
+  const cpu::RopeTables tables = cpu::rope_tables(positions.first(static_cast<std::size_t>(s)), rot, options.theta);
+  const Shape table_shape{static_cast<std::int64_t>(tables.cos.size())};
+  const Tensor ct = Tensor::from_vector(table_shape, std::span<const float>(tables.cos)).to(Device::kCuda);
+  const Tensor st = Tensor::from_vector(table_shape, std::span<const float>(tables.sin)).to(Device::kCuda);
   dispatch_float(x.dtype(), "rope", [&](auto tag) {
     using T = decltype(tag);
     rope_kernel<T><<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(

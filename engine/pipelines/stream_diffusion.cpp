@@ -349,11 +349,14 @@ Tensor StreamDiffusion::unet_step(const Tensor& x) {
   }
   const auto start = Clock::now();
   // The sinusoidal embedding is made on the host (diffusers' f32 formula) and
-  // uploaded, outside any graph; the UNet itself may be a replayed graph.
-  const UNetConfig& uc = unet_->config();
-  if (t.size() == 1) t.assign(static_cast<std::size_t>(input.shape()[0]), t[0]);
-  const Tensor t_emb = place(timestep_embedding(t, uc.block_out_channels[0], uc.flip_sin_to_cos, uc.freq_shift));
-  const Tensor pred = graphed(unet_graph_, {input, t_emb, context}, [this](const std::vector<Tensor>& in) {
+  // uploaded, outside any graph, once per set of timesteps (they change only
+  // with the parameters); the UNet itself may be a replayed graph.
+  if (t != t_emb_steps_ || !t_emb_.defined()) {
+    const UNetConfig& uc = unet_->config();
+    t_emb_ = place(timestep_embedding(t, uc.block_out_channels[0], uc.flip_sin_to_cos, uc.freq_shift));
+    t_emb_steps_ = t;
+  }
+  const Tensor pred = graphed(unet_graph_, {input, t_emb_, context}, [this](const std::vector<Tensor>& in) {
     return unet_->forward_embedded(in[0], in[1], in[2]);
   });
   finish_gpu_work();

@@ -164,6 +164,8 @@ class StreamDiffusion {
   Tensor graphed(std::unique_ptr<GraphedCall>& slot, const std::vector<Tensor>& inputs,
                  const std::function<Tensor(const std::vector<Tensor>&)>& fn);
   std::unique_ptr<GraphedCall> unet_graph_, encode_graph_, decode_graph_;
+  std::vector<float> t_emb_steps_;  // the timesteps t_emb_ was made for
+  Tensor t_emb_;
 
   const UNet2DCondition* unet_;
   Device device_ = Device::kCpu;  // where the UNet's weights live: the whole stream runs there

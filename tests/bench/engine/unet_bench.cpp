@@ -9,13 +9,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "base/error.h"
 #include "engine/models/unet/unet.h"
 #include "engine/thread_pool.h"
+#include "tests/bench/common/random_models.h"
 
 namespace {
 
@@ -25,13 +25,6 @@ double peak_rss_mib() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_maxrss) / 1024.0;
-}
-
-Tensor random_tensor(const Shape& shape, float stddev, float mean, std::mt19937& rng) {
-  std::normal_distribution<float> dist(mean, stddev);
-  std::vector<float> v(static_cast<std::size_t>(shape.numel()));
-  for (float& x : v) x = dist(rng);
-  return Tensor::from_vector(shape, v);
 }
 
 }  // namespace
@@ -45,24 +38,14 @@ int main(int argc, char** argv) {
     const UNetConfig config = UNetConfig::from_config(Config::load(argv[1]));
     const int size = std::stoi(argv[3]);
     const int repeats = argc > 4 ? std::stoi(argv[4]) : 2;
-    std::mt19937 rng(1234);
-    // Weights scaled by 1/sqrt(fan-in) so activations stay in range: a forward
-    // full of overflow or denormals would time something else.
-    WeightSource w = WeightSource::from_maker(load_manifest(argv[2]), argv[2], [&](const ManifestEntry& e) {
-      const Shape shape(e.shape);
-      if (e.shape.size() == 1) {
-        const bool gain = e.name.ends_with("norm.weight") || e.name.find("norm1.weight") != std::string::npos ||
-                          e.name.find("norm2.weight") != std::string::npos ||
-                          e.name.find("norm3.weight") != std::string::npos;
-        return random_tensor(shape, 0.02f, gain ? 1.0f : 0.0f, rng);
-      }
-      const float fan_in = static_cast<float>(shape.numel() / shape[0]);
-      return random_tensor(shape, 1.0f / std::sqrt(fan_in), 0.0f, rng);
-    });
+    // Weights scaled by 1/sqrt(fan-in) so activations stay in range
+    // (tests/bench/common/random_models.h).
+    WeightSource w = sc::bench::random_weights(argv[2], 1234, Placement{});
     const UNet2DCondition unet = UNet2DCondition::load(w, config);
     const std::int64_t latent = size / 8;
-    const Tensor sample = random_tensor({1, config.in_channels, latent, latent}, 1.0f, 0.0f, rng);
-    const Tensor context = random_tensor({1, 77, config.cross_attention_dim}, 1.0f, 0.0f, rng);
+    sc::bench::Rng rng(5);
+    const Tensor sample = sc::bench::host_random({1, config.in_channels, latent, latent}, 1.0f, 0.0f, rng);
+    const Tensor context = sc::bench::host_random({1, 77, config.cross_attention_dim}, 1.0f, 0.0f, rng);
     const std::vector<float> t{999.0f};
     double best = INFINITY;
     double checksum = 0;

@@ -352,8 +352,8 @@ BENCHMARK(BM_Conv3x3)
 // ---- full-size UNet -----------------------------------------------------------
 
 // Built once (about 3.5 GB of f32 uploaded and narrowed to f16) and shared by
-// every UNet benchmark. Weights are uniform with std 1/sqrt(fan-in), norm gains
-// around 1, as in tests/bench/engine/unet_bench.cpp, so activations stay finite.
+// every UNet benchmark (tests/bench/common/random_models.h: weights with std
+// 1/sqrt(fan-in), norm gains around 1, so activations stay finite).
 std::unique_ptr<UNet2DCondition>& unet_holder() {
   static std::unique_ptr<UNet2DCondition> unet;
   return unet;
