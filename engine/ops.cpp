@@ -522,6 +522,38 @@ Tensor upsample_nearest2x(const Tensor& x) {
   return out;
 }
 
+Tensor rgba8_to_image(const Tensor& rgba, std::int64_t height, std::int64_t width, DType dtype) {
+  require_defined("rgba8_to_image", "rgba", rgba);
+  if (rgba.dtype() != DType::kU8 || rgba.rank() != 3 || rgba.dim(2) != 4 || rgba.numel() == 0) {
+    throw Error("rgba8_to_image: rgba must be u8 [H, W, 4] pixels; got {}", rgba.describe());
+  }
+  if (height <= 0 || width <= 0 || height > (1 << 16) || width > (1 << 16) || rgba.dim(0) > (1 << 16) ||
+      rgba.dim(1) > (1 << 16)) {
+    throw Error("rgba8_to_image: {} to {}x{}: sizes must be 1 to 65536", rgba.describe(), width, height);
+  }
+  if (!is_floating(dtype) || (rgba.device() == Device::kCpu && dtype != DType::kF32)) {
+    throw Error("rgba8_to_image: cannot make {} images on the {} (use f32{})", to_string(dtype),
+                to_string(rgba.device()), rgba.device() == Device::kCuda ? ", f16 or bf16" : "");
+  }
+  Tensor out = Tensor::empty({1, 3, height, width}, dtype, rgba.device());
+  dispatch(
+      "rgba8_to_image", rgba.device(), [&] { cpu::rgba8_to_image(rgba, out); },
+      SC_CUDA_KERNEL(cuda::rgba8_to_image(rgba, out)));
+  return out;
+}
+
+Tensor image_to_rgba8(const Tensor& image) {
+  require_float("image_to_rgba8", "image", image);
+  if (image.rank() != 4 || image.dim(0) != 1 || image.dim(1) != 3) {
+    throw Error("image_to_rgba8: image must be [1, 3, H, W]; got {}", image.describe());
+  }
+  Tensor out = Tensor::empty({image.dim(2), image.dim(3), 4}, DType::kU8, image.device());
+  dispatch(
+      "image_to_rgba8", image.device(), [&] { cpu::image_to_rgba8(image, out); },
+      SC_CUDA_KERNEL(cuda::image_to_rgba8(image, out)));
+  return out;
+}
+
 namespace {
 
 Tensor pool_op(const char* op, const Tensor& x, const Pool2dParams& p, bool is_max) {

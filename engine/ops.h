@@ -113,6 +113,17 @@ struct Pool2dParams {
 Tensor avg_pool2d(const Tensor& x, const Pool2dParams& params = {});
 Tensor max_pool2d(const Tensor& x, const Pool2dParams& params = {});
 
+// ---- images ----------------------------------------------------------------
+// The frame <-> model boundary, so a GPU stream moves 1 byte per channel each
+// way instead of f32 planes. rgba: packed RGBA8 pixels, u8 [H0, W0, 4] (alpha
+// ignored) -> [1, 3, height, width] in [-1, 1] of dtype (f32 on the CPU):
+// bilinear at pixel centres with clamped edges (the same size is an exact
+// copy), then x / 127.5 - 1.
+Tensor rgba8_to_image(const Tensor& rgba, std::int64_t height, std::int64_t width, DType dtype = DType::kF32);
+// image [1, 3, H, W] in [-1, 1] -> u8 [H, W, 4]: x / 2 + 1/2 clamped to
+// [0, 1], times 255 rounded to nearest (NaN -> 0), alpha 255.
+Tensor image_to_rgba8(const Tensor& image);
+
 // ---- lookup and position ---------------------------------------------------
 // ids (i32 or i64, any shape) into weight [V, D] -> [..., D]. An id outside
 // [0, V) is an error, not a read out of bounds.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 
 #include "base/error.h"
@@ -194,17 +195,19 @@ std::optional<media::Frame> Img2ImgEngine::process(const media::Frame& input, Ti
   std::lock_guard gpu(gpu_work_mutex());
   apply_pending();
   engine::StreamDiffusion& stream = *loaded_->stream;
-  const engine::StreamParams& p = stream.params();
-  auto t0 = Clock::now();
-  const engine::Tensor image = frame_to_tensor(input, p.width, p.height);
-  if (timing) timing->preprocess_s += seconds_since(t0);
-  const engine::StreamDiffusion::Result r = stream.process(image, filter);
+  const engine::StreamDiffusion::Counters before = stream.counters();
+  const engine::StreamDiffusion::PixelResult r = stream.process_rgba8(frame_pixels(input), filter);
+  if (timing) {
+    // Stage times of frames that went in before this one may land here too
+    // (a warm-up frame's are collected with the next shown one).
+    const engine::StreamDiffusion::Counters& after = stream.counters();
+    timing->preprocess_s += after.preprocess_s - before.preprocess_s;
+    timing->postprocess_s += after.postprocess_s - before.postprocess_s;
+  }
   if (r.warming_up) return std::nullopt;
-  t0 = Clock::now();
-  media::Frame out = tensor_to_frame(r.image);
+  media::Frame out = pixels_to_frame(r.rgba);
   out.pts_us = input.pts_us;
   out.capture_time = input.capture_time;
-  if (timing) timing->postprocess_s += seconds_since(t0);
   return out;
 }
 
@@ -217,53 +220,25 @@ int Img2ImgEngine::buffered_frames() const {
   return loaded_->stream->counters().frames > 0 ? steps - 1 : 0;
 }
 
-engine::Tensor frame_to_tensor(const media::Frame& f, int width, int height) {
+engine::Tensor frame_pixels(const media::Frame& f) {
   check(f.format == media::PixelFormat::kRgba8 && !f.empty(), "img2img needs RGBA frames; got {}x{} {}", f.width,
         f.height, media::to_string(f.format));
-  engine::Tensor t = engine::Tensor::empty({1, 3, height, width});
-  float* out = t.data<float>();
-  const std::size_t plane = static_cast<std::size_t>(width) * static_cast<std::size_t>(height);
-  // Bilinear, sampling at pixel centres (the same size is an exact copy).
-  const float sx = static_cast<float>(f.width) / static_cast<float>(width);
-  const float sy = static_cast<float>(f.height) / static_cast<float>(height);
-  for (int y = 0; y < height; ++y) {
-    const float fy = std::clamp((static_cast<float>(y) + 0.5f) * sy - 0.5f, 0.0f, static_cast<float>(f.height - 1));
-    const int y0 = static_cast<int>(fy), y1 = std::min(y0 + 1, f.height - 1);
-    const float wy = fy - static_cast<float>(y0);
-    const std::uint8_t* r0 = f.row(y0);
-    const std::uint8_t* r1 = f.row(y1);
-    for (int x = 0; x < width; ++x) {
-      const float fx = std::clamp((static_cast<float>(x) + 0.5f) * sx - 0.5f, 0.0f, static_cast<float>(f.width - 1));
-      const int x0 = static_cast<int>(fx), x1 = std::min(x0 + 1, f.width - 1);
-      const float wx = fx - static_cast<float>(x0);
-      const std::size_t at =
-          static_cast<std::size_t>(y) * static_cast<std::size_t>(width) + static_cast<std::size_t>(x);
-      for (int c = 0; c < 3; ++c) {
-        const float top = r0[x0 * 4 + c] + (r0[x1 * 4 + c] - r0[x0 * 4 + c]) * wx;
-        const float bottom = r1[x0 * 4 + c] + (r1[x1 * 4 + c] - r1[x0 * 4 + c]) * wx;
-        out[c * plane + at] = (top + (bottom - top) * wy) / 127.5f - 1.0f;
-      }
-    }
+  engine::Tensor t = engine::Tensor::empty({f.height, f.width, 4}, engine::DType::kU8);
+  const auto row_bytes = static_cast<std::size_t>(f.width) * 4;
+  for (int y = 0; y < f.height; ++y) {
+    std::memcpy(t.data<std::uint8_t>() + static_cast<std::size_t>(y) * row_bytes, f.row(y), row_bytes);
   }
   return t;
 }
 
-media::Frame tensor_to_frame(const engine::Tensor& t) {
-  const auto height = static_cast<int>(t.shape()[2]);
-  const auto width = static_cast<int>(t.shape()[3]);
-  media::Frame f = media::Frame::make_rgba(width, height);
-  const float* in = t.data<float>();
-  const std::size_t plane = static_cast<std::size_t>(width) * static_cast<std::size_t>(height);
-  for (int y = 0; y < height; ++y) {
-    std::uint8_t* row = f.row(y);
-    for (int x = 0; x < width; ++x) {
-      const std::size_t at =
-          static_cast<std::size_t>(y) * static_cast<std::size_t>(width) + static_cast<std::size_t>(x);
-      for (int c = 0; c < 3; ++c) {
-        row[x * 4 + c] = static_cast<std::uint8_t>(std::lround(std::clamp(in[c * plane + at], 0.0f, 1.0f) * 255.0f));
-      }
-      row[x * 4 + 3] = 255;
-    }
+media::Frame pixels_to_frame(const engine::Tensor& rgba) {
+  check(rgba.dtype() == engine::DType::kU8 && rgba.rank() == 3 && rgba.dim(2) == 4 &&
+            rgba.device() == engine::Device::kCpu,
+        "pixels_to_frame takes host u8 [H, W, 4]; got {}", rgba.describe());
+  media::Frame f = media::Frame::make_rgba(static_cast<int>(rgba.dim(1)), static_cast<int>(rgba.dim(0)));
+  const auto row_bytes = static_cast<std::size_t>(f.width) * 4;
+  for (int y = 0; y < f.height; ++y) {
+    std::memcpy(f.row(y), rgba.data<std::uint8_t>() + static_cast<std::size_t>(y) * row_bytes, row_bytes);
   }
   return f;
 }

@@ -96,9 +96,9 @@ class Img2ImgEngine : public FrameProcessor {
   Img2ImgSettings latest_;                  // what settings() reports
 };
 
-// RGBA8 frame -> [1, 3, H, W] in [-1, 1] (bilinear resize); [1, 3, H, W] in
-// [0, 1] -> RGBA8.
-engine::Tensor frame_to_tensor(const media::Frame& f, int width, int height);
-media::Frame tensor_to_frame(const engine::Tensor& t);
+// An RGBA8 frame's pixels as a packed host u8 [H, W, 4] tensor (what
+// StreamDiffusion::process_rgba8 takes), and back.
+engine::Tensor frame_pixels(const media::Frame& f);
+media::Frame pixels_to_frame(const engine::Tensor& rgba);
 
 }  // namespace sc::app

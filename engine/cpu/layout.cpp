@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "engine/cpu/kernels.h"
+#include "engine/image_math.h"
 #include "engine/thread_pool.h"
 
 namespace sc::engine::cpu {
@@ -200,6 +201,41 @@ void upsample_nearest2x(const Tensor& x, Tensor& out) {
                    for (std::int64_t ix = 0; ix < w; ++ix) dst[2 * ix] = dst[2 * ix + 1] = src[ix];
                  }
                });
+}
+
+void rgba8_to_image(const Tensor& rgba, Tensor& out) {
+  const int in_h = static_cast<int>(rgba.dim(0)), in_w = static_cast<int>(rgba.dim(1));
+  const int h = static_cast<int>(out.dim(2)), w = static_cast<int>(out.dim(3));
+  const std::uint8_t* px = rgba.data<std::uint8_t>();
+  float* py = out.data<float>();
+  const std::size_t plane = static_cast<std::size_t>(h) * static_cast<std::size_t>(w);
+  const std::size_t pitch = static_cast<std::size_t>(in_w) * 4;
+  parallel_for(h, std::max(1, 4096 / w), [&](std::int64_t y0, std::int64_t y1) {
+    for (auto y = static_cast<int>(y0); y < y1; ++y) {
+      const image_math::Taps ty = image_math::taps(y, h, in_h);
+      const std::uint8_t* r0 = px + static_cast<std::size_t>(ty.lo) * pitch;
+      const std::uint8_t* r1 = px + static_cast<std::size_t>(ty.hi) * pitch;
+      float* row = py + static_cast<std::size_t>(y) * static_cast<std::size_t>(w);
+      for (int x = 0; x < w; ++x) {
+        const image_math::Taps tx = image_math::taps(x, w, in_w);
+        for (int c = 0; c < 3; ++c)
+          row[c * plane + static_cast<std::size_t>(x)] = image_math::sample_rgba8(r0, r1, tx, ty.w, c);
+      }
+    }
+  });
+}
+
+void image_to_rgba8(const Tensor& image, Tensor& out) {
+  const std::int64_t h = image.dim(2), w = image.dim(3);
+  const float* px = image.data<float>();
+  std::uint8_t* py = out.data<std::uint8_t>();
+  const std::int64_t plane = h * w;
+  parallel_for(h, std::max<std::int64_t>(1, 4096 / w), [&](std::int64_t y0, std::int64_t y1) {
+    for (std::int64_t i = y0 * w; i < y1 * w; ++i) {
+      for (int c = 0; c < 3; ++c) py[i * 4 + c] = image_math::to_u8(px[c * plane + i]);
+      py[i * 4 + 3] = 255;
+    }
+  });
 }
 
 namespace {

@@ -1,11 +1,13 @@
 // Layout, spatial, lookup and reduction ops on CUDA. Pure data movement works
 // on element bytes whatever the dtype (concat and unit-step slices are 2D
 // memcpys the copy engine does); arithmetic follows the CPU backend exactly.
+#include <cstdint>
 #include <cmath>
 #include <vector>
 
 #include "engine/cuda/common.cuh"
 #include "engine/cuda/kernels.h"
+#include "engine/image_math.h"
 
 namespace sc::engine::cuda {
 
@@ -57,19 +59,134 @@ __global__ void strided_gather_kernel(const T* __restrict__ x, T* __restrict__ y
   }
 }
 
+// A batch of 2D transposes: the output's last dim walks the input with
+// stride s[rank-1], its second-to-last with stride 1. A 32x32 tile goes
+// through shared memory so that both the reads and the writes are coalesced
+// (the plain gather would read or write 2-byte elements 1 KiB apart).
+constexpr int kTile = 32;
+constexpr int kTileRows = 8;
+
+template <typename T>
+__global__ void batched_transpose_kernel(const T* __restrict__ x, T* __restrict__ y, Dims ix, std::int64_t base,
+                                         std::int64_t batches) {
+  __shared__ T tile[kTile][kTile + 1];
+  const int r = ix.rank;
+  const std::int64_t rows = ix.d[r - 2], cols = ix.d[r - 1], col_stride = ix.s[r - 1];
+  const std::int64_t row0 = static_cast<std::int64_t>(blockIdx.y) * kTile;
+  const std::int64_t col0 = static_cast<std::int64_t>(blockIdx.x) * kTile;
+  for (std::int64_t b = blockIdx.z; b < batches; b += gridDim.z) {
+    std::int64_t rest = b, off = base;
+    for (int k = r - 3; k >= 0; --k) {
+      off += (rest % ix.d[k]) * ix.s[k];
+      rest /= ix.d[k];
+    }
+    // Read: consecutive threads take consecutive output rows, which are
+    // consecutive input elements.
+    for (int j = threadIdx.y; j < kTile; j += kTileRows) {
+      const std::int64_t row = row0 + threadIdx.x, col = col0 + j;
+      if (row < rows && col < cols) tile[j][threadIdx.x] = x[off + row + col * col_stride];
+    }
+    __syncthreads();
+    T* out = y + b * rows * cols;
+    for (int i = threadIdx.y; i < kTile; i += kTileRows) {
+      const std::int64_t row = row0 + i, col = col0 + threadIdx.x;
+      if (row < rows && col < cols) out[row * cols + col] = tile[threadIdx.x][i];
+    }
+    __syncthreads();
+  }
+}
+
+// The same index map with fewer, longer dims: size-1 dims dropped, and an
+// output dim merged into the one before it where the input walks on
+// contiguously ([B, S, H, D] -> [B, H, S, D] keeps D whole; a contiguous
+// slice becomes one run).
+Dims collapse(const Dims& ix) {
+  Dims c;
+  for (int k = 0; k < ix.rank; ++k) {
+    if (ix.d[k] == 1) continue;
+    if (c.rank > 0 && c.s[c.rank - 1] == ix.s[k] * ix.d[k]) {
+      c.d[c.rank - 1] *= ix.d[k];
+      c.s[c.rank - 1] = ix.s[k];
+      continue;
+    }
+    c.d[c.rank] = ix.d[k];
+    c.s[c.rank] = ix.s[k];
+    ++c.rank;
+  }
+  if (c.rank == 0) {  // one element
+    c.rank = 1;
+    c.d[0] = 1;
+    c.s[0] = 1;
+  }
+  return c;
+}
+
+// Bytes per moved unit for a gather whose inner dim is contiguous: the
+// widest of 16, 8 or 4 that divides every run, stride, offset and address.
+std::size_t vector_bytes(const Dims& c, std::int64_t base, std::size_t es, const void* x, const void* y) {
+  if (c.s[c.rank - 1] != 1) return es;
+  for (std::size_t v : {std::size_t{16}, std::size_t{8}, std::size_t{4}}) {
+    if (v <= es) break;
+    bool ok = (static_cast<std::size_t>(c.d[c.rank - 1]) * es) % v == 0 &&
+              (static_cast<std::size_t>(base) * es) % v == 0 && reinterpret_cast<std::uintptr_t>(x) % v == 0 &&
+              reinterpret_cast<std::uintptr_t>(y) % v == 0;
+    for (int k = 0; ok && k + 1 < c.rank; ++k) ok = (static_cast<std::size_t>(c.s[k]) * es) % v == 0;
+    if (ok) return v;
+  }
+  return es;
+}
+
+template <typename T>
+void launch_gather(const void* x, void* y, std::int64_t n, const Dims& ix, std::int64_t base, bool small) {
+  const T* src = static_cast<const T*>(x);
+  T* dst = static_cast<T*>(y);
+  if (small) {
+    strided_gather_kernel<T, std::uint32_t><<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(src, dst, n, ix, base);
+  } else {
+    strided_gather_kernel<T, std::int64_t><<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(src, dst, n, ix, base);
+  }
+}
+
 void gather(const Tensor& x, Tensor& out, const Dims& ix, std::int64_t base) {
   const std::int64_t n = out.numel();
   if (n == 0) return;
-  dispatch_bytes(dtype_size(x.dtype()), [&](auto tag) {
-    using T = decltype(tag);
-    if (x.numel() < (1ll << 31)) {
-      strided_gather_kernel<T, std::uint32_t>
-          <<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(ptr<T>(x), ptr<T>(out), n, ix, base);
-    } else {
-      strided_gather_kernel<T, std::int64_t>
-          <<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(ptr<T>(x), ptr<T>(out), n, ix, base);
+  const std::size_t es = dtype_size(x.dtype());
+  Dims c = collapse(ix);
+  const int r = c.rank;
+  if (r >= 2 && c.s[r - 2] == 1 && c.s[r - 1] != 1) {
+    std::int64_t batches = 1;
+    for (int k = 0; k < r - 2; ++k) batches *= c.d[k];
+    const dim3 grid(static_cast<unsigned>((c.d[r - 1] + kTile - 1) / kTile),
+                    static_cast<unsigned>((c.d[r - 2] + kTile - 1) / kTile),
+                    static_cast<unsigned>(std::min<std::int64_t>(batches, 65535)));
+    if (grid.y <= 65535) {
+      dispatch_bytes(es, [&](auto tag) {
+        using T = decltype(tag);
+        batched_transpose_kernel<T>
+            <<<grid, dim3(kTile, kTileRows), 0, engine_stream()>>>(ptr<T>(x), ptr<T>(out), c, base, batches);
+      });
+      SC_CUDA_LAUNCH_CHECK();
+      return;
     }
-  });
+  }
+  const bool small = x.numel() < (1ll << 31);
+  const std::size_t v = vector_bytes(c, base, es, x.raw_data(), out.raw_data());
+  if (v != es) {
+    const auto per = static_cast<std::int64_t>(v / es);
+    c.d[r - 1] /= per;
+    for (int k = 0; k + 1 < r; ++k) c.s[k] /= per;
+    base /= per;
+    const std::int64_t units = n / per;
+    if (v == 16) {
+      launch_gather<uint4>(x.raw_data(), out.raw_data(), units, c, base, small);
+    } else {
+      dispatch_bytes(
+          v, [&](auto tag) { launch_gather<decltype(tag)>(x.raw_data(), out.raw_data(), units, c, base, small); });
+    }
+  } else {
+    dispatch_bytes(es,
+                   [&](auto tag) { launch_gather<decltype(tag)>(x.raw_data(), out.raw_data(), n, c, base, small); });
+  }
   SC_CUDA_LAUNCH_CHECK();
 }
 
@@ -360,6 +477,53 @@ void upsample_nearest2x(const Tensor& x, Tensor& out) {
       upsample2x_kernel<T, std::int64_t>
           <<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(ptr<T>(x), ptr<T>(out), n, x.dim(2), x.dim(3));
     }
+  });
+  SC_CUDA_LAUNCH_CHECK();
+}
+
+namespace {
+
+template <typename T>
+__global__ void rgba8_to_image_kernel(const std::uint8_t* __restrict__ x, T* __restrict__ y, int in_h, int in_w, int h,
+                                      int w) {
+  const std::int64_t n = static_cast<std::int64_t>(h) * w;
+  SC_GRID_STRIDE(i, n) {
+    const int oy = static_cast<int>(i / w), ox = static_cast<int>(i % w);
+    const image_math::Taps ty = image_math::taps(oy, h, in_h);
+    const image_math::Taps tx = image_math::taps(ox, w, in_w);
+    const std::uint8_t* r0 = x + static_cast<std::int64_t>(ty.lo) * in_w * 4;
+    const std::uint8_t* r1 = x + static_cast<std::int64_t>(ty.hi) * in_w * 4;
+    for (int c = 0; c < 3; ++c) y[c * n + i] = from_float<T>(image_math::sample_rgba8(r0, r1, tx, ty.w, c));
+  }
+}
+
+template <typename T>
+__global__ void image_to_rgba8_kernel(const T* __restrict__ x, uchar4* __restrict__ y, std::int64_t n) {
+  SC_GRID_STRIDE(i, n) {
+    y[i] = make_uchar4(image_math::to_u8(to_float(x[i])), image_math::to_u8(to_float(x[n + i])),
+                       image_math::to_u8(to_float(x[2 * n + i])), 255);
+  }
+}
+
+}  // namespace
+
+void rgba8_to_image(const Tensor& rgba, Tensor& out) {
+  const auto h = static_cast<int>(out.dim(2)), w = static_cast<int>(out.dim(3));
+  const std::int64_t n = static_cast<std::int64_t>(h) * w;
+  dispatch_float(out.dtype(), "rgba8_to_image", [&](auto tag) {
+    using T = decltype(tag);
+    rgba8_to_image_kernel<T><<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(
+        ptr<std::uint8_t>(rgba), ptr<T>(out), static_cast<int>(rgba.dim(0)), static_cast<int>(rgba.dim(1)), h, w);
+  });
+  SC_CUDA_LAUNCH_CHECK();
+}
+
+void image_to_rgba8(const Tensor& image, Tensor& out) {
+  const std::int64_t n = image.dim(2) * image.dim(3);
+  dispatch_float(image.dtype(), "image_to_rgba8", [&](auto tag) {
+    using T = decltype(tag);
+    image_to_rgba8_kernel<T><<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(
+        ptr<T>(image), reinterpret_cast<uchar4*>(out.raw_data()), n);
   });
   SC_CUDA_LAUNCH_CHECK();
 }

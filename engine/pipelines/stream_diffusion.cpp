@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cmath>
 #include <memory>
 
@@ -13,10 +12,6 @@
 namespace sc::engine {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 Tensor repeat_rows(const Tensor& x, std::int64_t times) {
   return concat(std::vector<Tensor>(static_cast<std::size_t>(times), x), 0);
@@ -148,7 +143,12 @@ StreamDiffusion::StreamDiffusion(const UNet2DCondition* unet, LatentCodec codec,
       dtype_(unet->dtype()),
       codec_(std::move(codec)),
       scheduler_(std::move(scheduler)),
-      params_(std::move(params)) {
+      params_(std::move(params)),
+      preprocess_timer_(std::make_unique<cuda::StageTimer>(device_ == Device::kCuda)),
+      encode_timer_(std::make_unique<cuda::StageTimer>(device_ == Device::kCuda)),
+      unet_timer_(std::make_unique<cuda::StageTimer>(device_ == Device::kCuda)),
+      decode_timer_(std::make_unique<cuda::StageTimer>(device_ == Device::kCuda)),
+      postprocess_timer_(std::make_unique<cuda::StageTimer>(device_ == Device::kCuda)) {
   prepare();
 }
 
@@ -226,10 +226,24 @@ Tensor StreamDiffusion::graphed(std::unique_ptr<GraphedCall>& slot, const std::v
   return slot->run(inputs, fn);
 }
 
-// GPU kernels run asynchronously: the stage timers wait for them so that each
-// stage's time is its own, not the next synchronising stage's.
-void StreamDiffusion::finish_gpu_work() const {
-  if (device_ == Device::kCuda) cuda::synchronize();
+void StreamDiffusion::collect_model_timings() {
+  encode_timer_->collect(&counters_.encode_s);
+  unet_timer_->collect(&counters_.unet_s);
+  decode_timer_->collect(&counters_.decode_s);
+}
+
+void StreamDiffusion::collect_timings() {
+  preprocess_timer_->collect(&counters_.preprocess_s);
+  collect_model_timings();
+  postprocess_timer_->collect(&counters_.postprocess_s);
+}
+
+Tensor StreamDiffusion::Result::host_image() const {
+  if (!decoded.defined()) return Tensor();
+  Tensor image = host_f32(decoded).clone();
+  float* v = image.data<float>();
+  for (std::int64_t i = 0; i < image.numel(); ++i) v[i] = std::clamp(v[i] * 0.5f + 0.5f, 0.0f, 1.0f);
+  return image;
 }
 
 Tensor StreamDiffusion::place(const Tensor& x) const {
@@ -257,7 +271,7 @@ void StreamDiffusion::prepare() {
   stock_noise_ = Tensor::zeros(latent, dtype_, device_);
   buffer_ = n > 1 ? Tensor::zeros({n - 1, 4, p.height / d, p.width / d}, dtype_, device_) : Tensor();
   frames_in_buffer_ = 0;
-  last_image_ = Tensor();
+  last_decoded_ = Tensor();
   if (p.similarity_filter) {
     filter_.emplace(p.similarity_threshold, p.max_skip_frames, p.seed);
   } else {
@@ -347,7 +361,6 @@ Tensor StreamDiffusion::unet_step(const Tensor& x) {
     context = concat({uncond_, context}, 0);
     t.insert(t.begin(), timesteps_.front());
   }
-  const auto start = Clock::now();
   // The sinusoidal embedding is made on the host (diffusers' f32 formula) and
   // uploaded, outside any graph, once per set of timesteps (they change only
   // with the parameters); the UNet itself may be a replayed graph.
@@ -356,11 +369,11 @@ Tensor StreamDiffusion::unet_step(const Tensor& x) {
     t_emb_ = place(timestep_embedding(t, uc.block_out_channels[0], uc.flip_sin_to_cos, uc.freq_shift));
     t_emb_steps_ = t;
   }
+  unet_timer_->start();
   const Tensor pred = graphed(unet_graph_, {input, t_emb_, context}, [this](const std::vector<Tensor>& in) {
     return unet_->forward_embedded(in[0], in[1], in[2]);
   });
-  finish_gpu_work();
-  counters_.unet_s += seconds_since(start);
+  unet_timer_->stop();
   counters_.unet_calls += 1;
   counters_.unet_rows += input.shape()[0];
 
@@ -399,21 +412,23 @@ StreamDiffusion::Result StreamDiffusion::process(const Tensor& image, bool filte
   const StreamParams& p = params_;
   check(image.defined() && image.shape() == Shape({1, 3, p.height, p.width}),
         "frame {} does not match the stream's [1, 3, {}, {}]; resize it first", image.describe(), p.height, p.width);
+  collect_model_timings();  // the previous frame's, long done when frames are shown one by one
   ++counters_.frames;
   Result result;
-  // The similarity filter compares frames on the host in f32.
-  if (filter && filter_ && filter_->should_skip(host_f32(image)) && last_image_.defined()) {
+  // The similarity filter compares frames on the host in f32 (with the filter
+  // on, a frame on the GPU waits for its copy to the host).
+  if (filter && filter_ && filter_->should_skip(host_f32(image)) && last_decoded_.defined()) {
     ++counters_.skipped;
-    result.image = last_image_;
+    result.decoded = last_decoded_;
     result.skipped = true;
     return result;
   }
   const auto n = static_cast<std::int64_t>(steps_.size());
-  auto start = Clock::now();
+  const Tensor input = place(image);
+  encode_timer_->start();
   const Tensor latent =
-      graphed(encode_graph_, {place(image)}, [this](const std::vector<Tensor>& in) { return codec_.encode(in[0]); });
-  finish_gpu_work();
-  counters_.encode_s += seconds_since(start);
+      graphed(encode_graph_, {input}, [this](const std::vector<Tensor>& in) { return codec_.encode(in[0]); });
+  encode_timer_->stop();
   const std::array<LcmStep, 1> first{steps_.front()};
   Tensor x = LcmScheduler::add_noise(latent, init_noise_.slice(0, 0, 1), first);
   if (n > 1) {
@@ -431,19 +446,31 @@ StreamDiffusion::Result StreamDiffusion::process(const Tensor& image, bool filte
   result.warming_up = frames_in_buffer_ < n - 1;
   if (frames_in_buffer_ < n - 1) ++frames_in_buffer_;
   if (result.warming_up) return result;  // nothing to show: don't spend a decode on it
-  start = Clock::now();
-  const Tensor decoded =
+  decode_timer_->start();
+  result.decoded =
       graphed(decode_graph_, {out}, [this](const std::vector<Tensor>& in) { return codec_.decode(in[0]); });
-  finish_gpu_work();
-  counters_.decode_s += seconds_since(start);
-  // [-1, 1] -> [0, 1], clamped, as StreamDiffusion's postprocess; the image
-  // comes back to the host in f32 for display and recording.
-  Tensor clamped = host_f32(add_scalar(scale(decoded, 0.5f), 0.5f)).clone();
-  float* v = clamped.data<float>();
-  for (std::int64_t i = 0; i < clamped.numel(); ++i) v[i] = std::clamp(v[i], 0.0f, 1.0f);
-  result.image = clamped;
-  last_image_ = clamped;
+  decode_timer_->stop();
+  last_decoded_ = result.decoded;
   return result;
+}
+
+StreamDiffusion::PixelResult StreamDiffusion::process_rgba8(const Tensor& rgba, bool filter) {
+  check(rgba.defined() && rgba.device() == Device::kCpu, "process_rgba8 takes the frame's pixels on the host; got {}",
+        rgba.defined() ? rgba.describe() : "nothing");
+  preprocess_timer_->start();
+  const Tensor image = rgba8_to_image(rgba.to(device_), params_.height, params_.width, dtype_);
+  preprocess_timer_->stop();
+  const Result r = process(image, filter);
+  PixelResult out;
+  out.warming_up = r.warming_up;
+  out.skipped = r.skipped;
+  if (r.warming_up) return out;
+  postprocess_timer_->start();
+  const Tensor pixels = image_to_rgba8(r.decoded);
+  postprocess_timer_->stop();
+  out.rgba = pixels.to(Device::kCpu);  // waits for this frame's GPU work
+  collect_timings();
+  return out;
 }
 
 }  // namespace sc::engine

@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/cuda/runtime.h"
 #include "engine/models/clip_text/clip_text.h"
 #include "engine/models/clip_text/clip_tokenizer.h"
 #include "engine/models/unet/unet.h"
@@ -112,14 +113,26 @@ class PromptEncoder {
 class StreamDiffusion {
  public:
   struct Result {
-    Tensor image;             // [1, 3, H, W] in [0, 1]; undefined while warming up
+    // The codec's output, [1, 3, H, W] in [-1, 1] on the stream's device and
+    // dtype (the GPU work behind it may still be running); undefined while
+    // warming up. image_to_rgba8 makes display pixels of it on the device.
+    Tensor decoded;
     Tensor latent;            // the denoised latent the image was decoded from
     bool warming_up = false;  // the latent buffer still holds zeros: don't show
     bool skipped = false;     // SSF: the previous output repeated
+    // decoded as StreamDiffusion's postprocess gives it: f32 on the host,
+    // x / 2 + 1/2 clamped to [0, 1] (waits for the GPU).
+    Tensor host_image() const;
   };
   struct Counters {
     std::int64_t frames = 0, unet_calls = 0, unet_rows = 0, skipped = 0;
-    double encode_s = 0, unet_s = 0, decode_s = 0;
+    // Stage times: GPU time on CUDA (events), wall-clock on the CPU.
+    double preprocess_s = 0, encode_s = 0, unet_s = 0, decode_s = 0, postprocess_s = 0;
+  };
+  struct PixelResult {
+    Tensor rgba;              // u8 [H, W, 4] on the host; undefined while warming up
+    bool warming_up = false;  // as Result
+    bool skipped = false;
   };
 
   StreamDiffusion(const UNet2DCondition* unet, LatentCodec codec, LcmScheduler scheduler, StreamParams params);
@@ -142,21 +155,31 @@ class StreamDiffusion {
   void set_init_noise(Tensor noise);
 
   // image: [1, 3, H, W] in [-1, 1] at params().height x width, on any device
-  // (typically f32 on the host). The stream runs on the UNet's device and
-  // dtype; Result::image is always f32 on the host.
+  // and dtype (rgba8_to_image makes it on the UNet's device from a frame's
+  // pixels). The stream runs on the UNet's device and dtype and queues its
+  // GPU work without waiting for it (stage times come from GPU events).
   // filter = false bypasses the similarity filter (the end-of-file flush
   // repeats the last frame to push the buffered ones out).
   Result process(const Tensor& image, bool filter = true);
+  // One frame as the studio runs it: packed RGBA8 pixels (u8 [H0, W0, 4], any
+  // size, on the host) in, RGBA8 pixels at the stream's size out, on the host.
+  // On CUDA only bytes cross the bus: the resize to the stream's size and the
+  // [-1, 1] mapping (rgba8_to_image) and the way back (image_to_rgba8) run on
+  // the GPU, and the only wait is for the finished pixels.
+  PixelResult process_rgba8(const Tensor& rgba, bool filter = true);
 
   // UNet rows per processed frame in the current mode: n, 2n, n or n + 1.
   std::int64_t unet_rows_per_frame() const;
   const Counters& counters() const { return counters_; }
+  // Adds the GPU stage times of frames already queued to counters(), waiting
+  // for the GPU if it is still on them (process() does it for the frame
+  // before; call it after a frame's result has come back to the host).
+  void collect_timings();
   double skip_rate() const;
 
  private:
   void prepare();                       // steps, noise, buffers from params_
   Tensor place(const Tensor& x) const;  // onto the UNet's device and dtype
-  void finish_gpu_work() const;         // waits for queued kernels (stage timing)
   Tensor unet_step(const Tensor& x);
 
   // One captured call (UNet, encode or decode); defined in the .cpp.
@@ -179,8 +202,11 @@ class StreamDiffusion {
   Tensor init_noise_, stock_noise_, buffer_;
   int frames_in_buffer_ = 0;
   std::optional<SimilarityFilter> filter_;
-  Tensor last_image_;
+  Tensor last_decoded_;
   Counters counters_;
+  // Encode, UNet and decode times (GPU events on CUDA).
+  std::unique_ptr<cuda::StageTimer> preprocess_timer_, encode_timer_, unet_timer_, decode_timer_, postprocess_timer_;
+  void collect_model_timings();  // encode, UNet, decode
 };
 
 }  // namespace sc::engine

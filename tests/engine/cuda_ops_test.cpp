@@ -773,11 +773,24 @@ TEST_F(CudaOps, PermuteAndTransposeAreBitExact) {
     std::vector<int> perm;
   };
   const Case cases[] = {
-      {{2, 3, 4, 5}, {0, 2, 1, 3}}, {{2, 3, 4, 5}, {3, 2, 1, 0}},
-      {{2, 3, 4, 5}, {0, 1, 3, 2}}, {{2, 3, 4, 5}, {0, 1, 2, 3}},
-      {{17, 33}, {1, 0}},           {{1, 77, 8, 40}, {0, 2, 1, 3}},
-      {{33, 17, 3}, {2, 0, 1}},     {{2, 3, 2, 3, 2, 3}, {5, 3, 1, 4, 2, 0}},
-      {{64, 1, 128}, {2, 1, 0}},    {{257, 129}, {1, 0}},
+      {{2, 3, 4, 5}, {0, 2, 1, 3}},
+      {{2, 3, 4, 5}, {3, 2, 1, 0}},
+      {{2, 3, 4, 5}, {0, 1, 3, 2}},
+      {{2, 3, 4, 5}, {0, 1, 2, 3}},
+      {{17, 33}, {1, 0}},
+      {{1, 77, 8, 40}, {0, 2, 1, 3}},
+      {{33, 17, 3}, {2, 0, 1}},
+      {{2, 3, 2, 3, 2, 3}, {5, 3, 1, 4, 2, 0}},
+      {{64, 1, 128}, {2, 1, 0}},
+      {{257, 129}, {1, 0}},
+      // The fast paths: whole 16-byte runs (attention heads), narrower runs,
+      // tiled transposes (NCHW <-> NHWC) and more batches than a grid's z.
+      {{2, 77, 8, 64}, {0, 2, 1, 3}},
+      {{3, 5, 6}, {1, 0, 2}},
+      {{1, 320, 64, 64}, {0, 2, 3, 1}},
+      {{2, 4096, 320}, {0, 2, 1}},
+      {{70000, 2, 3}, {0, 2, 1}},
+      {{5, 1, 7, 1, 9}, {4, 1, 2, 3, 0}},
   };
   std::uint32_t seed = 1500;
   for (const Case& c : cases) {
@@ -819,6 +832,32 @@ TEST_F(CudaOps, PadIsBitExact) {
           "pad " + str(c.x) + " mode " + std::to_string(static_cast<int>(c.mode)), dt, {x},
           [&](const Inputs& in) { return pad(in[0], std::span<const std::int64_t>(c.pads), c.mode, c.value); });
     }
+  }
+}
+
+TEST_F(CudaOps, FramePixelOpsMatchCpu) {
+  // Frame -> model: same size, a webcam frame down to 512, an odd upscale.
+  struct Case {
+    std::int64_t in_h, in_w, h, w;
+  };
+  const Case cases[] = {{64, 48, 64, 48}, {720, 1280, 512, 512}, {7, 5, 24, 16}, {1, 1, 8, 8}};
+  std::uint32_t seed = 1650;
+  for (const Case& c : cases) {
+    const Tensor px = to_dtype(randint({c.in_h, c.in_w, 4}, seed++, 0, 255, DType::kI32), DType::kU8);
+    for (DType dt : float_dtypes()) {
+      expect_close(
+          "rgba8_to_image " + str(px.shape()) + " to " + std::to_string(c.h) + "x" + std::to_string(c.w), dt, {px},
+          [&](const Inputs& in) {
+            return rgba8_to_image(in[0], c.h, c.w, in[0].device() == Device::kCpu ? DType::kF32 : dt);
+          },
+          test::kElementwiseTol);
+    }
+  }
+  // Model -> display: the range, past it on both sides, and NaN.
+  Tensor x = randu({1, 3, 96, 80}, seed++, -1.3f, 1.3f);
+  x.data<float>()[5] = std::numeric_limits<float>::quiet_NaN();
+  for (DType dt : float_dtypes()) {
+    expect_exact("image_to_rgba8", dt, {x}, [](const Inputs& in) { return image_to_rgba8(in[0]); });
   }
 }
 

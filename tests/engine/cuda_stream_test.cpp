@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "cuda_test_util.h"
 #include "engine/models/taesd/taesd.h"
@@ -55,10 +56,11 @@ double run_mode(const std::string& name, const Placement& placement, bool graphs
     EXPECT_EQ(r.latent.device(), placement.device);
     worst = std::max(worst, relative_l2(host(r.latent), latents.slice(0, i, i + 1).clone()));
     if (r.warming_up) continue;
-    EXPECT_EQ(r.image.device(), Device::kCpu);  // the display / recorder side gets host f32
-    EXPECT_EQ(r.image.dtype(), DType::kF32);
-    worst = std::max(worst, relative_l2(r.image, outputs.slice(0, i, i + 1).clone()));
-    if (images_out) images_out->push_back(r.image);
+    EXPECT_EQ(r.decoded.device(), placement.device);  // stays on the GPU for the display conversion
+    EXPECT_EQ(r.decoded.dtype(), placement.dtype);
+    const Tensor image = r.host_image();
+    worst = std::max(worst, relative_l2(image, outputs.slice(0, i, i + 1).clone()));
+    if (images_out) images_out->push_back(image);
   }
   std::printf("cfg %s on CUDA %s: worst rel L2 %.3g\n", name.c_str(), to_string(placement.dtype), worst);
   return worst;
@@ -88,6 +90,41 @@ TEST_F(CudaStreamDiffusion, CudaGraphsReplayExactlyWhatEagerComputes) {
   for (std::size_t i = 0; i < eager.size(); ++i) {
     EXPECT_EQ(relative_l2(replayed[i], eager[i]), 0.0) << "frame " << i;
   }
+}
+
+TEST_F(CudaStreamDiffusion, PixelPathMatchesTheCpu) {
+  // Frames in and out as bytes (the studio's path), f32 on both sides: the
+  // GPU's pixels are the CPU's within one level almost everywhere.
+  const SafetensorsFile f = SafetensorsFile::open(fixture_dir("stream_diffusion") / "self.safetensors");
+  const PlacedModels cpu(Placement{}), gpu(Placement{Device::kCuda, DType::kF32});
+  StreamParams p;
+  p.t_index_list = {18, 32};
+  p.cfg = CfgMode::kSelf;
+  p.guidance = 1.6f;
+  p.height = p.width = 64;
+  StreamDiffusion on_cpu(&cpu.unet, cpu.codec(), LcmScheduler{}, p), on_gpu(&gpu.unet, gpu.codec(), LcmScheduler{}, p);
+  for (StreamDiffusion* s : {&on_cpu, &on_gpu}) s->set_prompt_embeds(f.load("cond"), f.load("uncond"));
+  int compared = 0;
+  for (int i = 0; i < 4; ++i) {
+    Tensor frame = Tensor::empty({120, 160, 4}, DType::kU8);
+    for (std::int64_t k = 0; k < frame.numel(); ++k) {
+      frame.data<std::uint8_t>()[k] = static_cast<std::uint8_t>((k % 640) / 3 + i * 17);
+    }
+    const StreamDiffusion::PixelResult a = on_cpu.process_rgba8(frame), b = on_gpu.process_rgba8(frame);
+    ASSERT_EQ(a.warming_up, b.warming_up);
+    if (a.warming_up) continue;
+    ASSERT_EQ(b.rgba.device(), Device::kCpu);
+    ASSERT_EQ(b.rgba.shape(), a.rgba.shape());
+    std::int64_t off_by_more = 0;
+    for (std::int64_t k = 0; k < a.rgba.numel(); ++k) {
+      off_by_more += std::abs(a.rgba.data<std::uint8_t>()[k] - b.rgba.data<std::uint8_t>()[k]) > 1;
+    }
+    EXPECT_LT(off_by_more, a.rgba.numel() / 1000) << "frame " << i;
+    ++compared;
+  }
+  EXPECT_EQ(compared, 3);
+  const StreamDiffusion::Counters& c = on_gpu.counters();
+  for (double s : {c.preprocess_s, c.encode_s, c.unet_s, c.decode_s, c.postprocess_s}) EXPECT_GT(s, 0.0);
 }
 
 }  // namespace

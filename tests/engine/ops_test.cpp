@@ -121,6 +121,53 @@ TEST(Attention, FullyMaskedRowsGiveZerosNotNaN) {
   for (float x : attention(q, k, v, o).to_vector<float>()) EXPECT_EQ(x, 0.0f);
 }
 
+// Packed RGBA8 pixels from a list of {r, g, b, a} values, row-major.
+Tensor rgba_pixels(std::int64_t h, std::int64_t w, const std::vector<std::uint8_t>& values) {
+  Tensor t = Tensor::empty({h, w, 4}, DType::kU8);
+  std::copy(values.begin(), values.end(), t.data<std::uint8_t>());
+  return t;
+}
+
+TEST(Ops, Rgba8ToImageMapsAndResizesBilinearly) {
+  // The same size: each channel is v / 127.5 - 1, alpha ignored.
+  const Tensor same = rgba8_to_image(rgba_pixels(1, 2, {0, 255, 51, 7, 255, 0, 102, 9}), 1, 2);
+  ASSERT_EQ(same.shape(), Shape({1, 3, 1, 2}));
+  const float* v = same.data<float>();
+  const float want_same[] = {-1.0f, 1.0f, 1.0f, -1.0f, 51 / 127.5f - 1, 102 / 127.5f - 1};
+  for (int i = 0; i < 6; ++i) EXPECT_FLOAT_EQ(v[i], want_same[i]) << i;
+  // Half the size: every output pixel centre lies between four inputs, so it
+  // is their mean (torch's bilinear, align_corners=False).
+  std::vector<std::uint8_t> px;
+  for (int y = 0; y < 4; ++y) {
+    for (int x = 0; x < 4; ++x) px.insert(px.end(), {static_cast<std::uint8_t>(10 * x + 40 * y), 0, 255, 255});
+  }
+  const Tensor half = rgba8_to_image(rgba_pixels(4, 4, px), 2, 2);
+  for (int y = 0; y < 2; ++y) {
+    for (int x = 0; x < 2; ++x) {
+      const float mean = (10 * (2 * x + 0.5f) + 40 * (2 * y + 0.5f));
+      EXPECT_NEAR(half.data<float>()[y * 2 + x], mean / 127.5f - 1, 1e-6) << x << "," << y;
+      EXPECT_FLOAT_EQ(half.data<float>()[4 + y * 2 + x], -1.0f);
+      EXPECT_FLOAT_EQ(half.data<float>()[8 + y * 2 + x], 1.0f);
+    }
+  }
+  // Twice the size along x: edges clamp, inner pixels blend 3:1.
+  const Tensor twice = rgba8_to_image(rgba_pixels(1, 2, {0, 0, 0, 0, 200, 0, 0, 0}), 1, 4);
+  const float want_twice[] = {0, 50, 150, 200};
+  for (int x = 0; x < 4; ++x) EXPECT_NEAR(twice.data<float>()[x], want_twice[x] / 127.5f - 1, 1e-6) << x;
+}
+
+TEST(Ops, ImageToRgba8ClampsRoundsAndSetsAlpha) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  // Channel-planar [1, 3, 1, 4]: red -1, 1, 0, NaN; green 5, -5, 0.002, -0.002; blue all 0.5.
+  const Tensor image =
+      Tensor::from_vector({1, 3, 1, 4}, std::vector<float>{-1, 1, 0, nan, 5, -5, 0.002f, -0.002f, .5f, .5f, .5f, .5f});
+  const Tensor px = image_to_rgba8(image);
+  ASSERT_EQ(px.shape(), Shape({1, 4, 4}));
+  ASSERT_EQ(px.dtype(), DType::kU8);
+  const std::uint8_t want[] = {0, 255, 191, 255, 255, 0, 191, 255, 128, 128, 191, 255, 0, 127, 191, 255};
+  for (int i = 0; i < 16; ++i) EXPECT_EQ(px.data<std::uint8_t>()[i], want[i]) << i;
+}
+
 TEST(OpsBadInput, ShapesDtypesAndRanges) {
   const Tensor a = Tensor::zeros({2, 3}), b = Tensor::zeros({4, 5});
   expect_error([&] { matmul(a, b); }, {"matmul", "f32[2, 3]", "f32[4, 5]", "inner sizes differ"});
@@ -138,6 +185,18 @@ TEST(OpsBadInput, ShapesDtypesAndRanges) {
       },
       {"conv2d", "smaller than the kernel"});
   expect_error([&] { group_norm(Tensor::zeros({1, 6, 4}), 4, Tensor(), Tensor()); }, {"group_norm", "4 groups"});
+  expect_error(
+      [&] {
+        rgba8_to_image(Tensor::zeros({4, 4, 3}), 2, 2);
+      },
+      {"rgba8_to_image", "u8 [H, W, 4]", "f32[4, 4, 3]"});
+  expect_error([&] { rgba8_to_image(Tensor::empty({4, 4, 4}, DType::kU8), 0, 2); }, {"rgba8_to_image", "sizes"});
+  expect_error(
+      [&] {
+        rgba8_to_image(Tensor::empty({4, 4, 4}, DType::kU8), 2, 2, DType::kF16);
+      },
+      {"rgba8_to_image", "f16", "use f32"});
+  expect_error([&] { image_to_rgba8(Tensor::zeros({1, 4, 2, 2})); }, {"image_to_rgba8", "[1, 3, H, W]"});
   expect_error([&] { layer_norm(a, Tensor::zeros({2}), Tensor()); }, {"layer_norm", "weight", "[3]"});
   expect_error(
       [&] {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "base/error.h"
 #include "engine/models/taesd/taesd.h"
@@ -64,10 +65,10 @@ void check_mode(const std::string& name, std::int64_t rows_per_frame) {
     EXPECT_EQ(r.warming_up, i == 0) << "frame " << i;
     worst_latent = std::max(worst_latent, relative_l2(r.latent, latents.slice(0, i, i + 1).clone()));
     if (r.warming_up) {
-      EXPECT_FALSE(r.image.defined());
+      EXPECT_FALSE(r.decoded.defined());
       continue;
     }
-    worst_image = std::max(worst_image, relative_l2(r.image, outputs.slice(0, i, i + 1).clone()));
+    worst_image = std::max(worst_image, relative_l2(r.host_image(), outputs.slice(0, i, i + 1).clone()));
   }
   const double per_frame = static_cast<double>(stream.counters().unet_rows) / static_cast<double>(frames);
   std::printf("cfg %s: rel L2 image %.3g latent %.3g, UNet rows per frame %.0f (1 call)\n", name.c_str(), worst_image,
@@ -99,6 +100,34 @@ TEST(GoldenStreamDiffusion, WrongDeltaFailsTheComparison) {
   StreamDiffusion::Result r;
   for (std::int64_t i = 0; i < 3; ++i) r = stream.process(images.slice(0, i, i + 1).clone());
   EXPECT_GT(relative_l2(r.latent, f.load("latents").slice(0, 2, 3).clone()), 1e-2);
+}
+
+TEST(StreamDiffusion, PixelPathIsTheTensorPathWithTheFrameConversions) {
+  // process_rgba8 (what the studio calls) = rgba8_to_image -> process ->
+  // image_to_rgba8, byte for byte, from a frame of another size.
+  const SafetensorsFile f = SafetensorsFile::open(fixture_dir("stream_diffusion") / "self.safetensors");
+  StreamDiffusion pixels(&models().unet, models().codec(), LcmScheduler{}, golden_params(CfgMode::kSelf));
+  StreamDiffusion tensors(&models().unet, models().codec(), LcmScheduler{}, golden_params(CfgMode::kSelf));
+  for (StreamDiffusion* s : {&pixels, &tensors}) s->set_prompt_embeds(f.load("cond"), f.load("uncond"));
+  for (int i = 0; i < 3; ++i) {
+    Tensor frame = Tensor::empty({48, 80, 4}, DType::kU8);
+    for (std::int64_t k = 0; k < frame.numel(); ++k)
+      frame.data<std::uint8_t>()[k] = static_cast<std::uint8_t>(k * 7 + i * 31);
+    const StreamDiffusion::PixelResult got = pixels.process_rgba8(frame);
+    const StreamDiffusion::Result want = tensors.process(rgba8_to_image(frame, 64, 64));
+    ASSERT_EQ(got.warming_up, want.warming_up);
+    if (got.warming_up) {
+      EXPECT_FALSE(got.rgba.defined());
+      continue;
+    }
+    const Tensor want_px = image_to_rgba8(want.decoded);
+    ASSERT_EQ(got.rgba.shape(), Shape({64, 64, 4}));
+    EXPECT_EQ(std::memcmp(got.rgba.raw_data(), want_px.raw_data(), want_px.nbytes()), 0) << "frame " << i;
+  }
+  // Every stage was timed.
+  const StreamDiffusion::Counters& c = pixels.counters();
+  for (double s : {c.preprocess_s, c.encode_s, c.unet_s, c.decode_s, c.postprocess_s}) EXPECT_GT(s, 0.0);
+  EXPECT_THROW(pixels.process_rgba8(Tensor::zeros({48, 80, 4})), Error);  // f32, not pixels
 }
 
 TEST(StreamDiffusion, StrengthMapsToAscendingIndexLists) {

@@ -41,6 +41,15 @@ inline engine::Tensor host_random(const engine::Shape& shape, float stddev, floa
   return t;
 }
 
+// A frame's packed RGBA8 pixels (u8 [height, width, 4] on the CPU), what
+// StreamDiffusion::process_rgba8 takes.
+inline engine::Tensor random_rgba8(int width, int height, Rng& rng) {
+  engine::Tensor t = engine::Tensor::empty({height, width, 4}, engine::DType::kU8);
+  std::uint8_t* p = t.data<std::uint8_t>();
+  for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<std::uint8_t>(127.5f + 127.5f * rng.uniform());
+  return t;
+}
+
 // SC_<NAME> overrides the path; else it is relative to the source tree.
 inline std::filesystem::path source_path(const char* env, const char* relative) {
   if (const char* p = std::getenv(env); p && *p) return p;

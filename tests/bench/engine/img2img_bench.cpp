@@ -1,8 +1,8 @@
 // End-to-end StreamDiffusion img2img with sd-turbo-shaped models (random
-// weights, tests/golden/manifests): host frames in, host frames out, as the
-// studio runs it; prints fps, the capture -> output latency and the per-stage
-// breakdown. The same program times the CPU path here and the GPU path on a
-// GPU machine (the device suite runs the GPU variant inside bench_engine_cuda).
+// weights, tests/golden/manifests): RGBA8 frames in, RGBA8 frames out on the
+// host, as the studio runs it (StreamDiffusion::process_rgba8); prints fps, the capture -> output latency and the
+// per-stage breakdown. The same program times the CPU path here and the GPU path on a GPU machine (the device suite
+// runs the GPU variant inside bench_engine_cuda).
 //   bench_img2img [--device cpu|cuda] [--size 512] [--steps 1] [--frames 4]
 #include <algorithm>
 #include <chrono>
@@ -52,16 +52,16 @@ int main(int argc, char** argv) {
     StreamDiffusion stream(&unet, codec, LcmScheduler{}, p);
     bench::Rng rng(7);
     stream.set_prompt_embeds(bench::host_random({1, 77, unet.config().cross_attention_dim}, 1.0f, 0.0f, rng), Tensor());
-    const Tensor frame = bench::host_random({1, 3, size, size}, 0.5f, 0.0f, rng);
+    const Tensor frame = bench::random_rgba8(size, size, rng);
     // Warm-up: the latent buffer fills (steps - 1 frames), plans and graphs are made.
-    for (int i = 0; i < steps + 2; ++i) stream.process(frame);
+    for (int i = 0; i < steps + 2; ++i) stream.process_rgba8(frame);
     const StreamDiffusion::Counters before = stream.counters();
     std::vector<double> ms;
     for (int i = 0; i < frames; ++i) {
       const auto t0 = std::chrono::steady_clock::now();
-      const StreamDiffusion::Result r = stream.process(frame);
+      const StreamDiffusion::PixelResult r = stream.process_rgba8(frame);
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-      if (!r.image.defined()) throw Error("no image after warm-up");
+      if (!r.rgba.defined()) throw Error("no image after warm-up");
     }
     const StreamDiffusion::Counters& after = stream.counters();
     std::sort(ms.begin(), ms.end());
@@ -69,10 +69,12 @@ int main(int argc, char** argv) {
     const double n = static_cast<double>(frames);
     std::printf(
         "{\"device\": \"%s\", \"size\": %d, \"steps\": %d, \"threads\": %d, \"ms_per_frame\": %.1f, \"fps\": %.3f, "
-        "\"latency_ms\": %.1f, \"encode_ms\": %.1f, \"unet_ms\": %.1f, \"decode_ms\": %.1f}\n",
+        "\"latency_ms\": %.1f, \"preprocess_ms\": %.2f, \"encode_ms\": %.1f, \"unet_ms\": %.1f, \"decode_ms\": %.1f, "
+        "\"postprocess_ms\": %.2f}\n",
         device.c_str(), size, steps, thread_pool().size(), median, 1000.0 / median, median * steps,
-        (after.encode_s - before.encode_s) * 1e3 / n, (after.unet_s - before.unet_s) * 1e3 / n,
-        (after.decode_s - before.decode_s) * 1e3 / n);
+        (after.preprocess_s - before.preprocess_s) * 1e3 / n, (after.encode_s - before.encode_s) * 1e3 / n,
+        (after.unet_s - before.unet_s) * 1e3 / n, (after.decode_s - before.decode_s) * 1e3 / n,
+        (after.postprocess_s - before.postprocess_s) * 1e3 / n);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_img2img: %s\n", e.what());

@@ -22,6 +22,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
@@ -496,17 +497,18 @@ void BM_Img2Img(benchmark::State& state) {
     StreamDiffusion stream(&unet, codec, LcmScheduler{}, p);
     Rng rng(7);
     stream.set_prompt_embeds(host_random({1, 77, unet.config().cross_attention_dim}, 1.0f, 0.0f, rng), Tensor());
+    // RGBA8 frames in and out on the host, as the studio runs it.
     std::vector<Tensor> frames;
-    for (int i = 0; i < 4; ++i) frames.push_back(host_random({1, 3, 512, 512}, 0.5f, 0.0f, rng));
-    for (int i = 0; i < steps + 3; ++i) stream.process(frames[static_cast<std::size_t>(i) % frames.size()]);
+    for (int i = 0; i < 4; ++i) frames.push_back(bench::random_rgba8(512, 512, rng));
+    for (int i = 0; i < steps + 3; ++i) stream.process_rgba8(frames[static_cast<std::size_t>(i) % frames.size()]);
     const StreamDiffusion::Counters before = stream.counters();
     std::vector<double> ms;
     std::size_t i = 0;
     for (auto _ : state) {
       const auto t0 = std::chrono::steady_clock::now();
-      const StreamDiffusion::Result r = stream.process(frames[i++ % frames.size()]);
+      const StreamDiffusion::PixelResult r = stream.process_rgba8(frames[i++ % frames.size()]);
       const double frame_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      if (!r.image.defined()) throw Error("no image after warm-up");
+      if (!r.rgba.defined()) throw Error("no image after warm-up");
       state.SetIterationTime(frame_ms * 1e-3);
       ms.push_back(frame_ms);
     }
@@ -514,16 +516,25 @@ void BM_Img2Img(benchmark::State& state) {
     const double n = static_cast<double>(std::max<std::size_t>(1, ms.size()));
     row.ms = median(ms);
     state.counters["fps"] = row.ms > 0 ? 1000.0 / row.ms : 0;
+    state.counters["preprocess_ms"] = (after.preprocess_s - before.preprocess_s) * 1e3 / n;
+    state.counters["postprocess_ms"] = (after.postprocess_s - before.postprocess_s) * 1e3 / n;
     state.counters["encode_ms"] = (after.encode_s - before.encode_s) * 1e3 / n;
     state.counters["unet_ms"] = (after.unet_s - before.unet_s) * 1e3 / n;
     state.counters["decode_ms"] = (after.decode_s - before.decode_s) * 1e3 / n;
     // Capture -> output: this frame's own time plus the steps - 1 frames it
     // waits in the latent buffer.
     state.counters["latency_ms"] = row.ms * steps;
-    char note[160];
-    std::snprintf(note, sizeof note, "%.1f fps; encode %.2f, UNet %.2f, decode %.2f ms; latency %.1f ms",
-                  1000.0 / row.ms, state.counters["encode_ms"].value, state.counters["unet_ms"].value,
-                  state.counters["decode_ms"].value, row.ms * steps);
+    // GPU time of the stages; what the frame took beyond their sum is the
+    // host's (launches, the copies' waits).
+    const double gpu_ms = state.counters["preprocess_ms"].value + state.counters["encode_ms"].value +
+                          state.counters["unet_ms"].value + state.counters["decode_ms"].value +
+                          state.counters["postprocess_ms"].value;
+    char note[200];
+    std::snprintf(note, sizeof note,
+                  "%.1f fps; pre %.2f, enc %.2f, UNet %.2f, dec %.2f, post %.2f, other %.2f ms; latency %.1f ms",
+                  1000.0 / row.ms, state.counters["preprocess_ms"].value, state.counters["encode_ms"].value,
+                  state.counters["unet_ms"].value, state.counters["decode_ms"].value,
+                  state.counters["postprocess_ms"].value, row.ms - gpu_ms, row.ms * steps);
     row.note = note;
     record(state, row, 0);
   } catch (const std::exception& e) {
@@ -541,30 +552,49 @@ BENCHMARK(BM_Img2Img)
 
 // ---- the UNet, op by op ------------------------------------------------------------
 
-void print_unet_profile() {
+// One eager call with every op timed alone (slower than a real call, but
+// the shares hold), as a table headed by title.
+std::string op_profile_text(const std::string& title, const std::function<void()>& call) {
+  call();  // plans, workspaces and algorithm choices outside the profile
+  cuda::synchronize();
+  cuda::reset_op_profile();
+  cuda::set_op_profiling(true);
+  call();
+  cuda::set_op_profiling(false);
+  const std::vector<cuda::OpTime> ops = cuda::op_profile();
+  double total = 0;
+  for (const cuda::OpTime& t : ops) total += t.ms;
+  char line[160];
+  std::snprintf(line, sizeof line, "\n== %s, op by op (sum %.2f ms)\n", title.c_str(), total);
+  std::string text = line;
+  for (const cuda::OpTime& t : ops) {
+    std::snprintf(line, sizeof line, "%-20s %6lld calls %9.3f ms %5.1f%%\n", t.op.c_str(),
+                  static_cast<long long>(t.calls), t.ms, total > 0 ? 100.0 * t.ms / total : 0.0);
+    text += line;
+  }
+  return text;
+}
+
+// Where the time of the img2img models goes: the UNet at batch 1 and 4, and
+// TAESD's encoder and decoder at 512x512.
+void print_profiles() {
   try {
-    const UNet2DCondition& unet = *unet_holder();
     std::string text;
-    for (std::int64_t batch : {1, 4}) {
-      const UNetInputs in = unet_inputs(unet, batch, 64);
-      { const Tensor warm = unet.forward_embedded(in.sample, in.t_emb, in.context); }
-      cuda::synchronize();
-      cuda::reset_op_profile();
-      cuda::set_op_profiling(true);
-      { const Tensor out = unet.forward_embedded(in.sample, in.t_emb, in.context); }
-      cuda::set_op_profiling(false);
-      const std::vector<cuda::OpTime> ops = cuda::op_profile();
-      double total = 0;
-      for (const cuda::OpTime& t : ops) total += t.ms;
-      char line[160];
-      std::snprintf(line, sizeof line, "\n== UNet sd-turbo 512x512 f16 batch %lld, op by op (sum %.2f ms)\n",
-                    static_cast<long long>(batch), total);
-      text += line;
-      for (const cuda::OpTime& t : ops) {
-        std::snprintf(line, sizeof line, "%-20s %6lld calls %9.3f ms %5.1f%%\n", t.op.c_str(),
-                      static_cast<long long>(t.calls), t.ms, total > 0 ? 100.0 * t.ms / total : 0.0);
-        text += line;
+    if (unet_holder()) {
+      const UNet2DCondition& unet = *unet_holder();
+      for (std::int64_t batch : {1, 4}) {
+        const UNetInputs in = unet_inputs(unet, batch, 64);
+        text += op_profile_text("UNet sd-turbo 512x512 f16 batch " + std::to_string(batch),
+                                [&] { const Tensor out = unet.forward_embedded(in.sample, in.t_emb, in.context); });
       }
+    }
+    if (taesd_holder()) {
+      const Taesd& taesd = *taesd_holder();
+      Rng rng(3);
+      const Tensor image = to_dtype(host_random({1, 3, 512, 512}, 0.5f, 0.0f, rng), DType::kF16).to(Device::kCuda);
+      const Tensor latent = to_dtype(host_random({1, 4, 64, 64}, 1.0f, 0.0f, rng), DType::kF16).to(Device::kCuda);
+      text += op_profile_text("TAESD encoder 512x512 f16", [&] { const Tensor out = taesd.encoder.forward(image); });
+      text += op_profile_text("TAESD decoder 512x512 f16", [&] { const Tensor out = taesd.decoder.forward(latent); });
     }
     std::fputs(text.c_str(), stdout);
     if (const char* dir = std::getenv("SC_BENCH_DIR"); dir && *dir) {
@@ -574,7 +604,7 @@ void print_unet_profile() {
       }
     }
   } catch (const std::exception& e) {
-    std::printf("UNet profile failed: %s\n", e.what());
+    std::printf("op profile failed: %s\n", e.what());
   }
 }
 
@@ -673,9 +703,8 @@ int main(int argc, char** argv) {
   if (!report.devices.empty()) benchmark::AddCustomContext("gpu", report.devices[0].name);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress survives a timeout's kill
   benchmark::RunSpecifiedBenchmarks();
-  // Where the UNet's time goes, op by op (one eager forward per batch, each
-  // op timed alone: slower than a real forward, but the shares hold).
-  if (sc::engine::unet_holder()) sc::engine::print_unet_profile();
+  // Where the models' time goes, op by op.
+  sc::engine::print_profiles();
   // The model's GPU memory goes back while the runtime is still up.
   sc::engine::unet_holder().reset();
   sc::engine::taesd_holder().reset();
