@@ -210,42 +210,71 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 
 // ---- convolution -----------------------------------------------------------
 
+namespace {
+
+// The checks of conv2d and conv2d_nhwc on logical sizes: x has c channels
+// of h x w, weight o outputs of wc channels and kh x kw. Returns {Ho, Wo}.
+std::array<std::int64_t, 2> check_conv(const char* op, const Tensor& x, std::int64_t c, std::int64_t h, std::int64_t w,
+                                       const Tensor& weight, std::int64_t o, std::int64_t wc, std::int64_t kh,
+                                       std::int64_t kw, const Tensor& bias, const Conv2dParams& p) {
+  for (int i = 0; i < 2; ++i) {
+    if (p.stride[i] < 1 || p.dilation[i] < 1 || p.padding[i] < 0) {
+      throw Error(
+          "{}: stride and dilation must be >= 1 and padding >= 0; got stride [{}, {}], padding [{}, {}], "
+          "dilation [{}, {}]",
+          op, p.stride[0], p.stride[1], p.padding[0], p.padding[1], p.dilation[0], p.dilation[1]);
+    }
+  }
+  if (p.groups < 1 || c == 0 || c % p.groups != 0 || o % p.groups != 0) {
+    throw Error("{}: groups {} must divide both input channels {} and output channels {}", op, p.groups, c, o);
+  }
+  if (wc != c / p.groups) {
+    throw Error("{}: weight {} expects {} input channels per group; x {} has {} / {} groups", op, weight.describe(), wc,
+                x.describe(), c, p.groups);
+  }
+  if (kh < 1 || kw < 1) throw Error("{}: empty kernel {}", op, weight.describe());
+  if (bias.defined()) {
+    require_float(op, "bias", bias);
+    if (bias.rank() != 1 || bias.dim(0) != o) throw Error("{}: bias {} must be [{}]", op, bias.describe(), o);
+  }
+  return {conv_out_size(op, h, kh, p.stride[0], p.padding[0], p.dilation[0]),
+          conv_out_size(op, w, kw, p.stride[1], p.padding[1], p.dilation[1])};
+}
+
+}  // namespace
+
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p) {
   require_float("conv2d", "x", x);
   require_float("conv2d", "weight", weight);
   require_rank("conv2d", "x", x, 4);
   require_rank("conv2d", "weight", weight, 4);
-  for (int i = 0; i < 2; ++i) {
-    if (p.stride[i] < 1 || p.dilation[i] < 1 || p.padding[i] < 0) {
-      throw Error(
-          "conv2d: stride and dilation must be >= 1 and padding >= 0; got stride [{}, {}], padding [{}, {}], "
-          "dilation [{}, {}]",
-          p.stride[0], p.stride[1], p.padding[0], p.padding[1], p.dilation[0], p.dilation[1]);
-    }
-  }
-  const std::int64_t c = x.dim(1), o = weight.dim(0);
-  if (p.groups < 1 || c == 0 || c % p.groups != 0 || o % p.groups != 0) {
-    throw Error("conv2d: groups {} must divide both input channels {} and output channels {}", p.groups, c, o);
-  }
-  if (weight.dim(1) != c / p.groups) {
-    throw Error("conv2d: weight {} expects {} input channels per group; x {} has {} / {} groups", weight.describe(),
-                weight.dim(1), x.describe(), c, p.groups);
-  }
-  if (weight.dim(2) < 1 || weight.dim(3) < 1) throw Error("conv2d: empty kernel {}", weight.describe());
-  if (bias.defined()) {
-    require_float("conv2d", "bias", bias);
-    if (bias.rank() != 1 || bias.dim(0) != o) {
-      throw Error("conv2d: bias {} must be [{}]", bias.describe(), o);
-    }
-  }
-  const std::int64_t ho = conv_out_size("conv2d", x.dim(2), weight.dim(2), p.stride[0], p.padding[0], p.dilation[0]);
-  const std::int64_t wo = conv_out_size("conv2d", x.dim(3), weight.dim(3), p.stride[1], p.padding[1], p.dilation[1]);
+  const auto [ho, wo] = check_conv("conv2d", x, x.dim(1), x.dim(2), x.dim(3), weight, weight.dim(0), weight.dim(1),
+                                   weight.dim(2), weight.dim(3), bias, p);
   const Device device = common_device("conv2d", {&x, &weight, &bias});
   require_same_dtype("conv2d", {&x, &weight, &bias});
-  Tensor out = Tensor::empty({x.dim(0), o, ho, wo}, x.dtype(), device);
+  Tensor out = Tensor::empty({x.dim(0), weight.dim(0), ho, wo}, x.dtype(), device);
   dispatch(
       "conv2d", device, [&] { cpu::conv2d(x, weight, bias, p, out); },
       SC_CUDA_KERNEL(cuda::conv2d(x, weight, bias, p, out)));
+  return out;
+}
+
+Tensor conv2d_nhwc(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p) {
+  require_float("conv2d_nhwc", "x", x);
+  require_float("conv2d_nhwc", "weight", weight);
+  require_rank("conv2d_nhwc", "x [N, H, W, C]", x, 4);
+  require_rank("conv2d_nhwc", "weight [O, kh, kw, C]", weight, 4);
+  const auto [ho, wo] = check_conv("conv2d_nhwc", x, x.dim(3), x.dim(1), x.dim(2), weight, weight.dim(0), weight.dim(3),
+                                   weight.dim(1), weight.dim(2), bias, p);
+  const Device device = common_device("conv2d_nhwc", {&x, &weight, &bias});
+  require_same_dtype("conv2d_nhwc", {&x, &weight, &bias});
+  if (device == Device::kCpu) {
+    // The CPU backend convolves channels-first: the same arithmetic between transposes.
+    return permute(conv2d(permute(x, {0, 3, 1, 2}), permute(weight, {0, 3, 1, 2}), bias, p), {0, 2, 3, 1});
+  }
+  Tensor out = Tensor::empty({x.dim(0), ho, wo, weight.dim(0)}, x.dtype(), device);
+  dispatch(
+      "conv2d_nhwc", device, [] {}, SC_CUDA_KERNEL(cuda::conv2d_nhwc(x, weight, bias, p, out)));
   return out;
 }
 
@@ -551,6 +580,16 @@ Tensor image_to_rgba8(const Tensor& image) {
   dispatch(
       "image_to_rgba8", image.device(), [&] { cpu::image_to_rgba8(image, out); },
       SC_CUDA_KERNEL(cuda::image_to_rgba8(image, out)));
+  return out;
+}
+
+Tensor upsample_nearest2x_nhwc(const Tensor& x) {
+  require_float("upsample_nearest2x_nhwc", "x", x);
+  require_rank("upsample_nearest2x_nhwc", "x [N, H, W, C]", x, 4);
+  Tensor out = Tensor::empty({x.dim(0), 2 * x.dim(1), 2 * x.dim(2), x.dim(3)}, x.dtype(), x.device());
+  dispatch(
+      "upsample_nearest2x_nhwc", x.device(), [&] { cpu::upsample_nearest2x_nhwc(x, out); },
+      SC_CUDA_KERNEL(cuda::upsample_nearest2x_nhwc(x, out)));
   return out;
 }
 

@@ -37,6 +37,12 @@ struct Conv2dParams {
 };
 // x [N, C, H, W], weight [O, C / groups, kh, kw], bias [O] or undefined.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), const Conv2dParams& params = {});
+// The same convolution channels-last: x [N, H, W, C], weight [O, kh, kw,
+// C / groups] (an OIHW weight permuted by {0, 2, 3, 1}), bias [O] ->
+// [N, Ho, Wo, O]. On CUDA this is cuDNN's native layout for tensor cores (no
+// transposes around each kernel); conv-only models (TAESD) run in it.
+Tensor conv2d_nhwc(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
+                   const Conv2dParams& params = {});
 
 // ---- normalisation ---------------------------------------------------------
 // x [N, C, ...]; weight and bias [C] or undefined. fuse_silu applies SiLU to
@@ -103,7 +109,8 @@ Tensor pad(const Tensor& x, std::initializer_list<std::int64_t> pads, PadMode mo
            float value = 0.0f);
 
 // ---- spatial ---------------------------------------------------------------
-Tensor upsample_nearest2x(const Tensor& x);  // [N, C, H, W] -> [N, C, 2H, 2W]
+Tensor upsample_nearest2x(const Tensor& x);       // [N, C, H, W] -> [N, C, 2H, 2W]
+Tensor upsample_nearest2x_nhwc(const Tensor& x);  // [N, H, W, C] -> [N, 2H, 2W, C]
 struct Pool2dParams {
   std::array<std::int64_t, 2> kernel{2, 2};
   std::array<std::int64_t, 2> stride{2, 2};

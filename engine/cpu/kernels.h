@@ -38,6 +38,7 @@ void permute(const Tensor& x, std::span<const int> dims, Tensor& out);
 void pad(const Tensor& x, std::span<const std::int64_t> pads, PadMode mode, float value, Tensor& out);
 
 void upsample_nearest2x(const Tensor& x, Tensor& out);
+void upsample_nearest2x_nhwc(const Tensor& x, Tensor& out);
 void rgba8_to_image(const Tensor& rgba, Tensor& out);
 void image_to_rgba8(const Tensor& image, Tensor& out);
 void avg_pool2d(const Tensor& x, const Pool2dParams& params, Tensor& out);

@@ -203,6 +203,22 @@ void upsample_nearest2x(const Tensor& x, Tensor& out) {
                });
 }
 
+void upsample_nearest2x_nhwc(const Tensor& x, Tensor& out) {
+  const std::int64_t h = x.dim(1), w = x.dim(2), c = x.dim(3);
+  const float* px = x.data<float>();
+  float* py = out.data<float>();
+  parallel_for(x.dim(0) * 2 * h, std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(w * c, 1)),
+               [&](std::int64_t r0, std::int64_t r1) {
+                 for (std::int64_t row = r0; row < r1; ++row) {
+                   const std::int64_t n = row / (2 * h), oy = row % (2 * h);
+                   const float* src = px + (n * h + oy / 2) * w * c;
+                   float* dst = py + row * 2 * w * c;
+                   for (std::int64_t ix = 0; ix < 2 * w; ++ix)
+                     std::memcpy(dst + ix * c, src + ix / 2 * c, c * sizeof(float));
+                 }
+               });
+}
+
 void rgba8_to_image(const Tensor& rgba, Tensor& out) {
   const int in_h = static_cast<int>(rgba.dim(0)), in_w = static_cast<int>(rgba.dim(1));
   const int h = static_cast<int>(out.dim(2)), w = static_cast<int>(out.dim(3));

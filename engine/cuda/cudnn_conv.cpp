@@ -14,6 +14,8 @@
 #include <map>
 #include <mutex>
 
+#include <fmt/format.h>
+
 #include "base/log.h"
 #include "engine/cuda/check.h"
 #include "engine/cuda/runtime.h"
@@ -25,8 +27,9 @@
 
 namespace sc::engine::cuda {
 
-ConvShapeKey conv_shape_key(const Tensor& x, const Tensor& w, const Conv2dParams& p) {
+ConvShapeKey conv_shape_key(const Tensor& x, const Tensor& w, const Conv2dParams& p, bool nhwc) {
   return {static_cast<std::int64_t>(x.dtype()),
+          nhwc ? 1 : 0,
           x.dim(0),
           x.dim(1),
           x.dim(2),
@@ -41,6 +44,24 @@ ConvShapeKey conv_shape_key(const Tensor& x, const Tensor& w, const Conv2dParams
           p.dilation[0],
           p.dilation[1],
           p.groups};
+}
+
+namespace {
+std::mutex g_notes_mutex;
+std::vector<std::string>& notes() {
+  static auto* n = new std::vector<std::string>();
+  return *n;
+}
+}  // namespace
+
+std::vector<std::string> conv_notes() {
+  std::lock_guard lock(g_notes_mutex);
+  return notes();
+}
+
+void add_conv_note(std::string note) {
+  std::lock_guard lock(g_notes_mutex);
+  notes().push_back(std::move(note));
 }
 
 #if SC_HAVE_CUDNN_HEADERS
@@ -71,6 +92,11 @@ struct Api {
   cudnnStatus_t (*GetConvolutionForwardWorkspaceSize)(cudnnHandle_t, cudnnTensorDescriptor_t, cudnnFilterDescriptor_t,
                                                       cudnnConvolutionDescriptor_t, cudnnTensorDescriptor_t,
                                                       cudnnConvolutionFwdAlgo_t, size_t*) = nullptr;
+  // Optional: times every algorithm on the real shape (else the heuristic's pick).
+  cudnnStatus_t (*FindConvolutionForwardAlgorithmEx)(cudnnHandle_t, cudnnTensorDescriptor_t, const void*,
+                                                     cudnnFilterDescriptor_t, const void*, cudnnConvolutionDescriptor_t,
+                                                     cudnnTensorDescriptor_t, void*, int, int*,
+                                                     cudnnConvolutionFwdAlgoPerf_t*, void*, size_t) = nullptr;
   cudnnStatus_t (*ConvolutionForward)(cudnnHandle_t, const void*, cudnnTensorDescriptor_t, const void*,
                                       cudnnFilterDescriptor_t, const void*, cudnnConvolutionDescriptor_t,
                                       cudnnConvolutionFwdAlgo_t, void*, size_t, const void*, cudnnTensorDescriptor_t,
@@ -110,6 +136,7 @@ Api& api() {
                resolve(x->lib, "cudnnGetConvolutionForwardAlgorithm_v7", x->GetConvolutionForwardAlgorithm_v7) &&
                resolve(x->lib, "cudnnGetConvolutionForwardWorkspaceSize", x->GetConvolutionForwardWorkspaceSize) &&
                resolve(x->lib, "cudnnConvolutionForward", x->ConvolutionForward);
+    resolve(x->lib, "cudnnFindConvolutionForwardAlgorithmEx", x->FindConvolutionForwardAlgorithmEx);
     if (!all) {
       x->status = "libcudnn.so.9 lacks the convolution API; convolutions use im2col + cuBLASLt";
       return x;
@@ -141,20 +168,39 @@ cudnnDataType_t data_type(DType d) {
   return d == DType::kF16 ? CUDNN_DATA_HALF : d == DType::kBF16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
 }
 
-Plan make_plan(Api& a, const Tensor& x, const Tensor& weight, const Conv2dParams& p, const Tensor& out) {
+// Logical sizes (n, c, h, w) of an activation in either layout.
+std::array<int, 4> nchw_sizes(const Tensor& t, bool nhwc) {
+  auto i = [](std::int64_t v) { return static_cast<int>(v); };
+  if (nhwc) return {i(t.dim(0)), i(t.dim(3)), i(t.dim(1)), i(t.dim(2))};
+  return {i(t.dim(0)), i(t.dim(1)), i(t.dim(2)), i(t.dim(3))};
+}
+
+// Keeps the algorithms f32 may use: exact f32 math, no tensor cores.
+bool allowed(const cudnnConvolutionFwdAlgoPerf_t& perf, DType dtype) {
+  if (perf.status != CUDNN_STATUS_SUCCESS) return false;
+  return dtype != DType::kF32 || perf.mathType == CUDNN_FMA_MATH || perf.mathType == CUDNN_DEFAULT_MATH;
+}
+
+constexpr std::size_t kFindWorkspaceBytes = 64ull << 20;
+
+Plan make_plan(Api& a, const Tensor& x, const Tensor& weight, const Conv2dParams& p, const Tensor& out, bool nhwc) {
   Plan plan;
   const cudnnDataType_t dt = data_type(x.dtype());
+  const cudnnTensorFormat_t format = nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
   auto ok = [](cudnnStatus_t s) { return s == CUDNN_STATUS_SUCCESS; };
   auto i = [](std::int64_t v) { return static_cast<int>(v); };
   if (!ok(a.CreateTensorDescriptor(&plan.x)) || !ok(a.CreateTensorDescriptor(&plan.y)) ||
       !ok(a.CreateFilterDescriptor(&plan.w)) || !ok(a.CreateConvolutionDescriptor(&plan.conv))) {
     return plan;
   }
-  if (!ok(a.SetTensor4dDescriptor(plan.x, CUDNN_TENSOR_NCHW, dt, i(x.dim(0)), i(x.dim(1)), i(x.dim(2)), i(x.dim(3)))) ||
-      !ok(a.SetTensor4dDescriptor(plan.y, CUDNN_TENSOR_NCHW, dt, i(out.dim(0)), i(out.dim(1)), i(out.dim(2)),
-                                  i(out.dim(3)))) ||
-      !ok(a.SetFilter4dDescriptor(plan.w, dt, CUDNN_TENSOR_NCHW, i(weight.dim(0)), i(weight.dim(1)), i(weight.dim(2)),
-                                  i(weight.dim(3)))) ||
+  const std::array<int, 4> xs = nchw_sizes(x, nhwc), ys = nchw_sizes(out, nhwc);
+  // OIHW, or OHWI for channels-last: (k, c, h, w) either way.
+  const std::array<int, 4> ws =
+      nhwc ? std::array<int, 4>{i(weight.dim(0)), i(weight.dim(3)), i(weight.dim(1)), i(weight.dim(2))}
+           : std::array<int, 4>{i(weight.dim(0)), i(weight.dim(1)), i(weight.dim(2)), i(weight.dim(3))};
+  if (!ok(a.SetTensor4dDescriptor(plan.x, format, dt, xs[0], xs[1], xs[2], xs[3])) ||
+      !ok(a.SetTensor4dDescriptor(plan.y, format, dt, ys[0], ys[1], ys[2], ys[3])) ||
+      !ok(a.SetFilter4dDescriptor(plan.w, dt, format, ws[0], ws[1], ws[2], ws[3])) ||
       !ok(a.SetConvolution2dDescriptor(plan.conv, i(p.padding[0]), i(p.padding[1]), i(p.stride[0]), i(p.stride[1]),
                                        i(p.dilation[0]), i(p.dilation[1]), CUDNN_CROSS_CORRELATION,
                                        CUDNN_DATA_FLOAT)) ||
@@ -163,25 +209,41 @@ Plan make_plan(Api& a, const Tensor& x, const Tensor& weight, const Conv2dParams
           plan.conv, x.dtype() == DType::kF32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION))) {
     return plan;
   }
-  cudnnConvolutionFwdAlgoPerf_t perf[8];
+  cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
   int found = 0;
-  if (!ok(a.GetConvolutionForwardAlgorithm_v7(a.handle, plan.x, plan.w, plan.conv, plan.y, 8, &found, perf))) {
+  // Timing every algorithm on the real shape beats the heuristic's guess
+  // (measured on an H200: see tests/bench/engine_cuda). Not inside a graph
+  // capture, where nothing may run: the heuristic's pick there.
+  bool timed = false;
+  if (a.FindConvolutionForwardAlgorithmEx && !capturing()) {
+    Tensor scratch = Tensor::empty(out.shape(), out.dtype(), Device::kCuda);  // out may hold the bias
+    Tensor workspace = Tensor::empty({static_cast<std::int64_t>(kFindWorkspaceBytes)}, DType::kU8, Device::kCuda);
+    timed = ok(a.FindConvolutionForwardAlgorithmEx(a.handle, plan.x, x.raw_data(), plan.w, weight.raw_data(), plan.conv,
+                                                   plan.y, scratch.raw_data(), CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found,
+                                                   perf, workspace.raw_data(), kFindWorkspaceBytes));
+  }
+  if (!timed && !ok(a.GetConvolutionForwardAlgorithm_v7(a.handle, plan.x, plan.w, plan.conv, plan.y,
+                                                        CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf))) {
     return plan;
   }
+  std::string tried;
   for (int k = 0; k < found; ++k) {
-    if (perf[k].status != CUDNN_STATUS_SUCCESS) continue;
-    // f32 keeps exact f32 math: skip algorithms that would use tensor cores.
-    if (x.dtype() == DType::kF32 && perf[k].mathType != CUDNN_FMA_MATH && perf[k].mathType != CUDNN_DEFAULT_MATH) {
-      continue;
-    }
+    tried += fmt::format(" {}:{}{}", static_cast<int>(perf[k].algo), static_cast<int>(perf[k].status),
+                         timed && perf[k].status == CUDNN_STATUS_SUCCESS ? fmt::format("/{:.3f}", perf[k].time) : "");
+    if (plan.usable || !allowed(perf[k], x.dtype())) continue;
     size_t bytes = 0;
     if (!ok(a.GetConvolutionForwardWorkspaceSize(a.handle, plan.x, plan.w, plan.conv, plan.y, perf[k].algo, &bytes)))
       continue;
+    // The math the algorithm was found (or recommended) with.
+    if (x.dtype() != DType::kF32 && !ok(a.SetConvolutionMathType(plan.conv, perf[k].mathType))) continue;
     plan.algo = perf[k].algo;
     plan.workspace = bytes;
     plan.usable = true;
-    break;
   }
+  add_conv_note(fmt::format("cuDNN {} {} x {} stride {}: {} algo {} ({}), workspace {} KiB; algo:status[/ms]{}",
+                            nhwc ? "NHWC" : "NCHW", x.describe(), weight.describe(), p.stride[0],
+                            plan.usable ? "runs" : "declines", static_cast<int>(plan.algo),
+                            timed ? "timed" : "heuristic", plan.workspace / 1024, tried));
   return plan;
 }
 
@@ -194,24 +256,21 @@ std::atomic<bool> g_enabled{true};
 void set_cudnn_enabled(bool enabled) { g_enabled = enabled; }
 bool cudnn_enabled() { return g_enabled; }
 
-bool cudnn_conv2d(const Tensor& x, const Tensor& weight, const Conv2dParams& p, float beta, Tensor& out) {
+bool cudnn_conv2d(const Tensor& x, const Tensor& weight, const Conv2dParams& p, float beta, Tensor& out, bool nhwc) {
   if (!g_enabled) return false;
   Api& a = api();
   if (!a.ok) return false;
   static std::mutex mutex;
   static auto* plans = new std::map<ConvShapeKey, Plan>();
-  const ConvShapeKey key = conv_shape_key(x, weight, p);
+  const ConvShapeKey key = conv_shape_key(x, weight, p, nhwc);
   // One lock over the plan, the handle's stream and the launch: a cuDNN
   // handle must not be used by two threads at once. The launch only enqueues.
   std::lock_guard lock(mutex);
-  Plan plan;
-  {
-    auto it = plans->find(key);
-    if (it == plans->end()) it = plans->emplace(key, make_plan(a, x, weight, p, out)).first;
-    plan = it->second;
-    if (!plan.usable) return false;
-    if (a.SetStream(a.handle, engine_stream()) != CUDNN_STATUS_SUCCESS) return false;
-  }
+  if (a.SetStream(a.handle, engine_stream()) != CUDNN_STATUS_SUCCESS) return false;
+  auto it = plans->find(key);
+  if (it == plans->end()) it = plans->emplace(key, make_plan(a, x, weight, p, out, nhwc)).first;
+  const Plan plan = it->second;
+  if (!plan.usable) return false;
   Tensor workspace;
   if (plan.workspace > 0) {
     workspace = Tensor::empty({static_cast<std::int64_t>(plan.workspace)}, DType::kU8, Device::kCuda);
@@ -232,7 +291,7 @@ std::string cudnn_status() { return api().status; }
 
 #else  // no cuDNN headers at build time
 
-bool cudnn_conv2d(const Tensor&, const Tensor&, const Conv2dParams&, float, Tensor&) { return false; }
+bool cudnn_conv2d(const Tensor&, const Tensor&, const Conv2dParams&, float, Tensor&, bool) { return false; }
 void set_cudnn_enabled(bool) {}
 bool cudnn_enabled() { return false; }
 std::string cudnn_status() { return "not built (no cudnn.h)"; }

@@ -5,7 +5,10 @@
 // stride-1 convolution needs none) and runs a batched GEMM over the images,
 // with the bias pre-written into the output and accumulated (beta = 1).
 #include <algorithm>
+#include <atomic>
 #include <map>
+#include <memory>
+#include <string>
 #include <mutex>
 #include <tuple>
 #include <vector>
@@ -308,64 +311,175 @@ void im2col_conv(const Tensor& x, const Tensor& weight, const Conv2dParams& prm,
   }
 }
 
-// Which implementation is faster for a shape, measured on its first call
-// (outside graph captures): cuDNN's heuristic pick is not always better than
-// im2col + cuBLASLt (e.g. wide channels at small sizes).
-bool prefer_cudnn(const Tensor& x, const Tensor& weight, const Conv2dParams& prm, const Tensor& out) {
-  if (!cudnn_enabled()) return false;  // switched off for now: decide nothing
+// ---- the channels-last route for NCHW tensors ----------------------------------
+
+// OHWI copies of OIHW weights for the NHWC route, made once per weight.
+// Weights are immutable; an entry is used only while the weight's storage is
+// alive (a freed block's address may come back as another tensor), and dead
+// entries are dropped as new ones come in.
+struct OhwiEntry {
+  std::weak_ptr<Storage> source;
+  std::size_t offset = 0;
+  Shape shape;
+  DType dtype = DType::kF32;
+  Tensor ohwi;
+};
+
+Tensor ohwi_weight(const Tensor& w) {
   static std::mutex mutex;
-  static auto* choice = new std::map<ConvShapeKey, bool>();
+  static auto* cache = new std::map<const void*, OhwiEntry>();
+  std::lock_guard lock(mutex);
+  if (const auto it = cache->find(w.raw_data()); it != cache->end()) {
+    const OhwiEntry& e = it->second;
+    if (e.source.lock() == w.storage() && e.offset == w.offset_bytes() && e.shape == w.shape() && e.dtype == w.dtype())
+      return e.ohwi;
+  }
+  if (capturing()) return Tensor();  // a new weight's copy would be a kernel in the graph
+  std::erase_if(*cache, [](const auto& kv) { return kv.second.source.expired(); });
+  Tensor ohwi = Tensor::empty({w.dim(0), w.dim(2), w.dim(3), w.dim(1)}, w.dtype(), Device::kCuda);
+  const int to_ohwi[] = {0, 2, 3, 1};
+  permute(w, to_ohwi, ohwi);
+  (*cache)[w.raw_data()] = OhwiEntry{w.storage(), w.offset_bytes(), w.shape(), w.dtype(), ohwi};
+  return ohwi;
+}
+
+// out [rows, o] (channels-last) = bias broadcast along the rows.
+template <typename T>
+__global__ void fill_bias_rows_kernel(T* __restrict__ out, const T* __restrict__ bias, int o, std::int64_t n) {
+  SC_GRID_STRIDE(i, n) { out[i] = bias[i % o]; }
+}
+
+// out (NHWC) = bias along every row, for a following beta = 1 convolution.
+void fill_bias_rows(const Tensor& bias, Tensor& out) {
+  dispatch_float(out.dtype(), "conv2d", [&](auto tag) {
+    using T = decltype(tag);
+    const std::int64_t n = out.numel();
+    fill_bias_rows_kernel<T><<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(ptr<T>(out), ptr<T>(bias),
+                                                                                  static_cast<int>(bias.dim(0)), n);
+  });
+  SC_CUDA_LAUNCH_CHECK();
+}
+
+// An NCHW convolution as cuDNN's channels-last kernels run it: the input
+// and the output transposed around an NHWC convolution. False where cuDNN
+// declines or (inside a capture) the weight has no OHWI copy yet.
+bool nhwc_route(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& prm, Tensor& out) {
+  const Tensor w = ohwi_weight(weight);
+  if (!w.defined()) return false;
+  const int to_nhwc[] = {0, 2, 3, 1}, to_nchw[] = {0, 3, 1, 2};
+  Tensor xt = Tensor::empty({x.dim(0), x.dim(2), x.dim(3), x.dim(1)}, x.dtype(), Device::kCuda);
+  Tensor ot = Tensor::empty({out.dim(0), out.dim(2), out.dim(3), out.dim(1)}, x.dtype(), Device::kCuda);
+  permute(x, to_nhwc, xt);
+  if (bias.defined()) fill_bias_rows(bias, ot);
+  if (!cudnn_conv2d(xt, w, prm, bias.defined() ? 1.0f : 0.0f, ot, /*nhwc=*/true)) return false;
+  permute(ot, to_nchw, out);
+  return true;
+}
+
+// ---- choosing per shape ----------------------------------------------------------
+
+std::atomic<ConvImpl> g_forced{ConvImpl::kAuto};
+
+// out (NCHW) = bias for a following beta = 1 convolution; beta says which.
+void fill_bias_nchw(const Tensor& bias, Tensor& out, float& beta) {
+  beta = 0.0f;
+  if (!bias.defined()) return;
+  const std::int64_t o = out.dim(1), p = out.dim(2) * out.dim(3), rows = out.dim(0) * o;
+  dispatch_float(out.dtype(), "conv2d", [&](auto tag) {
+    using T = decltype(tag);
+    const dim3 grid(static_cast<unsigned>((p + 255) / 256), static_cast<unsigned>(std::min<std::int64_t>(rows, 65535)),
+                    static_cast<unsigned>((rows + 65534) / 65535));
+    fill_bias_kernel<T>
+        <<<grid, 256, 0, engine_stream()>>>(ptr<T>(out), ptr<T>(bias), static_cast<int>(o), static_cast<int>(p), rows);
+  });
+  SC_CUDA_LAUNCH_CHECK();
+  beta = 1.0f;
+}
+
+// Runs one implementation; false when it cannot take the shape.
+bool run_conv(ConvImpl impl, const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& prm,
+              Tensor& out) {
+  float beta = 0.0f;
+  switch (impl) {
+    case ConvImpl::kCudnnNhwc:
+      return nhwc_route(x, weight, bias, prm, out);
+    case ConvImpl::kCudnn:
+      fill_bias_nchw(bias, out, beta);
+      return cudnn_conv2d(x, weight, prm, beta, out);
+    default:
+      fill_bias_nchw(bias, out, beta);
+      im2col_conv(x, weight, prm, beta, out);
+      return true;
+  }
+}
+
+const char* impl_name(ConvImpl impl) {
+  return impl == ConvImpl::kCudnnNhwc ? "cuDNN NHWC" : impl == ConvImpl::kCudnn ? "cuDNN" : "im2col";
+}
+
+// Which implementation is fastest for a shape, measured on its first call
+// (outside graph captures): im2col + cuBLASLt, cuDNN on NCHW, or cuDNN's
+// channels-last kernels between two transposes (on tensor cores often the
+// fastest, transposes included). None wins everywhere.
+ConvImpl choose(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& prm, const Tensor& out) {
+  if (const ConvImpl forced = g_forced.load(); forced != ConvImpl::kAuto) return forced;
+  if (!cudnn_enabled()) return ConvImpl::kIm2col;  // switched off for now: decide nothing
+  static std::mutex mutex;
+  static auto* choice = new std::map<ConvShapeKey, ConvImpl>();
   const ConvShapeKey key = conv_shape_key(x, weight, prm);
   {
     std::lock_guard lock(mutex);
     if (const auto it = choice->find(key); it != choice->end()) return it->second;
   }
-  if (capturing()) return true;  // no timing inside a capture: cuDNN when it takes the shape
+  if (capturing()) return ConvImpl::kCudnn;  // no timing inside a capture: cuDNN when it takes the shape
   Tensor scratch = Tensor::empty(out.shape(), out.dtype(), Device::kCuda);
-  if (!cudnn_conv2d(x, weight, prm, 0.0f, scratch)) {
-    std::lock_guard lock(mutex);
-    (*choice)[key] = false;
-    return false;
-  }
-  im2col_conv(x, weight, prm, 0.0f, scratch);  // both warmed up: plans, workspaces
   Timer timer;
-  auto time = [&](auto&& run) {
+  ConvImpl best = ConvImpl::kIm2col;
+  float best_ms = 0.0f;
+  std::string note = "conv2d " + x.describe() + " x " + weight.describe() + ":";
+  for (ConvImpl impl : {ConvImpl::kIm2col, ConvImpl::kCudnn, ConvImpl::kCudnnNhwc}) {
+    if (!run_conv(impl, x, weight, bias, prm, scratch)) continue;  // the warm-up: plans, workspaces
     timer.start();
-    for (int i = 0; i < 3; ++i) run();
+    for (int i = 0; i < 3; ++i) run_conv(impl, x, weight, bias, prm, scratch);
     timer.stop();
-    return timer.milliseconds();
-  };
-  const float cudnn_ms = time([&] { cudnn_conv2d(x, weight, prm, 0.0f, scratch); });
-  const float im2col_ms = time([&] { im2col_conv(x, weight, prm, 0.0f, scratch); });
+    const float ms = timer.milliseconds() / 3;
+    note += std::string(" ") + impl_name(impl) + " " + std::to_string(ms) + " ms;";
+    if (impl == ConvImpl::kIm2col || ms < best_ms) {
+      best = impl;
+      best_ms = ms;
+    }
+  }
+  add_conv_note(note + " runs " + impl_name(best));
   std::lock_guard lock(mutex);
-  (*choice)[key] = cudnn_ms <= im2col_ms;
-  return cudnn_ms <= im2col_ms;
+  (*choice)[key] = best;
+  return best;
 }
 
 }  // namespace
 
+void force_conv_impl(ConvImpl impl) { g_forced = impl; }
+
 void conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& prm, Tensor& out) {
   if (out.numel() == 0) return;
-  const std::int64_t n = x.dim(0), o = weight.dim(0), p = out.dim(2) * out.dim(3);
-  const DType dt = x.dtype();
-  cudaStream_t s = engine_stream();
-  const bool use_cudnn = prefer_cudnn(x, weight, prm, out);
-  float beta = 0.0f;
-  if (bias.defined()) {
-    dispatch_float(dt, "conv2d", [&](auto tag) {
-      using T = decltype(tag);
-      const std::int64_t rows = n * o;
-      const dim3 grid(static_cast<unsigned>((p + 255) / 256),
-                      static_cast<unsigned>(std::min<std::int64_t>(rows, 65535)),
-                      static_cast<unsigned>((rows + 65534) / 65535));
-      fill_bias_kernel<T>
-          <<<grid, 256, 0, s>>>(ptr<T>(out), ptr<T>(bias), static_cast<int>(o), static_cast<int>(p), rows);
-    });
-    SC_CUDA_LAUNCH_CHECK();
-    beta = 1.0f;
-  }
-  if (use_cudnn && cudnn_conv2d(x, weight, prm, beta, out)) return;
-  im2col_conv(x, weight, prm, beta, out);
+  const ConvImpl impl = choose(x, weight, bias, prm, out);
+  if (impl != ConvImpl::kIm2col && run_conv(impl, x, weight, bias, prm, out)) return;
+  run_conv(ConvImpl::kIm2col, x, weight, bias, prm, out);
+}
+
+void conv2d_nhwc(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& prm, Tensor& out) {
+  if (out.numel() == 0) return;
+  if (bias.defined()) fill_bias_rows(bias, out);
+  if (cudnn_conv2d(x, weight, prm, bias.defined() ? 1.0f : 0.0f, out, /*nhwc=*/true)) return;
+  // Without cuDNN (or for a shape it declines): the channels-first path
+  // between transposes.
+  const int to_nchw[] = {0, 3, 1, 2}, to_nhwc[] = {0, 2, 3, 1};
+  Tensor xc = Tensor::empty({x.dim(0), x.dim(3), x.dim(1), x.dim(2)}, x.dtype(), Device::kCuda);
+  Tensor wc = Tensor::empty({weight.dim(0), weight.dim(3), weight.dim(1), weight.dim(2)}, x.dtype(), Device::kCuda);
+  Tensor oc = Tensor::empty({out.dim(0), out.dim(3), out.dim(1), out.dim(2)}, x.dtype(), Device::kCuda);
+  permute(x, to_nchw, xc);
+  permute(weight, to_nchw, wc);
+  conv2d(xc, wc, bias, prm, oc);
+  permute(oc, to_nhwc, out);
 }
 
 }  // namespace sc::engine::cuda

@@ -24,6 +24,7 @@ void to_dtype(const Tensor& x, Tensor& out);
 void linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& out);
 void matmul(const Tensor& a, const Tensor& b, Tensor& out);
 void conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params, Tensor& out);
+void conv2d_nhwc(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params, Tensor& out);
 
 void group_norm(const Tensor& x, std::int64_t groups, const Tensor& weight, const Tensor& bias, float eps, bool silu,
                 Tensor& out);
@@ -44,6 +45,7 @@ void permute(const Tensor& x, std::span<const int> dims, Tensor& out);
 void pad(const Tensor& x, std::span<const std::int64_t> pads, PadMode mode, float value, Tensor& out);
 
 void upsample_nearest2x(const Tensor& x, Tensor& out);
+void upsample_nearest2x_nhwc(const Tensor& x, Tensor& out);
 void rgba8_to_image(const Tensor& rgba, Tensor& out);
 void image_to_rgba8(const Tensor& image, Tensor& out);
 void avg_pool2d(const Tensor& x, const Pool2dParams& params, Tensor& out);

@@ -481,6 +481,20 @@ void upsample_nearest2x(const Tensor& x, Tensor& out) {
   SC_CUDA_LAUNCH_CHECK();
 }
 
+void upsample_nearest2x_nhwc(const Tensor& x, Tensor& out) {
+  // out viewed as [N, H, 2, W, 2, C] reads x with strides [H W C, W C, 0, C, 0, 1]:
+  // a gather whose C-long runs move as 16-byte vectors.
+  const std::int64_t h = x.dim(1), w = x.dim(2), c = x.dim(3);
+  Dims ix;
+  ix.rank = 6;
+  const std::int64_t d[6] = {x.dim(0), h, 2, w, 2, c}, st[6] = {h * w * c, w * c, 0, c, 0, 1};
+  for (int k = 0; k < 6; ++k) {
+    ix.d[k] = d[k];
+    ix.s[k] = st[k];
+  }
+  gather(x, out, ix, 0);
+}
+
 namespace {
 
 template <typename T>

@@ -5,6 +5,7 @@
 #pragma clang diagnostic ignored "-Wunused-private-field"
 #endif
 #include "base/error.h"
+#include "engine/cuda/cudnn_conv.h"
 #include "engine/cuda/interop.h"
 #include "engine/cuda/runtime.h"
 
@@ -24,6 +25,7 @@ class NoCudaAllocator final : public Allocator {
 }  // namespace
 
 bool compiled() { return false; }
+void force_conv_impl(ConvImpl) {}
 bool available() { return false; }
 std::string unavailable_reason() { return kReason; }
 void require_available(const char* what) { throw Error("{}: {}", what, kReason); }

@@ -175,7 +175,7 @@ done
 echo "== GPU benchmarks"
 if [[ -x "${bundle}/bin/bench_engine_cuda" ]]; then
   # One process per part: a crash or hang in one keeps the others' numbers.
-  for part in gemm:Gemm:60:260 attention:Attention:60:210 "unet:(Conv3x3|UNet|Img2Img):190:90"; do
+  for part in gemm:Gemm:60:260 attention:Attention:60:210 "unet:(Conv3x3|UNet|Taesd|Img2Img):190:90"; do
     IFS=: read -r name filter cap reserve <<<"${part}"
     SC_BENCH_ROWS="${out}/bench_engine_cuda_rows.jsonl" \
       step "bench_engine_cuda_${name}" "${cap}" "${reserve}" "${out}/bench_engine_cuda_${name}.log" \

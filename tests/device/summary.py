@@ -99,7 +99,8 @@ def bench_rows(out):
     prefixes = {("gemm", "engine"): "BM_GemmEngine", ("gemm", "cublaslt"): "BM_GemmCublasLt",
                 ("attention", "engine"): "BM_Attention", ("unet", "eager"): "BM_UNet", ("unet", "graph"): "BM_UNet",
                 ("img2img", "eager"): "BM_Img2Img", ("img2img", "graph"): "BM_Img2Img", ("conv", "auto"): "BM_Conv3x3",
-                ("conv", "im2col"): "BM_Conv3x3"}
+                ("conv", "im2col"): "BM_Conv3x3", ("conv", "nhwc"): "BM_Conv3x3", ("taesd", "nchw"): "BM_Taesd",
+                ("taesd", "nhwc"): "BM_Taesd"}
     try:
         with open(os.path.join(out, "bench_engine_cuda_rows.jsonl")) as fh:
             lines = fh.readlines()
@@ -118,7 +119,9 @@ def bench_rows(out):
         if prefix == "BM_UNet":
             params["graph"] = 1 if r["impl"] == "graph" else 0
         if prefix == "BM_Conv3x3":
-            params["cudnn"] = 1 if r["impl"] == "auto" else 0
+            params["impl"] = {"im2col": 0, "auto": 1, "nhwc": 2}[r["impl"]]
+        if prefix == "BM_Taesd":
+            params["nhwc"] = 1 if r["impl"] == "nhwc" else 0
         entry = {"ms": r.get("ms"), "TFLOPS": r.get("tflops") or None, "label": "" if r.get("error") else r.get("note", "")}
         if r.get("error"):
             entry.update(error_occurred=True, error_message=r.get("note", ""))
@@ -239,25 +242,45 @@ def main():
 
     # convolution
     p("")
-    p(f"{'conv 3x3 f16 (n, ch, size)':<32} {'im2col ms':>10} {'conv2d ms':>10} {'speedup':>8}  (conv2d: cuDNN or im2col, "
-      "whichever timed faster)")
+    p(f"{'conv 3x3 f16 (n, ch, size)':<32} {'im2col ms':>10} {'NCHW ms':>10} {'NHWC ms':>10} {'NHWC x':>7}  "
+      "(NCHW: conv2d, cuDNN or im2col, whichever timed faster; NHWC: conv2d_nhwc; x = NCHW time / NHWC time)")
     shapes = sorted({(dict(k[1])["n"], dict(k[1])["c"], dict(k[1])["size"]) for k in rows if k[0] == "BM_Conv3x3"})
     for n_, c_, sz in shapes:
-        im = num(get(rows, "BM_Conv3x3", n=n_, c=c_, size=sz, cudnn=0), "ms")
-        cd = num(get(rows, "BM_Conv3x3", n=n_, c=c_, size=sz, cudnn=1), "ms")
-        p(f"{f'{n_}, {c_}, {sz}x{sz}':<32} {f(im, 3):>10} {f(cd, 3):>10} {f(ratio(im, cd), 2):>8}")
-        summary.setdefault("conv", []).append({"n": n_, "c": c_, "size": sz, "im2col_ms": im, "cudnn_ms": cd})
+        im = num(get(rows, "BM_Conv3x3", n=n_, c=c_, size=sz, impl=0), "ms")
+        cd = num(get(rows, "BM_Conv3x3", n=n_, c=c_, size=sz, impl=1), "ms")
+        cl = num(get(rows, "BM_Conv3x3", n=n_, c=c_, size=sz, impl=2), "ms")
+        p(f"{f'{n_}, {c_}, {sz}x{sz}':<32} {f(im, 3):>10} {f(cd, 3):>10} {f(cl, 3):>10} {f(ratio(cd, cl), 2):>7}")
+        summary.setdefault("conv", []).append({"n": n_, "c": c_, "size": sz, "im2col_ms": im, "nchw_ms": cd,
+                                               "nhwc_ms": cl})
     if not shapes:
         p("  (no results)")
+
+    # TAESD by layout
+    p("")
+    p(f"{'TAESD 512x512 f16':<32} {'NCHW ms':>10} {'NHWC ms':>10} {'NHWC x':>7} {'torch NCHW':>11} "
+      f"{'torch NHWC':>11} {'ours/torch':>10}  (torch: cudnn.benchmark on; ours/torch: best of each, speed)")
+    torch_taesd = {(r.get("part"), r.get("layout")): r.get("ms") for r in torch_ref.get("taesd", [])}
+    for part, name in ((0, "encoder"), (1, "decoder")):
+        nc = num(get(rows, "BM_Taesd", part=part, nhwc=0), "ms")
+        nh = num(get(rows, "BM_Taesd", part=part, nhwc=1), "ms")
+        tc, th = torch_taesd.get((name, "nchw")), torch_taesd.get((name, "nhwc"))
+        if nc is None and nh is None:
+            continue
+        ours = min(x for x in (nc, nh) if x is not None)
+        theirs = min((x for x in (tc, th) if x is not None), default=None)
+        p(f"{name:<32} {f(nc, 3):>10} {f(nh, 3):>10} {f(ratio(nc, nh), 2):>7} {f(tc, 3):>11} {f(th, 3):>11} "
+          f"{f(ratio(theirs, ours), 2):>10}")
+        summary.setdefault("taesd", []).append({"part": name, "nchw_ms": nc, "nhwc_ms": nh, "torch_nchw_ms": tc,
+                                                "torch_nhwc_ms": th})
 
     # end-to-end img2img
     p("")
     p(f"{'img2img sd-turbo 512x512 TAESD':<32} {'ms/frame':>9} {'fps':>7}  breakdown")
-    img_rows = sorted(((dict(k[1]).get("steps", 0), dict(k[1]).get("graphs", 0)), v)
+    img_rows = sorted(((dict(k[1]).get("steps", 0), dict(k[1]).get("graphs", 0), dict(k[1]).get("nhwc", 1)), v)
                       for k, v in rows.items() if k[0] == "BM_Img2Img")
-    for (steps_n, graphs_on), b in img_rows:
+    for (steps_n, graphs_on, nhwc_on), b in img_rows:
         ms = num(b, "ms")
-        label = f"{steps_n} step(s), {'graphs' if graphs_on else 'eager'}"
+        label = f"{steps_n} step(s), {'graphs' if graphs_on else 'eager'}{'' if nhwc_on else ', TAESD NCHW'}"
         p(f"{label:<32} {f(ms, 2):>9} {f(1000.0 / ms if ms else None, 1):>7}  {b.get('label', '')}")
         summary.setdefault("img2img", []).append({"steps": steps_n, "graphs": graphs_on, "ms": ms,
                                                   "note": b.get("label", "")})

@@ -200,6 +200,41 @@ def unet_section(torch, clock, device, dtype, config, size, batches, samples, gr
         print(f"unet {row}", flush=True)
 
 
+def taesd_section(torch, clock, device, dtype, size, samples):
+    """diffusers' AutoencoderTiny (TAESD's published config), random init:
+    encoder at size x size and decoder from size / 8, channels-first and
+    channels_last, cudnn.benchmark on (PyTorch's counterpart of our timed
+    algorithm choice)."""
+    try:
+        import diffusers
+    except Exception as e:
+        return [{"error": f"diffusers not importable: {type(e).__name__}: {e}"}]
+    rows = []
+    was = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = True
+    try:
+        model = diffusers.AutoencoderTiny().to(device=device, dtype=dtype).eval()
+        image = torch.rand(1, 3, size, size, device=device, dtype=dtype) * 2 - 1
+        latent = torch.randn(1, 4, size // 8, size // 8, device=device, dtype=dtype)
+        for layout in ("nchw", "nhwc"):
+            fmt = torch.channels_last if layout == "nhwc" else torch.contiguous_format
+            model = model.to(memory_format=fmt)
+            x, z = image.contiguous(memory_format=fmt), latent.contiguous(memory_format=fmt)
+            for part, fn in (("encoder", lambda: model.encoder(x)), ("decoder", lambda: model.decoder(z))):
+                row = {"part": part, "layout": layout, "size": size}
+                try:
+                    row["ms"], _ = time_calls(clock, fn, samples)
+                except Exception as e:
+                    row["error"] = f"{type(e).__name__}: {e}"
+                rows.append(row)
+                print(f"taesd {row}", flush=True)
+    except Exception as e:
+        rows.append({"error": f"{type(e).__name__}: {e}"})
+    finally:
+        torch.backends.cudnn.benchmark = was
+    return rows
+
+
 def print_table(result):
     print(f"\n== torch reference ({result['meta'].get('device_name')}, torch {result['meta'].get('torch')}, "
           f"diffusers {result['meta'].get('diffusers', '-')})")
@@ -213,6 +248,8 @@ def print_table(result):
     for r in result.get("attention", []):
         what = f"B{r['B']} H{r['H']} Sq{r['Sq']} Sk{r['Sk']} D{r['D']}{' causal' if r['causal'] else ''}"
         print(f"sdpa {what:<32} ms {f(r, 'ms'):>8}  TFLOP/s {f(r, 'tflops'):>8} {r.get('error', '')}")
+    for r in result.get("taesd", []):
+        print(f"taesd {r.get('part', '?')} {r.get('layout', '?')}: ms {f(r, 'ms'):>8} {r.get('error', '')}")
     for r in result.get("unet", []):
         errs = " ".join(r[k] for k in ("error", "eager_error", "graph_error") if k in r)
         print(f"unet {r['size']}x{r['size']} batch {r['batch']}: eager ms {f(r, 'eager_ms'):>8}  "
@@ -267,6 +304,8 @@ def main():
         result["gemm"] = gemm_section(torch, clock, device, dtype, gemm_shapes, samples)
         save()
         result["attention"] = attention_section(torch, clock, device, dtype, attention_shapes, samples)
+        save()
+        result["taesd"] = taesd_section(torch, clock, device, dtype, 64 if args.cpu_smoke else 512, samples)
         save()
         if not args.skip_unet:
             result["unet"] = []

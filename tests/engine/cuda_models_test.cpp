@@ -76,13 +76,19 @@ void expect_matches(const std::string& what, DType dtype, const Tensor& got, con
 void check_taesd(DType dtype) {
   const fs::path dir = fixture_dir("diffusion_taesd");
   WeightSource w = placed_weights(dir, dtype);
-  const Taesd taesd = Taesd::load(w, TaesdConfig::from_config(Config::load(dir / "config.json")));
+  Taesd taesd = Taesd::load(w, TaesdConfig::from_config(Config::load(dir / "config.json")));
   EXPECT_TRUE(w.unused().empty());
+  // Weights on the GPU run channels-last by default; channels-first as well.
+  EXPECT_EQ(taesd.encoder.channels_last(), !test::cpu_stand_in());
   const SafetensorsFile io = SafetensorsFile::open(dir / "io.safetensors");
-  expect_matches("TAESD encoder", dtype, fetch(taesd.encoder.forward(upload(io.load("image"), dtype)), dtype),
-                 io.load("encoded"));
-  expect_matches("TAESD decoder", dtype, fetch(taesd.decoder.forward(upload(io.load("latent"), dtype)), dtype),
-                 io.load("decoded"));
+  for (bool channels_last : {true, false}) {
+    taesd.set_channels_last(channels_last);
+    const std::string layout = channels_last ? " NHWC" : " NCHW";
+    expect_matches("TAESD encoder" + layout, dtype,
+                   fetch(taesd.encoder.forward(upload(io.load("image"), dtype)), dtype), io.load("encoded"));
+    expect_matches("TAESD decoder" + layout, dtype,
+                   fetch(taesd.decoder.forward(upload(io.load("latent"), dtype)), dtype), io.load("decoded"));
+  }
 }
 
 TEST_F(CudaModels, TaesdF16MatchesDiffusers) {

@@ -20,6 +20,7 @@
 
 #include "base/error.h"
 #include "cuda_test_util.h"
+#include "engine/cuda/cudnn_conv.h"
 #include "engine/cuda/runtime.h"
 #include "engine/models/weights.h"
 #include "engine/ops.h"
@@ -256,10 +257,18 @@ TEST_F(CudaOps, Conv2dMatchesCpu) {
                              "," + std::to_string(c.p.stride[1]) + " pad " + std::to_string(c.p.padding[0]) + "," +
                              std::to_string(c.p.padding[1]) + " dil " + std::to_string(c.p.dilation[0]) + " groups " +
                              std::to_string(c.p.groups) + (c.bias ? " bias" : "");
-    for (DType dt : float_dtypes()) {
-      expect_close(
-          name, dt, {x, w, b}, [&](const Inputs& in) { return conv2d(in[0], in[1], in[2], c.p); }, test::kGemmTol);
+    // Each implementation conv2d may choose, and the choice itself. (A forced
+    // implementation that cannot take a shape falls back to im2col.)
+    for (cuda::ConvImpl impl :
+         {cuda::ConvImpl::kIm2col, cuda::ConvImpl::kCudnn, cuda::ConvImpl::kCudnnNhwc, cuda::ConvImpl::kAuto}) {
+      cuda::force_conv_impl(impl);
+      for (DType dt : float_dtypes()) {
+        expect_close(
+            name + " impl " + std::to_string(static_cast<int>(impl)), dt, {x, w, b},
+            [&](const Inputs& in) { return conv2d(in[0], in[1], in[2], c.p); }, test::kGemmTol);
+      }
     }
+    cuda::force_conv_impl(cuda::ConvImpl::kAuto);
   }
 }
 
@@ -831,6 +840,39 @@ TEST_F(CudaOps, PadIsBitExact) {
       expect_exact(
           "pad " + str(c.x) + " mode " + std::to_string(static_cast<int>(c.mode)), dt, {x},
           [&](const Inputs& in) { return pad(in[0], std::span<const std::int64_t>(c.pads), c.mode, c.value); });
+    }
+  }
+}
+
+TEST_F(CudaOps, ChannelsLastConvAndUpsampleMatchCpu) {
+  struct Case {
+    Shape x;  // [N, H, W, C]
+    std::int64_t out, k, stride;
+    bool bias;
+  };
+  // TAESD's shapes (64 channels, stride 2, 3 -> 64, 64 -> 3 / 4) and a 1x1.
+  const Case cases[] = {{{1, 32, 32, 64}, 64, 3, 1, true}, {{2, 17, 15, 64}, 64, 3, 2, false},
+                        {{1, 24, 24, 3}, 64, 3, 1, true},  {{1, 16, 16, 64}, 3, 3, 1, true},
+                        {{1, 9, 9, 64}, 4, 3, 1, true},    {{2, 8, 8, 32}, 48, 1, 1, false}};
+  std::uint32_t seed = 1720;
+  for (const Case& c : cases) {
+    const Tensor x = randn(c.x, seed++);
+    const Tensor w = randn({c.out, c.k, c.k, c.x[3]}, seed++, 0.2f);
+    const Tensor b = c.bias ? randn({c.out}, seed++) : Tensor();
+    Conv2dParams p;
+    p.stride = {c.stride, c.stride};
+    p.padding = {c.k / 2, c.k / 2};
+    for (DType dt : float_dtypes()) {
+      expect_close(
+          "conv2d_nhwc " + str(c.x) + " -> " + std::to_string(c.out), dt, {x, w, b},
+          [&](const Inputs& in) { return conv2d_nhwc(in[0], in[1], in[2], p); }, test::kGemmTol);
+    }
+  }
+  for (const Shape& s : {Shape{1, 8, 8, 64}, Shape{2, 5, 3, 7}}) {
+    const Tensor x = randn(s, seed++);
+    for (DType dt : float_dtypes()) {
+      expect_exact("upsample_nearest2x_nhwc " + str(s), dt, {x},
+                   [](const Inputs& in) { return upsample_nearest2x_nhwc(in[0]); });
     }
   }
 }

@@ -168,6 +168,35 @@ TEST(Ops, ImageToRgba8ClampsRoundsAndSetsAlpha) {
   for (int i = 0; i < 16; ++i) EXPECT_EQ(px.data<std::uint8_t>()[i], want[i]) << i;
 }
 
+TEST(Ops, ChannelsLastConvAndUpsampleAreTheChannelsFirstOnesTransposed) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> dist;
+  auto random = [&](const Shape& s) {
+    std::vector<float> v(static_cast<std::size_t>(s.numel()));
+    for (float& f : v) f = dist(rng);
+    return Tensor::from_vector(s, v);
+  };
+  const Tensor x = random({2, 3, 5, 4}), w = random({6, 3, 3, 3}), b = random({6});
+  Conv2dParams p;
+  p.stride = {2, 1};
+  p.padding = {1, 1};
+  const Tensor want = conv2d(x, w, b, p);
+  const Tensor got = conv2d_nhwc(permute(x, {0, 2, 3, 1}), permute(w, {0, 2, 3, 1}), b, p);
+  ASSERT_EQ(got.shape(), Shape({2, want.dim(2), want.dim(3), 6}));
+  const Tensor back = permute(got, {0, 3, 1, 2});
+  for (std::int64_t i = 0; i < want.numel(); ++i) EXPECT_FLOAT_EQ(back.data<float>()[i], want.data<float>()[i]);
+  const Tensor up = upsample_nearest2x_nhwc(permute(x, {0, 2, 3, 1}));
+  const Tensor up_want = upsample_nearest2x(x);
+  const Tensor up_back = permute(up, {0, 3, 1, 2});
+  for (std::int64_t i = 0; i < up_want.numel(); ++i) EXPECT_EQ(up_back.data<float>()[i], up_want.data<float>()[i]);
+  // The channel count is the last dimension.
+  expect_error(
+      [&] {
+        conv2d_nhwc(x, permute(w, {0, 2, 3, 1}), b, p);
+      },
+      {"conv2d_nhwc", "expects 3 input channels per group", "4 / 1 groups"});
+}
+
 TEST(OpsBadInput, ShapesDtypesAndRanges) {
   const Tensor a = Tensor::zeros({2, 3}), b = Tensor::zeros({4, 5});
   expect_error([&] { matmul(a, b); }, {"matmul", "f32[2, 3]", "f32[4, 5]", "inner sizes differ"});

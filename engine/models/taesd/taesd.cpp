@@ -1,5 +1,8 @@
 #include "engine/models/taesd/taesd.h"
 
+#include <array>
+#include <span>
+
 #include "base/error.h"
 #include "engine/ops.h"
 
@@ -35,33 +38,60 @@ TaesdLayer marker(TaesdLayer::Kind kind) {
   return l;
 }
 
-Tensor run(const std::vector<TaesdLayer>& layers, Tensor x) {
+// The layers on an NCHW input, giving NCHW; channels_last runs them in
+// NHWC (the layers' weights then are OHWI) between two transposes.
+Tensor run(const std::vector<TaesdLayer>& layers, Tensor x, bool channels_last) {
   Conv2dParams same;
   same.padding = {1, 1};
+  auto conv = [channels_last](const Tensor& in, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
+    return channels_last ? conv2d_nhwc(in, w, b, p) : conv2d(in, w, b, p);
+  };
+  if (channels_last) x = permute(x, {0, 2, 3, 1});
   for (const TaesdLayer& l : layers) {
     switch (l.kind) {
       case TaesdLayer::Kind::kConv: {
         Conv2dParams p = same;
         p.stride = {l.stride, l.stride};
-        x = conv2d(x, l.weight, l.bias, p);
+        x = conv(x, l.weight, l.bias, p);
         break;
       }
       case TaesdLayer::Kind::kBlock: {
-        Tensor h = relu(conv2d(x, l.block[0], l.block[1], same));
-        h = relu(conv2d(h, l.block[2], l.block[3], same));
-        h = conv2d(h, l.block[4], l.block[5], same);
-        x = relu(add(h, l.skip.defined() ? conv2d(x, l.skip) : x));
+        Tensor h = relu(conv(x, l.block[0], l.block[1], same));
+        h = relu(conv(h, l.block[2], l.block[3], same));
+        h = conv(h, l.block[4], l.block[5], same);
+        x = relu(add(h, l.skip.defined() ? conv(x, l.skip, Tensor(), {}) : x));
         break;
       }
       case TaesdLayer::Kind::kRelu:
         x = relu(x);
         break;
       case TaesdLayer::Kind::kUpsample:
-        x = upsample_nearest2x(x);
+        x = channels_last ? upsample_nearest2x_nhwc(x) : upsample_nearest2x(x);
         break;
     }
   }
-  return x;
+  return channels_last ? permute(x, {0, 3, 1, 2}) : x;
+}
+
+// OIHW <-> OHWI for every convolution weight of the layers.
+void relayout(std::vector<TaesdLayer>& layers, bool& current, bool channels_last) {
+  if (current == channels_last) return;
+  static constexpr std::array<int, 4> kToOhwi{0, 2, 3, 1}, kToOihw{0, 3, 1, 2};
+  const std::array<int, 4>& order = channels_last ? kToOhwi : kToOihw;
+  auto move = [&](Tensor& w) {
+    if (w.defined()) w = permute(w, std::span<const int>(order));
+  };
+  for (TaesdLayer& l : layers) {
+    move(l.weight);
+    move(l.skip);
+    for (std::size_t i = 0; i < l.block.size(); i += 2) move(l.block[i]);
+  }
+  current = channels_last;
+}
+
+// Channels-last by default where the weights live on a GPU.
+bool on_gpu(const std::vector<TaesdLayer>& layers) {
+  return !layers.empty() && layers.front().weight.defined() && layers.front().weight.device() == Device::kCuda;
 }
 
 void check_blocks(const std::vector<std::int64_t>& channels, const std::vector<std::int64_t>& blocks,
@@ -114,13 +144,17 @@ TaesdEncoder TaesdEncoder::load(WeightSource& w, const TaesdConfig& c, const std
   }
   e.layers_.push_back(
       conv_layer(w, layer_name(prefix, index++), c.encoder_block_out_channels.back(), c.latent_channels, true, 1));
+  e.set_channels_last(on_gpu(e.layers_));
   return e;
 }
+
+void TaesdEncoder::set_channels_last(bool on) { relayout(layers_, channels_last_, on); }
+void TaesdDecoder::set_channels_last(bool on) { relayout(layers_, channels_last_, on); }
 
 Tensor TaesdEncoder::forward(const Tensor& image) const {
   // TAESD works on [0, 1] images; diffusers hands it [-1, 1].
   const Tensor x = scale(add_scalar(image, 1.0f), 0.5f);
-  return run(layers_, x);
+  return run(layers_, x, channels_last_);
 }
 
 TaesdDecoder TaesdDecoder::load(WeightSource& w, const TaesdConfig& c, const std::string& prefix, int index_offset) {
@@ -143,13 +177,14 @@ TaesdDecoder TaesdDecoder::load(WeightSource& w, const TaesdConfig& c, const std
     }
     d.layers_.push_back(conv_layer(w, layer_name(prefix, index++), ch, last ? c.out_channels : ch, last, 1));
   }
+  d.set_channels_last(on_gpu(d.layers_));
   return d;
 }
 
 Tensor TaesdDecoder::forward(const Tensor& latents) const {
   // Soft clamp to [-3, 3], as the reference does before decoding.
   const Tensor x = scale(tanh(scale(latents, 1.0f / 3.0f)), 3.0f);
-  const Tensor y = run(layers_, x);
+  const Tensor y = run(layers_, x, channels_last_);
   return add_scalar(scale(y, 2.0f), -1.0f);
 }
 

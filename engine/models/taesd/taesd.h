@@ -50,9 +50,15 @@ class TaesdEncoder {
   static TaesdEncoder load(WeightSource& weights, const TaesdConfig& config, const std::string& prefix,
                            int index_offset = 0);
   Tensor forward(const Tensor& image) const;
+  // Channels-last: activations NHWC and weights OHWI between the first and
+  // the last layer (conv2d_nhwc), inputs and outputs NCHW as ever. On by
+  // default for weights on a GPU, where cuDNN's tensor-core kernels want it.
+  void set_channels_last(bool on);
+  bool channels_last() const { return channels_last_; }
 
  private:
   std::vector<TaesdLayer> layers_;
+  bool channels_last_ = false;
 };
 
 class TaesdDecoder {
@@ -60,9 +66,12 @@ class TaesdDecoder {
   static TaesdDecoder load(WeightSource& weights, const TaesdConfig& config, const std::string& prefix,
                            int index_offset = 0);
   Tensor forward(const Tensor& latents) const;
+  void set_channels_last(bool on);  // as TaesdEncoder's
+  bool channels_last() const { return channels_last_; }
 
  private:
   std::vector<TaesdLayer> layers_;
+  bool channels_last_ = false;
 };
 
 struct Taesd {
@@ -74,6 +83,10 @@ struct Taesd {
   static Taesd load(const std::filesystem::path& folder, const std::string& variant = "",
                     const Placement& placement = {});
   static Taesd load(WeightSource& weights, const TaesdConfig& config);
+  void set_channels_last(bool on) {
+    encoder.set_channels_last(on);
+    decoder.set_channels_last(on);
+  }
 };
 
 }  // namespace sc::engine

@@ -313,25 +313,25 @@ BENCHMARK(BM_Attention)->Apply(attention_args);
 // ---- convolution: the chosen path vs the im2col + cuBLASLt fallback -------------
 
 // {batch, channels, size}: 3x3, stride 1, padding 1, channels in = out.
+// impl 0: im2col + cuBLASLt forced; 1: conv2d as it runs (cuDNN or im2col,
+// whichever timed faster for the shape on first use), NCHW; 2: conv2d_nhwc
+// (cuDNN channels-last, TAESD's layout).
 void BM_Conv3x3(benchmark::State& state) {
-  const std::int64_t n = state.range(0), c = state.range(1), size = state.range(2);
-  const bool use_cudnn = state.range(3) != 0;
+  const std::int64_t n = state.range(0), c = state.range(1), size = state.range(2), impl = state.range(3);
   const std::string what = "3x3 conv " + std::to_string(c) + "ch " + std::to_string(size) + "x" + std::to_string(size) +
                            " batch " + std::to_string(n);
-  // "auto": what conv2d runs (cuDNN or im2col, whichever timed faster for the
-  // shape on first use); "im2col": the fallback forced.
-  Row row{"conv", what, use_cudnn ? "auto" : "im2col", {{"n", n}, {"c", c}, {"size", size}}};
+  Row row{"conv", what, impl == 0 ? "im2col" : impl == 1 ? "auto" : "nhwc", {{"n", n}, {"c", c}, {"size", size}}};
   try {
-    cuda::set_cudnn_enabled(use_cudnn);
-    const Tensor x = gpu_random({n, c, size, size}, 21);
-    const Tensor w = gpu_random({c, c, 3, 3}, 22, 0.05f);
+    cuda::set_cudnn_enabled(impl != 0);
+    const Tensor x = impl == 2 ? gpu_random({n, size, size, c}, 21) : gpu_random({n, c, size, size}, 21);
+    const Tensor w = impl == 2 ? gpu_random({c, 3, 3, c}, 22, 0.05f) : gpu_random({c, c, 3, 3}, 22, 0.05f);
     const Tensor b = gpu_random({c}, 23);
     Conv2dParams p;
     p.padding = {1, 1};
     Tensor out;
-    row.ms = time_gpu(state, [&] { out = conv2d(x, w, b, p); });
+    row.ms = time_gpu(state, [&] { out = impl == 2 ? conv2d_nhwc(x, w, b, p) : conv2d(x, w, b, p); });
     cuda::set_cudnn_enabled(true);
-    if (use_cudnn) row.note = cuda::cudnn_status();
+    if (impl != 0) row.note = cuda::cudnn_status();
     record(state, row, 2.0 * static_cast<double>(n * c * c * 9 * size * size));
   } catch (const std::exception& e) {
     cuda::set_cudnn_enabled(true);
@@ -339,13 +339,14 @@ void BM_Conv3x3(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Conv3x3)
-    ->ArgNames({"n", "c", "size", "cudnn"})
-    ->Args({1, 64, 512, 0})
-    ->Args({1, 64, 512, 1})
+    ->ArgNames({"n", "c", "size", "impl"})
+    ->ArgsProduct({{1}, {64}, {512, 256}, {0, 1, 2}})
     ->Args({2, 320, 64, 0})
     ->Args({2, 320, 64, 1})
+    ->Args({2, 320, 64, 2})
     ->Args({2, 640, 32, 0})
     ->Args({2, 640, 32, 1})
+    ->Args({2, 640, 32, 2})
     ->UseManualTime()
     ->Iterations(20)
     ->Unit(benchmark::kMillisecond);
@@ -471,6 +472,34 @@ const Taesd& full_taesd() {
   return *taesd;
 }
 
+// TAESD's encoder (512x512 image) or decoder (64x64 latent), f16, in either
+// layout: {part 0 encoder / 1 decoder, nhwc}.
+void BM_Taesd(benchmark::State& state) {
+  const bool decoder = state.range(0) != 0, nhwc = state.range(1) != 0;
+  Row row{"taesd",
+          decoder ? "decoder 64x64 -> 512x512" : "encoder 512x512 -> 64x64",
+          nhwc ? "nhwc" : "nchw",
+          {{"part", decoder ? 1 : 0}}};
+  try {
+    std::unique_ptr<Taesd>& taesd = taesd_holder();
+    full_taesd();
+    taesd->set_channels_last(nhwc);
+    const Tensor in = decoder ? gpu_random({1, 4, 64, 64}, 31) : gpu_random({1, 3, 512, 512}, 32, 0.5f);
+    Tensor out;
+    row.ms = time_gpu(state, [&] { out = decoder ? taesd->decoder.forward(in) : taesd->encoder.forward(in); });
+    taesd->set_channels_last(true);
+    record(state, row, 0);
+  } catch (const std::exception& e) {
+    fail(state, row, e);
+  }
+}
+BENCHMARK(BM_Taesd)
+    ->ArgNames({"part", "nhwc"})
+    ->ArgsProduct({{0, 1}, {0, 1}})
+    ->UseManualTime()
+    ->Iterations(20)
+    ->Unit(benchmark::kMillisecond);
+
 // StreamDiffusion end to end at 512x512, sd-turbo-shaped UNet + TAESD, cfg
 // none (sd-turbo's), on frames that arrive as f32 host images and leave as f32
 // host images (upload, encode, UNet, decode, download, clamp): what the studio
@@ -480,13 +509,17 @@ const Taesd& full_taesd() {
 void BM_Img2Img(benchmark::State& state) {
   const int steps = static_cast<int>(state.range(0));
   const bool graphs = state.range(1) != 0;
+  const bool nhwc = state.range(2) != 0;  // TAESD's layout (channels-last is its GPU default)
   Row row{"img2img",
-          "sd-turbo 512x512 TAESD " + std::to_string(steps) + " step(s), " + (graphs ? "CUDA graphs" : "eager"),
+          "sd-turbo 512x512 TAESD " + std::to_string(steps) + " step(s), " + (graphs ? "CUDA graphs" : "eager") +
+              (nhwc ? "" : ", TAESD NCHW"),
           graphs ? "graph" : "eager",
-          {{"steps", steps}, {"graphs", graphs ? 1 : 0}}};
+          {{"steps", steps}, {"graphs", graphs ? 1 : 0}, {"nhwc", nhwc ? 1 : 0}}};
   try {
     const UNet2DCondition& unet = sd_turbo_unet();
-    const Taesd& taesd = full_taesd();
+    full_taesd();
+    taesd_holder()->set_channels_last(nhwc);
+    const Taesd& taesd = *taesd_holder();
     const LatentCodec codec = bench::taesd_codec(taesd);
     StreamParams p;
     p.t_index_list = t_index_list_for(0.5f, steps);
@@ -536,16 +569,19 @@ void BM_Img2Img(benchmark::State& state) {
                   state.counters["unet_ms"].value, state.counters["decode_ms"].value,
                   state.counters["postprocess_ms"].value, row.ms - gpu_ms, row.ms * steps);
     row.note = note;
+    taesd_holder()->set_channels_last(true);
     record(state, row, 0);
   } catch (const std::exception& e) {
+    if (taesd_holder()) taesd_holder()->set_channels_last(true);
     fail(state, row, e);
   }
 }
 BENCHMARK(BM_Img2Img)
-    ->ArgNames({"steps", "graphs"})
-    ->Args({1, 0})
-    ->Args({1, 1})
-    ->Args({2, 1})
+    ->ArgNames({"steps", "graphs", "nhwc"})
+    ->Args({1, 0, 1})
+    ->Args({1, 1, 1})
+    ->Args({1, 1, 0})
+    ->Args({2, 1, 1})
     ->UseManualTime()
     ->Iterations(40)
     ->Unit(benchmark::kMillisecond);
@@ -709,6 +745,8 @@ int main(int argc, char** argv) {
   sc::engine::unet_holder().reset();
   sc::engine::taesd_holder().reset();
   sc::engine::cuda::synchronize();
+  // How each convolution shape runs (cuDNN's algorithm, cuDNN or im2col).
+  for (const std::string& note : cuda::conv_notes()) std::printf("conv plan: %s\n", note.c_str());
   sc::engine::print_table();
   benchmark::Shutdown();
   return 0;
