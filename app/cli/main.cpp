@@ -366,6 +366,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"fp16", "bf16", "fp32"}))
       ->capture_default_str();
   img2img->add_option("--size", i2i_size, "Model resolution WxH, multiples of 8 (default 512x512)");
+  img2img
+      ->add_option("--frame-buffer", i2i.live.frame_buffer_size,
+                   "Frames per UNet call (Stream Batch): more throughput, more latency")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
   img2img->add_flag("--ssf", i2i.live.similarity_filter, "Stochastic similarity filter: skip near-identical frames");
   img2img->add_option("--ssf-threshold", i2i.live.similarity_threshold, "SSF cosine threshold")
       ->check(CLI::Range(0.0, 1.0));

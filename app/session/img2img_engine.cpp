@@ -82,6 +82,9 @@ engine::StreamParams stream_params(const Img2ImgSettings& s) {
   params.similarity_filter = s.similarity_filter;
   params.similarity_threshold = s.similarity_threshold;
   params.max_skip_frames = s.max_skip_frames;
+  check(s.frame_buffer_size >= 1 && s.frame_buffer_size <= 16, "frame buffer size is {}; use 1 to 16 frames",
+        s.frame_buffer_size);
+  params.frame_buffer_size = s.frame_buffer_size;
   if (s.similarity_filter) {
     check(s.similarity_threshold > 0.0f && s.similarity_threshold < 1.0f,
           "similarity threshold is {}; use a value between 0 and 1", s.similarity_threshold);
@@ -192,33 +195,92 @@ void Img2ImgEngine::apply_pending() {
 }
 
 std::optional<media::Frame> Img2ImgEngine::process(const media::Frame& input, Timing* timing, bool filter) {
+  return run(frame_pixels(input), FrameMeta{input.pts_us, input.capture_time, true}, timing, filter);
+}
+
+std::optional<media::Frame> Img2ImgEngine::run(engine::Tensor pixels, const FrameMeta& meta, Timing* timing,
+                                               bool filter) {
   std::lock_guard gpu(gpu_work_mutex());
   apply_pending();
   engine::StreamDiffusion& stream = *loaded_->stream;
-  const engine::StreamDiffusion::Counters before = stream.counters();
-  const engine::StreamDiffusion::PixelResult r = stream.process_rgba8(frame_pixels(input), filter);
-  if (timing) {
-    // Stage times of frames that went in before this one may land here too
-    // (a warm-up frame's are collected with the next shown one).
-    const engine::StreamDiffusion::Counters& after = stream.counters();
-    timing->preprocess_s += after.preprocess_s - before.preprocess_s;
-    timing->postprocess_s += after.postprocess_s - before.postprocess_s;
+  if (stream.restarts() != restarts_seen_) {
+    // A restarted stream forgot its buffer: the frames in it have no output.
+    restarts_seen_ = stream.restarts();
+    waiting_.clear();
+    in_flight_.clear();
   }
-  if (r.warming_up) return std::nullopt;
-  media::Frame out = pixels_to_frame(r.rgba);
-  out.pts_us = input.pts_us;
-  out.capture_time = input.capture_time;
+  waiting_.emplace_back(std::move(pixels), meta);
+  const auto f = static_cast<std::size_t>(stream.params().frame_buffer_size);
+  if (waiting_.size() >= f) {
+    std::vector<engine::Tensor> frames;
+    std::vector<FrameMeta> metas;
+    for (std::size_t j = 0; j < f; ++j) {
+      frames.push_back(std::move(waiting_.front().first));
+      metas.push_back(waiting_.front().second);
+      waiting_.pop_front();
+    }
+    const engine::StreamDiffusion::Counters before = stream.counters();
+    const engine::StreamDiffusion::PixelResult r = stream.process_rgba8(frames, filter);
+    if (timing) {
+      // Stage times of a warm-up call are collected with the next shown one.
+      const engine::StreamDiffusion::Counters& after = stream.counters();
+      timing->preprocess_s += after.preprocess_s - before.preprocess_s;
+      timing->postprocess_s += after.postprocess_s - before.postprocess_s;
+    }
+    auto emit = [&](std::size_t j, const FrameMeta& m) {
+      if (!m.real) return;
+      const engine::Tensor one = r.rgba.slice(0, static_cast<std::int64_t>(j), static_cast<std::int64_t>(j) + 1);
+      media::Frame out = pixels_to_frame(one.reshape({one.dim(1), one.dim(2), 4}));
+      out.pts_us = m.pts_us;
+      out.capture_time = m.capture_time;
+      ready_.push_back(std::move(out));
+    };
+    if (r.skipped) {
+      // The similarity filter repeated the last output for these frames;
+      // they did not enter the latent buffer.
+      for (std::size_t j = 0; j < f; ++j) emit(j, metas[j]);
+    } else {
+      in_flight_.insert(in_flight_.end(), metas.begin(), metas.end());
+      if (!r.warming_up) {
+        for (std::size_t j = 0; j < f && !in_flight_.empty(); ++j) {
+          emit(j, in_flight_.front());
+          in_flight_.pop_front();
+        }
+      }
+    }
+  }
+  if (ready_.empty()) return std::nullopt;
+  media::Frame out = std::move(ready_.front());
+  ready_.pop_front();
+  return out;
+}
+
+std::int64_t Img2ImgEngine::frames_owed() const {
+  std::int64_t n = 0;
+  for (const auto& w : waiting_) n += w.second.real;
+  for (const FrameMeta& m : in_flight_) n += m.real;
+  return n;
+}
+
+std::vector<media::Frame> Img2ImgEngine::flush(const media::Frame& last) {
+  std::vector<media::Frame> out;
+  const engine::StreamParams p = loaded_->stream->params();
+  // Every owed frame is out after at most steps calls of f padding frames.
+  std::int64_t guard = static_cast<std::int64_t>(p.t_index_list.size() + 1) * p.frame_buffer_size;
+  const engine::Tensor pixels = frame_pixels(last);
+  while (frames_owed() > 0 && guard-- > 0) {
+    if (std::optional<media::Frame> f = run(pixels, FrameMeta{last.pts_us, last.capture_time, false}, nullptr, false))
+      out.push_back(std::move(*f));
+  }
+  while (!ready_.empty()) {
+    out.push_back(std::move(ready_.front()));
+    ready_.pop_front();
+  }
   return out;
 }
 
 const engine::StreamDiffusion::Counters& Img2ImgEngine::counters() const { return loaded_->stream->counters(); }
 std::int64_t Img2ImgEngine::unet_rows_per_frame() const { return loaded_->stream->unet_rows_per_frame(); }
-
-int Img2ImgEngine::buffered_frames() const {
-  // Once one real frame went in, the buffer always needs steps - 1 more.
-  const auto steps = static_cast<int>(loaded_->stream->params().t_index_list.size());
-  return loaded_->stream->counters().frames > 0 ? steps - 1 : 0;
-}
 
 engine::Tensor frame_pixels(const media::Frame& f) {
   check(f.format == media::PixelFormat::kRgba8 && !f.empty(), "img2img needs RGBA frames; got {}x{} {}", f.width,

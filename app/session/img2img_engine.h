@@ -6,11 +6,15 @@
 // edits the prompt and parameters. update() may be called from any thread: it
 // checks the values at once (throwing sc::Error for a bad one, which leaves
 // the stream as it was) and the next frame applies them.
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "app/session/frame_processor.h"
 #include "engine/pipelines/stream_diffusion.h"
@@ -32,6 +36,9 @@ struct Img2ImgSettings {
   bool similarity_filter = false;
   float similarity_threshold = 0.98f;
   int max_skip_frames = 10;
+  // Frames per UNet call (Stream Batch's frame buffer, 1..16): more frames use
+  // the GPU better and add frame_buffer_size - 1 frames of latency.
+  int frame_buffer_size = 1;
 };
 
 // What is loaded once.
@@ -62,15 +69,17 @@ class Img2ImgEngine : public FrameProcessor {
   void update(const Img2ImgSettings& settings);
   Img2ImgSettings settings() const;
 
-  // One frame (RGBA, any size: resized to the stream's). The result is RGBA
-  // at the stream's size, or nothing while the latent buffer fills (the
-  // first steps - 1 frames after a start or a restart). Keeps pts and
-  // capture time. Call from one thread at a time.
+  // One frame in (RGBA, any size: resized to the stream's), at most one out
+  // (RGBA at the stream's size, with its own input's pts and capture time).
+  // Outputs lag the inputs: by steps - 1 frames (the latent buffer) and, with
+  // a frame buffer, until frame_buffer_size frames have come in; nothing
+  // comes out until then. A restart (new steps, strength, seed, size or frame
+  // buffer size) drops the frames in flight. Call from one thread at a time.
   std::optional<media::Frame> process(const media::Frame& input, Timing* timing, bool filter = true);
-  // The frames still in the latent buffer (steps - 1 of them once warm): at the
-  // end of a file, feed the last frame this many more times (filter off) and
-  // every input frame has its output.
-  int buffered_frames() const;
+  // At the end of a file: pushes the frames still in flight out (feeding
+  // `last` as padding, filter off) and returns their outputs, so every input
+  // frame has its output. Padding frames' outputs are not returned.
+  std::vector<media::Frame> flush(const media::Frame& last);
   std::optional<media::Frame> process(const media::Frame& input) override { return process(input, nullptr); }
   std::string name() const override { return "img2img"; }
 
@@ -83,12 +92,24 @@ class Img2ImgEngine : public FrameProcessor {
 
  private:
   void apply_pending();
+  struct FrameMeta {
+    std::int64_t pts_us = 0;
+    std::chrono::steady_clock::time_point capture_time{};
+    bool real = true;  // false: flush padding, whose output is dropped
+  };
+  std::optional<media::Frame> run(engine::Tensor pixels, const FrameMeta& meta, Timing* timing, bool filter);
+  std::int64_t frames_owed() const;
 
   struct Loaded;
   std::unique_ptr<Loaded> loaded_;
   std::string family_, codec_name_, compute_;
   bool prompt_truncated_ = false;
   bool prompts_encoded_ = false;  // current_'s prompts are in the stream
+
+  std::deque<std::pair<engine::Tensor, FrameMeta>> waiting_;  // the next call's frames
+  std::deque<FrameMeta> in_flight_;                           // in the latent buffer, oldest first
+  std::deque<media::Frame> ready_;                            // outputs not yet returned
+  std::uint64_t restarts_seen_ = 0;
 
   mutable std::mutex mutex_;
   Img2ImgSettings current_;                 // applied (worker thread)

@@ -121,18 +121,16 @@ Img2ImgStats run_img2img(const Img2ImgOptions& o, const std::function<void(const
         if (out && !output.push(std::move(*out))) break;
         last = std::move(*f);
       }
-      // A file has an end: repeat its last frame to push the frames still in
-      // the latent buffer out, so every input frame has its output. (A live
-      // source just stops; its last steps - 1 frames are the inherent lag.)
+      // A file has an end: push the frames still in flight (the latent
+      // buffer, a part-filled frame buffer) out, so every input frame has its
+      // output. (A live source just stops; its last frames are the inherent lag.)
       if (!live && !(cancel && *cancel) && last) {
-        for (int i = img2img.buffered_frames(); i > 0; --i) {
-          std::optional<media::Frame> out = img2img.process(*last, nullptr, false);
-          if (!out) continue;
+        for (media::Frame& out : img2img.flush(*last)) {
           {
             std::lock_guard lock(stats_mutex);
             ++stats.flushed;
           }
-          if (!output.push(std::move(*out))) break;
+          if (!output.push(std::move(out))) break;
         }
       }
     } catch (...) {

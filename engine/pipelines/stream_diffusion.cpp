@@ -257,20 +257,30 @@ void StreamDiffusion::prepare() {
         "resolution {}x{} is not a multiple of 8 in both directions; use e.g. {}x{}", p.width, p.height,
         std::max(8, p.width / 8 * 8), std::max(8, p.height / 8 * 8));
   check(p.guidance >= 0.0f && std::isfinite(p.guidance), "guidance is {}; use a value of 0 or more", p.guidance);
+  check(p.frame_buffer_size >= 1 && p.frame_buffer_size <= 16, "frame buffer size is {}; use 1 to 16 frames",
+        p.frame_buffer_size);
   steps_ = scheduler_.stream_steps(p.t_index_list, p.num_inference_steps);
+  row_steps_.clear();
   timesteps_.clear();
-  for (const LcmStep& s : steps_) timesteps_.push_back(static_cast<float>(s.timestep));
-  const auto n = static_cast<std::int64_t>(steps_.size());
+  for (const LcmStep& s : steps_) {
+    for (int j = 0; j < p.frame_buffer_size; ++j) {
+      row_steps_.push_back(s);
+      timesteps_.push_back(static_cast<float>(s.timestep));
+    }
+  }
+  const auto rows = static_cast<std::int64_t>(row_steps_.size());
+  const std::int64_t f = p.frame_buffer_size;
   const int d = codec_.downscale;
   check(d > 0 && p.height % d == 0 && p.width % d == 0, "resolution {}x{} does not divide by the {}'s downscale {}",
         p.width, p.height, codec_.name, d);
-  const Shape latent{n, 4, p.height / d, p.width / d};
+  const Shape latent{rows, 4, p.height / d, p.width / d};
   // The noise is drawn on the host (the same numbers on every machine), then
   // stored like the UNet's weights.
   init_noise_ = place(seeded_normal(latent, p.seed));
   stock_noise_ = Tensor::zeros(latent, dtype_, device_);
-  buffer_ = n > 1 ? Tensor::zeros({n - 1, 4, p.height / d, p.width / d}, dtype_, device_) : Tensor();
+  buffer_ = rows > f ? Tensor::zeros({rows - f, 4, p.height / d, p.width / d}, dtype_, device_) : Tensor();
   frames_in_buffer_ = 0;
+  ++restarts_;
   last_decoded_ = Tensor();
   if (p.similarity_filter) {
     filter_.emplace(p.similarity_threshold, p.max_skip_frames, p.seed);
@@ -293,7 +303,7 @@ void StreamDiffusion::set_params(const StreamParams& params) {
   const bool restart =
       params.t_index_list != params_.t_index_list || params.num_inference_steps != params_.num_inference_steps ||
       params.seed != params_.seed || params.height != params_.height || params.width != params_.width ||
-      params.similarity_filter != params_.similarity_filter ||
+      params.frame_buffer_size != params_.frame_buffer_size || params.similarity_filter != params_.similarity_filter ||
       params.similarity_threshold != params_.similarity_threshold || params.max_skip_frames != params_.max_skip_frames;
   const StreamParams old = params_;
   params_ = params;
@@ -327,6 +337,7 @@ void StreamDiffusion::set_init_noise(Tensor noise) {
 }
 
 std::int64_t StreamDiffusion::unet_rows_per_frame() const {
+  // Per frame: a call's rows over its frame_buffer_size frames.
   const auto n = static_cast<std::int64_t>(steps_.size());
   if (params_.guidance <= 1.0f) return n;
   switch (params_.cfg) {
@@ -344,22 +355,25 @@ double StreamDiffusion::skip_rate() const {
 }
 
 Tensor StreamDiffusion::unet_step(const Tensor& x) {
-  const auto n = static_cast<std::int64_t>(steps_.size());
+  // rows = n x f, step-major; f rows per step.
+  const auto rows = static_cast<std::int64_t>(row_steps_.size());
+  const std::int64_t f = params_.frame_buffer_size;
   const CfgMode cfg = params_.guidance > 1.0f ? params_.cfg : CfgMode::kNone;
   check(cond_.defined(), "no prompt: set the prompt before processing frames");
   check(uncond_.defined() || (cfg != CfgMode::kFull && cfg != CfgMode::kInitialize),
         "cfg mode {} needs negative prompt embeddings", cfg_mode_name(cfg));
   Tensor input = x;
-  Tensor context = repeat_rows(cond_, n);
+  Tensor context = repeat_rows(cond_, rows);
   std::vector<float> t = timesteps_;
   if (cfg == CfgMode::kFull) {
     input = concat({x, x}, 0);
-    context = concat({repeat_rows(uncond_, n), context}, 0);
+    context = concat({repeat_rows(uncond_, rows), context}, 0);
     t.insert(t.end(), timesteps_.begin(), timesteps_.end());
   } else if (cfg == CfgMode::kInitialize) {
-    input = concat({x.slice(0, 0, 1), x}, 0);
-    context = concat({uncond_, context}, 0);
-    t.insert(t.begin(), timesteps_.front());
+    // One unconditional row per new frame (the first step's rows).
+    input = concat({x.slice(0, 0, f), x}, 0);
+    context = concat({repeat_rows(uncond_, f), context}, 0);
+    t.insert(t.begin(), timesteps_.begin(), timesteps_.begin() + f);
   }
   // The sinusoidal embedding is made on the host (diffusers' f32 formula) and
   // uploaded, outside any graph, once per set of timesteps (they change only
@@ -380,29 +394,31 @@ Tensor StreamDiffusion::unet_step(const Tensor& x) {
   Tensor text = pred;
   Tensor uncond_pred;
   if (cfg == CfgMode::kFull) {
-    uncond_pred = pred.slice(0, 0, n);
-    text = pred.slice(0, n, 2 * n);
+    uncond_pred = pred.slice(0, 0, rows);
+    text = pred.slice(0, rows, 2 * rows);
   } else if (cfg == CfgMode::kInitialize) {
-    text = pred.slice(0, 1, n + 1);
-    // The one unconditional prediction replaces the new frame's residual.
-    stock_noise_ = n > 1 ? concat({pred.slice(0, 0, 1), stock_noise_.slice(0, 1, n)}, 0) : pred.slice(0, 0, 1).clone();
+    text = pred.slice(0, f, rows + f);
+    // The unconditional predictions replace the new frames' residuals.
+    stock_noise_ =
+        rows > f ? concat({pred.slice(0, 0, f), stock_noise_.slice(0, f, rows)}, 0) : pred.slice(0, 0, f).clone();
   }
   if (cfg == CfgMode::kSelf || cfg == CfgMode::kInitialize) uncond_pred = scale(stock_noise_, params_.delta);
   const Tensor eps = cfg == CfgMode::kNone ? text : add(uncond_pred, scale(sub(text, uncond_pred), params_.guidance));
-  Tensor denoised = scheduler_.denoise(eps, x, steps_);
+  Tensor denoised = scheduler_.denoise(eps, x, row_steps_);
   if (cfg == CfgMode::kSelf || cfg == CfgMode::kInitialize) {
     // The residual noise each latent carries into its next step: the step
     // applied to the scaled stock noise, brought to the next timestep's
-    // noise level (the last row leaves the stream: factors of 1).
+    // noise level (the last step's rows leave the stream: factors of 1).
     std::vector<float> beta, to_next;
-    for (std::int64_t i = 0; i < n; ++i) {
-      beta.push_back(steps_[static_cast<std::size_t>(i)].beta_sqrt);
-      const bool last = i + 1 == n;
-      const LcmStep& next = steps_[static_cast<std::size_t>(last ? i : i + 1)];
+    for (std::int64_t i = 0; i < rows; ++i) {
+      beta.push_back(row_steps_[static_cast<std::size_t>(i)].beta_sqrt);
+      const bool last = i + f >= rows;
+      const LcmStep& next = row_steps_[static_cast<std::size_t>(last ? i : i + f)];
       to_next.push_back(last ? 1.0f : next.alpha_sqrt / next.beta_sqrt);
     }
-    const Tensor delta_x = scale_rows(scheduler_.denoise(eps, scale_rows(stock_noise_, beta), steps_), to_next);
-    const Tensor rolled = n > 1 ? concat({init_noise_.slice(0, 1, n), init_noise_.slice(0, 0, 1)}, 0) : init_noise_;
+    const Tensor delta_x = scale_rows(scheduler_.denoise(eps, scale_rows(stock_noise_, beta), row_steps_), to_next);
+    const Tensor rolled =
+        rows > f ? concat({init_noise_.slice(0, f, rows), init_noise_.slice(0, 0, f)}, 0) : init_noise_;
     stock_noise_ = add(rolled, delta_x);
   }
   return denoised;
@@ -410,41 +426,44 @@ Tensor StreamDiffusion::unet_step(const Tensor& x) {
 
 StreamDiffusion::Result StreamDiffusion::process(const Tensor& image, bool filter) {
   const StreamParams& p = params_;
-  check(image.defined() && image.shape() == Shape({1, 3, p.height, p.width}),
-        "frame {} does not match the stream's [1, 3, {}, {}]; resize it first", image.describe(), p.height, p.width);
-  collect_model_timings();  // the previous frame's, long done when frames are shown one by one
-  ++counters_.frames;
+  const std::int64_t f = p.frame_buffer_size;
+  check(image.defined() && image.shape() == Shape({f, 3, p.height, p.width}),
+        "frames {} do not match the stream's [{}, 3, {}, {}]; resize them first", image.describe(), f, p.height,
+        p.width);
+  collect_model_timings();  // the previous call's, long done when frames are shown one by one
+  counters_.frames += f;
   Result result;
   // The similarity filter compares frames on the host in f32 (with the filter
-  // on, a frame on the GPU waits for its copy to the host).
+  // on, frames on the GPU wait for their copy to the host).
   if (filter && filter_ && filter_->should_skip(host_f32(image)) && last_decoded_.defined()) {
-    ++counters_.skipped;
+    counters_.skipped += f;
     result.decoded = last_decoded_;
     result.skipped = true;
     return result;
   }
-  const auto n = static_cast<std::int64_t>(steps_.size());
+  const auto rows = static_cast<std::int64_t>(row_steps_.size());
   const Tensor input = place(image);
   encode_timer_->start();
   const Tensor latent =
       graphed(encode_graph_, {input}, [this](const std::vector<Tensor>& in) { return codec_.encode(in[0]); });
   encode_timer_->stop();
-  const std::array<LcmStep, 1> first{steps_.front()};
-  Tensor x = LcmScheduler::add_noise(latent, init_noise_.slice(0, 0, 1), first);
-  if (n > 1) {
+  const std::span<const LcmStep> first(row_steps_.data(), static_cast<std::size_t>(f));
+  Tensor x = LcmScheduler::add_noise(latent, init_noise_.slice(0, 0, f), first);
+  if (rows > f) {
     x = concat({x, buffer_}, 0);
-    stock_noise_ = concat({init_noise_.slice(0, 0, 1), stock_noise_.slice(0, 0, n - 1)}, 0);
+    stock_noise_ = concat({init_noise_.slice(0, 0, f), stock_noise_.slice(0, 0, rows - f)}, 0);
   }
   const Tensor x0 = unet_step(x);
   Tensor out = x0;
-  if (n > 1) {
-    out = x0.slice(0, n - 1, n).clone();
-    const std::vector<LcmStep> next(steps_.begin() + 1, steps_.end());
-    buffer_ = LcmScheduler::add_noise(x0.slice(0, 0, n - 1), init_noise_.slice(0, 1, n), next);
+  if (rows > f) {
+    out = x0.slice(0, rows - f, rows).clone();
+    const std::span<const LcmStep> next(row_steps_.data() + f, row_steps_.size() - static_cast<std::size_t>(f));
+    buffer_ = LcmScheduler::add_noise(x0.slice(0, 0, rows - f), init_noise_.slice(0, f, rows), next);
   }
+  const auto calls_to_fill = static_cast<int>(steps_.size()) - 1;
   result.latent = out;
-  result.warming_up = frames_in_buffer_ < n - 1;
-  if (frames_in_buffer_ < n - 1) ++frames_in_buffer_;
+  result.warming_up = frames_in_buffer_ < calls_to_fill;
+  if (frames_in_buffer_ < calls_to_fill) ++frames_in_buffer_;
   if (result.warming_up) return result;  // nothing to show: don't spend a decode on it
   decode_timer_->start();
   result.decoded =
@@ -454,11 +473,19 @@ StreamDiffusion::Result StreamDiffusion::process(const Tensor& image, bool filte
   return result;
 }
 
-StreamDiffusion::PixelResult StreamDiffusion::process_rgba8(const Tensor& rgba, bool filter) {
-  check(rgba.defined() && rgba.device() == Device::kCpu, "process_rgba8 takes the frame's pixels on the host; got {}",
-        rgba.defined() ? rgba.describe() : "nothing");
+StreamDiffusion::PixelResult StreamDiffusion::process_rgba8(std::span<const Tensor> frames, bool filter) {
+  const std::int64_t f = params_.frame_buffer_size;
+  check(static_cast<std::int64_t>(frames.size()) == f,
+        "process_rgba8: {} frame(s) given; the stream takes {} per call (its frame buffer size)", frames.size(), f);
+  for (const Tensor& px : frames) {
+    check(px.defined() && px.device() == Device::kCpu, "process_rgba8 takes the frames' pixels on the host; got {}",
+          px.defined() ? px.describe() : "nothing");
+  }
   preprocess_timer_->start();
-  const Tensor image = rgba8_to_image(rgba.to(device_), params_.height, params_.width, dtype_);
+  std::vector<Tensor> images;
+  for (const Tensor& px : frames)
+    images.push_back(rgba8_to_image(px.to(device_), params_.height, params_.width, dtype_));
+  const Tensor image = f == 1 ? images.front() : concat(images, 0);
   preprocess_timer_->stop();
   const Result r = process(image, filter);
   PixelResult out;
@@ -466,9 +493,14 @@ StreamDiffusion::PixelResult StreamDiffusion::process_rgba8(const Tensor& rgba, 
   out.skipped = r.skipped;
   if (r.warming_up) return out;
   postprocess_timer_->start();
-  const Tensor pixels = image_to_rgba8(r.decoded);
+  std::vector<Tensor> pixels;
+  for (std::int64_t j = 0; j < f; ++j) {
+    const Tensor px = image_to_rgba8(r.decoded.slice(0, j, j + 1));
+    pixels.push_back(px.reshape({1, px.dim(0), px.dim(1), 4}));
+  }
+  const Tensor all = f == 1 ? pixels.front() : concat(pixels, 0);
   postprocess_timer_->stop();
-  out.rgba = pixels.to(Device::kCpu);  // waits for this frame's GPU work
+  out.rgba = all.to(Device::kCpu);  // waits for this call's GPU work
   collect_timings();
   return out;
 }

@@ -17,11 +17,16 @@
 //   one is skipped with probability max(0, 1 - (1 - cos) / (1 - threshold)),
 //   never more than max_skip_frames in a row; a skip repeats the last output.
 //
-// frame_buffer_size is 1. Everything runs through engine/ops.h.
+// - Frame buffer (StreamParams::frame_buffer_size f): f frames per call, so
+//   every row above becomes f rows (step-major) and the buffer shifts by f;
+//   n x f UNet rows per call (2nf, nf + f with cfg full / initialize).
+//
+// Everything runs through engine/ops.h.
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -87,6 +92,11 @@ struct StreamParams {
   float delta = 1.0f;     // Self-Negative's residual noise scale
   std::uint64_t seed = 2;
   int height = 512, width = 512;  // multiples of 8
+  // Frames per call (Stream Batch's frame buffer): the UNet batch is
+  // t_index_list.size() x this, rows step-major (row s * f + j is frame j at
+  // step s). More frames per call use the GPU better (throughput) and wait
+  // for more frames (latency: f - 1 more frames). 1 to 16.
+  int frame_buffer_size = 1;
   // On CUDA: the UNet and the codec run as CUDA graphs, captured once per
   // shape (their second call) and replayed; the same kernels, without the
   // per-op launch cost. Off: every call eager.
@@ -113,7 +123,7 @@ class PromptEncoder {
 class StreamDiffusion {
  public:
   struct Result {
-    // The codec's output, [1, 3, H, W] in [-1, 1] on the stream's device and
+    // The codec's output, [f, 3, H, W] in [-1, 1] on the stream's device and
     // dtype (the GPU work behind it may still be running); undefined while
     // warming up. image_to_rgba8 makes display pixels of it on the device.
     Tensor decoded;
@@ -130,7 +140,7 @@ class StreamDiffusion {
     double preprocess_s = 0, encode_s = 0, unet_s = 0, decode_s = 0, postprocess_s = 0;
   };
   struct PixelResult {
-    Tensor rgba;              // u8 [H, W, 4] on the host; undefined while warming up
+    Tensor rgba;              // u8 [f, H, W, 4] on the host; undefined while warming up
     bool warming_up = false;  // as Result
     bool skipped = false;
   };
@@ -154,23 +164,30 @@ class StreamDiffusion {
   // the reference's noise.
   void set_init_noise(Tensor noise);
 
-  // image: [1, 3, H, W] in [-1, 1] at params().height x width, on any device
+  // image: [f, 3, H, W] (f = frame_buffer_size) in [-1, 1] at params().height x width, on any device
   // and dtype (rgba8_to_image makes it on the UNet's device from a frame's
   // pixels). The stream runs on the UNet's device and dtype and queues its
   // GPU work without waiting for it (stage times come from GPU events).
   // filter = false bypasses the similarity filter (the end-of-file flush
   // repeats the last frame to push the buffered ones out).
   Result process(const Tensor& image, bool filter = true);
-  // One frame as the studio runs it: packed RGBA8 pixels (u8 [H0, W0, 4], any
-  // size, on the host) in, RGBA8 pixels at the stream's size out, on the host.
+  // Frames as the studio runs them: frame_buffer_size frames of packed RGBA8
+  // pixels (u8 [H0, W0, 4] each, any size, on the host) in, RGBA8 pixels
+  // [f, H, W, 4] at the stream's size out, on the host.
   // On CUDA only bytes cross the bus: the resize to the stream's size and the
   // [-1, 1] mapping (rgba8_to_image) and the way back (image_to_rgba8) run on
   // the GPU, and the only wait is for the finished pixels.
-  PixelResult process_rgba8(const Tensor& rgba, bool filter = true);
+  PixelResult process_rgba8(std::span<const Tensor> frames, bool filter = true);
+  PixelResult process_rgba8(const Tensor& frame, bool filter = true) {  // frame_buffer_size 1
+    return process_rgba8(std::span<const Tensor>(&frame, 1), filter);
+  }
 
   // UNet rows per processed frame in the current mode: n, 2n, n or n + 1.
   std::int64_t unet_rows_per_frame() const;
   const Counters& counters() const { return counters_; }
+  // Bumped by every restart of the latent buffer (steps, strength, seed,
+  // size, frame buffer size or a codec of another downscale).
+  std::uint64_t restarts() const { return restarts_; }
   // Adds the GPU stage times of frames already queued to counters(), waiting
   // for the GPU if it is still on them (process() does it for the frame
   // before; call it after a frame's result has come back to the host).
@@ -196,11 +213,13 @@ class StreamDiffusion {
   LatentCodec codec_;
   LcmScheduler scheduler_;
   StreamParams params_;
-  std::vector<LcmStep> steps_;
-  std::vector<float> timesteps_;
+  std::vector<LcmStep> steps_;      // one per denoising step
+  std::vector<LcmStep> row_steps_;  // one per UNet row: steps_ with each repeated frame_buffer_size times
+  std::vector<float> timesteps_;    // per row
   Tensor cond_, uncond_;
   Tensor init_noise_, stock_noise_, buffer_;
-  int frames_in_buffer_ = 0;
+  int frames_in_buffer_ = 0;  // calls since the restart, up to steps - 1
+  std::uint64_t restarts_ = 0;
   std::optional<SimilarityFilter> filter_;
   Tensor last_decoded_;
   Counters counters_;

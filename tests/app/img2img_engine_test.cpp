@@ -71,8 +71,53 @@ TEST(Img2ImgEngine, WarmsUpThenReturnsFramesAtTheStreamSize) {
   ASSERT_TRUE(out.has_value());
   EXPECT_EQ(out->width, 64);
   EXPECT_EQ(out->height, 64);
-  EXPECT_EQ(out->pts_us, 5678);
+  EXPECT_EQ(out->pts_us, 1234);  // the first frame's output: it carries its own input's pts
   EXPECT_EQ(engine.counters().frames, 2);
+}
+
+TEST(Img2ImgEngine, FrameBufferReturnsEveryFrameInOrderAfterTheFlush) {
+  // Frame buffer 3, 2 steps: nothing comes out for the first 2 x 3 frames,
+  // then one frame per frame; the flush returns the rest. Every input has
+  // exactly one output, in order, with its own pts, at the stream's size.
+  Img2ImgSettings s = tiny_settings();
+  s.frame_buffer_size = 3;
+  Img2ImgEngine engine(tiny_models(), s);
+  std::vector<std::int64_t> pts;
+  for (int i = 0; i < 7; ++i) {
+    media::Frame in = pattern(80, 48, i);
+    in.pts_us = 1000 * i;
+    if (std::optional<media::Frame> out = engine.process(in)) {
+      EXPECT_EQ(out->width, 64);
+      pts.push_back(out->pts_us);
+    }
+  }
+  // UNet calls at the 3rd frame (warm-up) and the 6th (out: the first
+  // three frames, one per process() call from then on).
+  EXPECT_EQ(pts, std::vector<std::int64_t>({0, 1000}));
+  media::Frame last = pattern(80, 48, 6);
+  last.pts_us = 6000;
+  for (const media::Frame& out : engine.flush(last)) pts.push_back(out.pts_us);
+  EXPECT_EQ(pts, std::vector<std::int64_t>({0, 1000, 2000, 3000, 4000, 5000, 6000}));
+  EXPECT_EQ(engine.counters().unet_calls, 4);  // 7 frames + 2 padding = 3 calls, and 1 more to push the last out
+  // The frame buffer size is a live setting (it restarts the stream).
+  s.frame_buffer_size = 1;
+  engine.update(s);
+  EXPECT_FALSE(engine.process(pattern(64, 64, 0)).has_value());
+  EXPECT_TRUE(engine.process(pattern(64, 64, 1)).has_value());
+  s.frame_buffer_size = 0;
+  EXPECT_THROW(engine.update(s), Error);
+}
+
+TEST(Img2ImgEngine, FlushWithoutAFrameBufferReturnsTheBufferedFrame) {
+  Img2ImgEngine engine(tiny_models(), tiny_settings());
+  media::Frame in = pattern(64, 64, 0);
+  EXPECT_FALSE(engine.process(in).has_value());
+  in.pts_us = 42;
+  ASSERT_TRUE(engine.process(in).has_value());
+  const std::vector<media::Frame> rest = engine.flush(in);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].pts_us, 42);
+  EXPECT_TRUE(engine.flush(in).empty());  // nothing owed any more
 }
 
 TEST(Img2ImgEngine, LivePromptChangeAppliesFromTheNextFrame) {

@@ -275,14 +275,16 @@ def main():
 
     # end-to-end img2img
     p("")
-    p(f"{'img2img sd-turbo 512x512 TAESD':<32} {'ms/frame':>9} {'fps':>7}  breakdown")
-    img_rows = sorted(((dict(k[1]).get("steps", 0), dict(k[1]).get("graphs", 0), dict(k[1]).get("nhwc", 1)), v)
+    p(f"{'img2img sd-turbo 512x512 TAESD':<40} {'ms/frame':>9} {'fps':>7}  breakdown (per frame)")
+    img_rows = sorted(((dict(k[1]).get("steps", 0), dict(k[1]).get("fb", 1), dict(k[1]).get("graphs", 0),
+                        dict(k[1]).get("nhwc", 1)), v)
                       for k, v in rows.items() if k[0] == "BM_Img2Img")
-    for (steps_n, graphs_on, nhwc_on), b in img_rows:
+    for (steps_n, fb, graphs_on, nhwc_on), b in img_rows:
         ms = num(b, "ms")
-        label = f"{steps_n} step(s), {'graphs' if graphs_on else 'eager'}{'' if nhwc_on else ', TAESD NCHW'}"
-        p(f"{label:<32} {f(ms, 2):>9} {f(1000.0 / ms if ms else None, 1):>7}  {b.get('label', '')}")
-        summary.setdefault("img2img", []).append({"steps": steps_n, "graphs": graphs_on, "ms": ms,
+        label = (f"{steps_n} step(s), {'graphs' if graphs_on else 'eager'}{'' if nhwc_on else ', TAESD NCHW'}"
+                 f"{f', frame buffer {fb}' if fb > 1 else ''}")
+        p(f"{label:<40} {f(ms, 2):>9} {f(1000.0 / ms if ms else None, 1):>7}  {b.get('label', '')}")
+        summary.setdefault("img2img", []).append({"steps": steps_n, "fb": fb, "graphs": graphs_on, "ms": ms,
                                                   "note": b.get("label", "")})
     if not img_rows:
         p("  (no results)")

@@ -92,6 +92,31 @@ TEST_F(CudaStreamDiffusion, CudaGraphsReplayExactlyWhatEagerComputes) {
   }
 }
 
+TEST_F(CudaStreamDiffusion, FrameBufferOf2MatchesTheReferenceInF32) {
+  const SafetensorsFile f = SafetensorsFile::open(fixture_dir("stream_diffusion_fb2") / "initialize.safetensors");
+  const Placement placement{Device::kCuda, DType::kF32};
+  const PlacedModels models(placement);
+  StreamParams p;
+  p.t_index_list = {18, 32};
+  p.cfg = CfgMode::kInitialize;
+  p.guidance = 1.6f;
+  p.delta = 0.7f;
+  p.height = p.width = 32;
+  p.frame_buffer_size = 2;
+  StreamDiffusion stream(&models.unet, models.codec(), LcmScheduler{}, p);
+  stream.set_init_noise(f.load("init_noise"));
+  stream.set_prompt_embeds(f.load("cond"), f.load("uncond"));
+  const Tensor images = f.load("images"), outputs = f.load("outputs");
+  double worst = 0;
+  for (std::int64_t i = 0; i < 6; i += 2) {
+    const StreamDiffusion::Result r = stream.process(images.slice(0, i, i + 2).clone());
+    if (r.warming_up) continue;
+    worst = std::max(worst, relative_l2(r.host_image(), outputs.slice(0, i, i + 2).clone()));
+  }
+  std::printf("frame buffer 2, cfg initialize on CUDA f32: worst rel L2 %.3g\n", worst);
+  EXPECT_LT(worst, 1e-3);
+}
+
 TEST_F(CudaStreamDiffusion, PixelPathMatchesTheCpu) {
   // Frames in and out as bytes (the studio's path), f32 on both sides: the
   // GPU's pixels are the CPU's within one level almost everywhere.

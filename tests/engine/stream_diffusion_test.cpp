@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "base/error.h"
@@ -83,7 +84,42 @@ void check_mode(const std::string& name, std::int64_t rows_per_frame) {
   EXPECT_EQ(std::to_string(rows_per_frame), f.metadata().at("unet_rows_per_frame"));
 }
 
+// A frame buffer of 2: two 32x32 frames per call, 2 steps x 2 frames of UNet
+// rows (x2 for full, + 2 for initialize).
+void check_mode_fb2(const std::string& name, std::int64_t rows_per_frame) {
+  const SafetensorsFile f = SafetensorsFile::open(fixture_dir("stream_diffusion_fb2") / (name + ".safetensors"));
+  ASSERT_EQ(f.metadata().at("frame_buffer_size"), "2");
+  StreamParams p = golden_params(parse_cfg_mode(name));
+  p.height = p.width = 32;
+  p.frame_buffer_size = 2;
+  StreamDiffusion stream(&models().unet, models().codec(), LcmScheduler{}, p);
+  stream.set_init_noise(f.load("init_noise"));
+  stream.set_prompt_embeds(f.load("cond"), f.load("uncond"));
+  const Tensor images = f.load("images"), outputs = f.load("outputs"), latents = f.load("latents");
+  ASSERT_EQ(images.shape()[0], 6);
+  double worst_image = 0, worst_latent = 0;
+  for (std::int64_t i = 0; i < 6; i += 2) {
+    const StreamDiffusion::Result r = stream.process(images.slice(0, i, i + 2).clone());
+    EXPECT_EQ(r.warming_up, i == 0);  // 2 steps: the first call fills the buffer
+    ASSERT_EQ(r.latent.shape()[0], 2);
+    worst_latent = std::max(worst_latent, relative_l2(r.latent, latents.slice(0, i, i + 2).clone()));
+    if (r.warming_up) continue;
+    worst_image = std::max(worst_image, relative_l2(r.host_image(), outputs.slice(0, i, i + 2).clone()));
+  }
+  std::printf("cfg %s, frame buffer 2: rel L2 image %.3g latent %.3g\n", name.c_str(), worst_image, worst_latent);
+  EXPECT_LT(worst_image, kPipelineTolerance);
+  EXPECT_LT(worst_latent, kPipelineTolerance);
+  EXPECT_EQ(stream.unet_rows_per_frame(), rows_per_frame);
+  EXPECT_EQ(stream.counters().unet_rows, rows_per_frame * 6);
+  EXPECT_EQ(stream.counters().unet_calls, 3);
+  EXPECT_EQ(std::to_string(rows_per_frame), f.metadata().at("unet_rows_per_frame"));
+}
+
 TEST(GoldenStreamDiffusion, CfgNone) { check_mode("none", 2); }
+TEST(GoldenStreamDiffusion, FrameBuffer2CfgNone) { check_mode_fb2("none", 2); }
+TEST(GoldenStreamDiffusion, FrameBuffer2CfgFull) { check_mode_fb2("full", 4); }
+TEST(GoldenStreamDiffusion, FrameBuffer2CfgSelf) { check_mode_fb2("self", 2); }
+TEST(GoldenStreamDiffusion, FrameBuffer2CfgInitialize) { check_mode_fb2("initialize", 3); }
 TEST(GoldenStreamDiffusion, CfgFull) { check_mode("full", 4); }
 TEST(GoldenStreamDiffusion, CfgSelf) { check_mode("self", 2); }
 TEST(GoldenStreamDiffusion, CfgInitialize) { check_mode("initialize", 3); }
@@ -121,7 +157,7 @@ TEST(StreamDiffusion, PixelPathIsTheTensorPathWithTheFrameConversions) {
       continue;
     }
     const Tensor want_px = image_to_rgba8(want.decoded);
-    ASSERT_EQ(got.rgba.shape(), Shape({64, 64, 4}));
+    ASSERT_EQ(got.rgba.shape(), Shape({1, 64, 64, 4}));
     EXPECT_EQ(std::memcmp(got.rgba.raw_data(), want_px.raw_data(), want_px.nbytes()), 0) << "frame " << i;
   }
   // Every stage was timed.

@@ -8,7 +8,9 @@ stream_diffusion/<mode>.safetensors: a reference of the StreamDiffusion
     here from the paper and the reference implementation, run on diffusers'
     own components at the tiny configs of gen_diffusion.py (the committed
     fixtures/diffusion_unet_sd15 and fixtures/diffusion_taesd folders), for a
-    short sequence of 64x64 frames in each cfg mode. The initial noise and the
+    short sequence of 64x64 frames in each cfg mode.
+stream_diffusion_fb2/<mode>.safetensors: the same with a frame buffer of 2
+    (two 32x32 frames per call; UNet batch = steps x 2, rows step-major). The initial noise and the
     prompt embeddings are saved with the inputs, so the C++ side does not have
     to reproduce torch's RNG.
 
@@ -71,30 +73,39 @@ def scheduler_fixture():
 
 
 class StreamReference:
-    """The StreamDiffusion img2img step, frame_buffer_size 1."""
+    """The StreamDiffusion img2img step for frame_buffer_size f frames per
+    call. Rows are step-major: row s * f + j is frame j at step s, so every
+    per-step quantity is repeated f times, the buffer holds (n - 1) f latents
+    and everything shifts by f rows per call. With f = 1 this is the
+    reference implementation's single-frame stream."""
 
-    def __init__(self, unet, taesd, cond, uncond, init_noise, cfg, guidance, delta):
+    def __init__(self, unet, taesd, cond, uncond, init_noise, cfg, guidance, delta, f=1):
         self.unet, self.taesd = unet, taesd
         self.sched = diffusers.LCMScheduler()
         self.sched.set_timesteps(50)
         ts = [int(self.sched.timesteps[i]) for i in T_INDEX_LIST]
-        self.t_list = torch.tensor(ts, dtype=torch.float32)
-        ac = self.sched.alphas_cumprod
         n = len(ts)
-        self.alpha = torch.stack([ac[t].sqrt() for t in ts]).view(n, 1, 1, 1)
-        self.beta = torch.stack([(1 - ac[t]).sqrt() for t in ts]).view(n, 1, 1, 1)
+
+        def rows(v):  # per step -> per row
+            return v.repeat_interleave(f, dim=0)
+
+        self.t_list = rows(torch.tensor(ts, dtype=torch.float32))
+        ac = self.sched.alphas_cumprod
+        self.alpha = rows(torch.stack([ac[t].sqrt() for t in ts]).view(n, 1, 1, 1))
+        self.beta = rows(torch.stack([(1 - ac[t]).sqrt() for t in ts]).view(n, 1, 1, 1))
         cs = [self.sched.get_scalings_for_boundary_condition_discrete(t) for t in ts]
-        self.c_skip = torch.tensor([c[0] for c in cs], dtype=torch.float32).view(n, 1, 1, 1)
-        self.c_out = torch.tensor([c[1] for c in cs], dtype=torch.float32).view(n, 1, 1, 1)
-        self.n, self.cfg, self.guidance, self.delta = n, cfg, guidance, delta
+        self.c_skip = rows(torch.tensor([c[0] for c in cs], dtype=torch.float32).view(n, 1, 1, 1))
+        self.c_out = rows(torch.tensor([c[1] for c in cs], dtype=torch.float32).view(n, 1, 1, 1))
+        self.n, self.f, self.cfg, self.guidance, self.delta = n, f, cfg, guidance, delta
+        assert init_noise.shape[0] == n * f
         self.init_noise = init_noise
         self.stock_noise = torch.zeros_like(init_noise)
-        self.buffer = torch.zeros((n - 1,) + tuple(init_noise.shape[1:]))
-        self.cond = cond.repeat(n, 1, 1)
+        self.buffer = torch.zeros(((n - 1) * f,) + tuple(init_noise.shape[1:]))
+        self.cond = cond.repeat(n * f, 1, 1)
         if cfg == "full":
-            self.embeds = torch.cat([uncond.repeat(n, 1, 1), self.cond])
+            self.embeds = torch.cat([uncond.repeat(n * f, 1, 1), self.cond])
         elif cfg == "initialize":
-            self.embeds = torch.cat([uncond, self.cond])
+            self.embeds = torch.cat([uncond.repeat(f, 1, 1), self.cond])
         else:
             self.embeds = self.cond
         self.unet_rows = 0
@@ -105,9 +116,9 @@ class StreamReference:
 
     def unet_step(self, x):
         cfg = self.cfg if self.guidance > 1.0 else "none"
-        t = self.t_list
+        t, f = self.t_list, self.f
         if cfg == "initialize":
-            xin, t = torch.cat([x[0:1], x]), torch.cat([t[0:1], t])
+            xin, t = torch.cat([x[0:f], x]), torch.cat([t[0:f], t])
         elif cfg == "full":
             xin, t = torch.cat([x, x]), torch.cat([t, t])
         else:
@@ -115,8 +126,8 @@ class StreamReference:
         self.unet_rows += xin.shape[0]
         pred = self.unet(xin, t, encoder_hidden_states=self.embeds).sample
         if cfg == "initialize":
-            text = pred[1:]
-            self.stock_noise = torch.cat([pred[0:1], self.stock_noise[1:]])
+            text = pred[f:]
+            self.stock_noise = torch.cat([pred[0:f], self.stock_noise[f:]])
         elif cfg == "full":
             uncond, text = pred.chunk(2)
         else:
@@ -127,21 +138,22 @@ class StreamReference:
         denoised = self.step_batch(eps, x)
         if cfg in ("self", "initialize"):
             delta_x = self.step_batch(eps, self.beta * self.stock_noise)
-            ones = torch.ones_like(self.alpha[0:1])
-            delta_x = torch.cat([self.alpha[1:], ones]) * delta_x / torch.cat([self.beta[1:], ones])
-            self.stock_noise = torch.cat([self.init_noise[1:], self.init_noise[0:1]]) + delta_x
+            ones = torch.ones_like(self.alpha[0:f])
+            delta_x = torch.cat([self.alpha[f:], ones]) * delta_x / torch.cat([self.beta[f:], ones])
+            self.stock_noise = torch.cat([self.init_noise[f:], self.init_noise[0:f]]) + delta_x
         return denoised
 
     def __call__(self, image):
+        f = self.f
         latent = self.taesd.encoder(image) * self.taesd.config.scaling_factor
-        x = self.alpha[0:1] * latent + self.beta[0:1] * self.init_noise[0:1]
+        x = self.alpha[0:f] * latent + self.beta[0:f] * self.init_noise[0:f]
         if self.n > 1:
             x = torch.cat([x, self.buffer])
-            self.stock_noise = torch.cat([self.init_noise[0:1], self.stock_noise[:-1]])
+            self.stock_noise = torch.cat([self.init_noise[0:f], self.stock_noise[:-f]])
         x0 = self.unet_step(x)
         if self.n > 1:
-            out = x0[-1:]
-            self.buffer = self.alpha[1:] * x0[:-1] + self.beta[1:] * self.init_noise[1:]
+            out = x0[-f:]
+            self.buffer = self.alpha[f:] * x0[:-f] + self.beta[f:] * self.init_noise[f:]
         else:
             out = x0
         self.last_latent = out
@@ -149,45 +161,45 @@ class StreamReference:
         return (image / 2 + 0.5).clamp(0, 1)
 
 
-def frames(gen):
+def frames(gen, size=SIZE, count=FRAMES):
     # A moving smooth pattern: consecutive frames are similar, as video is.
-    ys = torch.linspace(-1, 1, SIZE[0]).view(1, 1, -1, 1)
-    xs = torch.linspace(-1, 1, SIZE[1]).view(1, 1, 1, -1)
+    ys = torch.linspace(-1, 1, size[0]).view(1, 1, -1, 1)
+    xs = torch.linspace(-1, 1, size[1]).view(1, 1, 1, -1)
     phase = torch.rand((1, 3, 1, 1), generator=gen) * 6
     out = []
-    for f in range(FRAMES):
+    for f in range(count):
         img = torch.sin(3 * xs + 2 * ys + phase + 0.4 * f) * torch.cos(2 * ys - xs + 0.3 * f)
         out.append(img.clamp(-1, 1))
     return torch.cat(out)
 
 
-def pipeline_fixture():
+def pipeline_fixture(fb=1, seed=SEED, size=SIZE, count=FRAMES, folder_name="stream_diffusion"):
     unet = diffusers.UNet2DConditionModel.from_pretrained(os.path.join(FIXTURES, "diffusion_unet_sd15")).eval()
     taesd = diffusers.AutoencoderTiny.from_pretrained(os.path.join(FIXTURES, "diffusion_taesd")).eval()
-    gen = torch.Generator().manual_seed(SEED)
-    images = frames(gen)
+    gen = torch.Generator().manual_seed(seed)
+    images = frames(gen, size, count)
     n = len(T_INDEX_LIST)
-    latent_shape = (n, 4, SIZE[0] // 8, SIZE[1] // 8)
+    latent_shape = (n * fb, 4, size[0] // 8, size[1] // 8)
     init_noise = torch.randn(latent_shape, generator=gen)
     cond = torch.randn((1, 7, unet.config.cross_attention_dim), generator=gen)
     uncond = torch.randn((1, 7, unet.config.cross_attention_dim), generator=gen)
-    folder = os.path.join(FIXTURES, "stream_diffusion")
+    folder = os.path.join(FIXTURES, folder_name)
     os.makedirs(folder, exist_ok=True)
     for cfg in ("none", "full", "self", "initialize"):
-        ref = StreamReference(unet, taesd, cond, uncond, init_noise, cfg, GUIDANCE, DELTA)
+        ref = StreamReference(unet, taesd, cond, uncond, init_noise, cfg, GUIDANCE, DELTA, fb)
         with torch.no_grad():
             outs, latents = [], []
-            for f in range(FRAMES):
-                outs.append(ref(images[f:f + 1]))
+            for f in range(0, count, fb):
+                outs.append(ref(images[f:f + fb]))
                 latents.append(ref.last_latent)
             outs, latents = torch.cat(outs), torch.cat(latents)
-        rows = ref.unet_rows // FRAMES
+        rows = ref.unet_rows // count
         path = os.path.join(folder, f"{cfg}.safetensors")
         tensors = {"images": images, "init_noise": init_noise, "cond": cond, "uncond": uncond, "outputs": outs,
                    "latents": latents}
         meta = versions()
         meta.update({"cfg": cfg, "t_index_list": json.dumps(T_INDEX_LIST), "guidance": str(GUIDANCE),
-                     "delta": str(DELTA), "unet_rows_per_frame": str(rows)})
+                     "delta": str(DELTA), "unet_rows_per_frame": str(rows), "frame_buffer_size": str(fb)})
         save_file({k: v.contiguous().float() for k, v in tensors.items()}, path, metadata=meta)
         gen_diffusion.check_size(path)
         print(cfg, "unet rows per frame", rows, "output mean", outs.mean().item())
@@ -234,4 +246,5 @@ if __name__ == "__main__":
     torch.set_num_threads(2)
     scheduler_fixture()
     pipeline_fixture()
+    pipeline_fixture(fb=2, seed=SEED + 2, size=(32, 32), count=6, folder_name="stream_diffusion_fb2")
     pipeline_folder_fixture()

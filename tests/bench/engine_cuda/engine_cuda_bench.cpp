@@ -28,6 +28,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -503,18 +504,21 @@ BENCHMARK(BM_Taesd)
 // StreamDiffusion end to end at 512x512, sd-turbo-shaped UNet + TAESD, cfg
 // none (sd-turbo's), on frames that arrive as f32 host images and leave as f32
 // host images (upload, encode, UNet, decode, download, clamp): what the studio
-// pays per frame. Wall-clock time per frame, since process() ends with the
-// download. steps > 1 batch that many frames' denoising steps in one UNet call
-// (Stream Batch); the output then lags the input by steps - 1 frames.
+// pays per frame. Wall-clock time per call, since process_rgba8() ends with
+// the download; per frame = per call / fb. steps > 1 batch that many frames'
+// denoising steps in one UNet call (Stream Batch); the output then lags the
+// input by steps - 1 calls. fb (the frame buffer) puts fb frames in each
+// call: more throughput, fb - 1 more frames of latency.
 void BM_Img2Img(benchmark::State& state) {
   const int steps = static_cast<int>(state.range(0));
   const bool graphs = state.range(1) != 0;
   const bool nhwc = state.range(2) != 0;  // TAESD's layout (channels-last is its GPU default)
+  const int fb = static_cast<int>(state.range(3));
   Row row{"img2img",
           "sd-turbo 512x512 TAESD " + std::to_string(steps) + " step(s), " + (graphs ? "CUDA graphs" : "eager") +
-              (nhwc ? "" : ", TAESD NCHW"),
+              (nhwc ? "" : ", TAESD NCHW") + (fb > 1 ? ", frame buffer " + std::to_string(fb) : ""),
           graphs ? "graph" : "eager",
-          {{"steps", steps}, {"graphs", graphs ? 1 : 0}, {"nhwc", nhwc ? 1 : 0}}};
+          {{"steps", steps}, {"graphs", graphs ? 1 : 0}, {"nhwc", nhwc ? 1 : 0}, {"fb", fb}}};
   try {
     const UNet2DCondition& unet = sd_turbo_unet();
     full_taesd();
@@ -527,26 +531,34 @@ void BM_Img2Img(benchmark::State& state) {
     p.guidance = 0.0f;
     p.width = p.height = 512;
     p.cuda_graphs = graphs;
+    p.frame_buffer_size = fb;
     StreamDiffusion stream(&unet, codec, LcmScheduler{}, p);
     Rng rng(7);
     stream.set_prompt_embeds(host_random({1, 77, unet.config().cross_attention_dim}, 1.0f, 0.0f, rng), Tensor());
     // RGBA8 frames in and out on the host, as the studio runs it.
     std::vector<Tensor> frames;
-    for (int i = 0; i < 4; ++i) frames.push_back(bench::random_rgba8(512, 512, rng));
-    for (int i = 0; i < steps + 3; ++i) stream.process_rgba8(frames[static_cast<std::size_t>(i) % frames.size()]);
+    for (int i = 0; i < 4 * fb; ++i) frames.push_back(bench::random_rgba8(512, 512, rng));
+    std::size_t i = 0;
+    auto next = [&] {  // fb frames
+      const std::span<const Tensor> call(frames.data() + (i % 4) * static_cast<std::size_t>(fb),
+                                         static_cast<std::size_t>(fb));
+      ++i;
+      return call;
+    };
+    for (int k = 0; k < steps + 3; ++k) stream.process_rgba8(next());
     const StreamDiffusion::Counters before = stream.counters();
     std::vector<double> ms;
-    std::size_t i = 0;
     for (auto _ : state) {
       const auto t0 = std::chrono::steady_clock::now();
-      const StreamDiffusion::PixelResult r = stream.process_rgba8(frames[i++ % frames.size()]);
-      const double frame_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      const StreamDiffusion::PixelResult r = stream.process_rgba8(next());
+      const double call_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       if (!r.rgba.defined()) throw Error("no image after warm-up");
-      state.SetIterationTime(frame_ms * 1e-3);
-      ms.push_back(frame_ms);
+      state.SetIterationTime(call_ms * 1e-3);
+      ms.push_back(call_ms / fb);
     }
     const StreamDiffusion::Counters& after = stream.counters();
-    const double n = static_cast<double>(std::max<std::size_t>(1, ms.size()));
+    // Stage times per frame.
+    const double n = static_cast<double>(std::max<std::size_t>(1, ms.size()) * static_cast<std::size_t>(fb));
     row.ms = median(ms);
     state.counters["fps"] = row.ms > 0 ? 1000.0 / row.ms : 0;
     state.counters["preprocess_ms"] = (after.preprocess_s - before.preprocess_s) * 1e3 / n;
@@ -554,9 +566,11 @@ void BM_Img2Img(benchmark::State& state) {
     state.counters["encode_ms"] = (after.encode_s - before.encode_s) * 1e3 / n;
     state.counters["unet_ms"] = (after.unet_s - before.unet_s) * 1e3 / n;
     state.counters["decode_ms"] = (after.decode_s - before.decode_s) * 1e3 / n;
-    // Capture -> output: this frame's own time plus the steps - 1 frames it
-    // waits in the latent buffer.
-    state.counters["latency_ms"] = row.ms * steps;
+    // Capture -> output, with frames arriving as fast as they are processed:
+    // a call's frames come out steps calls after they went in (steps - 1 in
+    // the latent buffer), and the first of them waited for fb - 1 more frames.
+    const double latency = row.ms * fb * steps + row.ms * (fb - 1);
+    state.counters["latency_ms"] = latency;
     // GPU time of the stages; what the frame took beyond their sum is the
     // host's (launches, the copies' waits).
     const double gpu_ms = state.counters["preprocess_ms"].value + state.counters["encode_ms"].value +
@@ -567,7 +581,7 @@ void BM_Img2Img(benchmark::State& state) {
                   "%.1f fps; pre %.2f, enc %.2f, UNet %.2f, dec %.2f, post %.2f, other %.2f ms; latency %.1f ms",
                   1000.0 / row.ms, state.counters["preprocess_ms"].value, state.counters["encode_ms"].value,
                   state.counters["unet_ms"].value, state.counters["decode_ms"].value,
-                  state.counters["postprocess_ms"].value, row.ms - gpu_ms, row.ms * steps);
+                  state.counters["postprocess_ms"].value, row.ms - gpu_ms, latency);
     row.note = note;
     taesd_holder()->set_channels_last(true);
     record(state, row, 0);
@@ -577,11 +591,13 @@ void BM_Img2Img(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Img2Img)
-    ->ArgNames({"steps", "graphs", "nhwc"})
-    ->Args({1, 0, 1})
-    ->Args({1, 1, 1})
-    ->Args({1, 1, 0})
-    ->Args({2, 1, 1})
+    ->ArgNames({"steps", "graphs", "nhwc", "fb"})
+    ->Args({1, 0, 1, 1})
+    ->Args({1, 1, 1, 1})
+    ->Args({1, 1, 0, 1})
+    ->Args({1, 1, 1, 2})
+    ->Args({1, 1, 1, 4})
+    ->Args({2, 1, 1, 1})
     ->UseManualTime()
     ->Iterations(40)
     ->Unit(benchmark::kMillisecond);
