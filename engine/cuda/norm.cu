@@ -4,6 +4,7 @@
 // GroupNorm + SiLU) is folded into the writing pass.
 #include <algorithm>
 #include <cfloat>
+#include <cstdint>
 
 #include "engine/cuda/common.cuh"
 #include "engine/cuda/kernels.h"
@@ -116,6 +117,57 @@ __global__ void group_apply_kernel(const T* __restrict__ x, const Moments* __res
   }
 }
 
+// The same per channel: grid.y is (image, channel), so the channel, its
+// weight and bias are known per block, not per element (no 64-bit division),
+// and 16-byte vectors move when the plane divides into them.
+template <typename T, bool kVec>
+__global__ void channel_apply_kernel(const T* __restrict__ x, const Moments* __restrict__ partial,
+                                     const T* __restrict__ weight, const T* __restrict__ bias, T* __restrict__ y,
+                                     int channels, int cg, int spatial, int splits, float eps, bool silu) {
+  __shared__ float stats[2];
+  const int nc = blockIdx.y, c = nc % channels;
+  const int ng = (nc / channels) * (channels / cg) + c / cg;
+  if (threadIdx.x == 0) {
+    float n = 0.0f, mean = 0.0f, m2 = 0.0f;
+    for (int k = 0; k < splits; ++k) {
+      const Moments b = partial[ng * splits + k];
+      if (b.count == 0.0f) continue;
+      const float total = n + b.count;
+      const float delta = b.mean - mean;
+      mean += delta * (b.count / total);
+      m2 += b.m2 + delta * delta * (n * b.count / total);
+      n = total;
+    }
+    stats[0] = mean;
+    stats[1] = rsqrtf(m2 / n + eps);
+  }
+  __syncthreads();
+  const float mean = stats[0];
+  const float scale = stats[1] * (weight ? to_float(weight[c]) : 1.0f);
+  const float shift = bias ? to_float(bias[c]) : 0.0f;
+  const T* xs = x + static_cast<std::int64_t>(nc) * spatial;
+  T* ys = y + static_cast<std::int64_t>(nc) * spatial;
+  auto apply = [&](T v) {
+    float r = (to_float(v) - mean) * scale + shift;
+    if (silu) r = silu_f(r);
+    return from_float<T>(r);
+  };
+  const int stride = static_cast<int>(gridDim.x * blockDim.x);
+  if constexpr (kVec) {
+    constexpr int kV = 16 / sizeof(T);
+    for (int v = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x); v < spatial / kV; v += stride) {
+      alignas(16) T e[kV];
+      *reinterpret_cast<uint4*>(e) = reinterpret_cast<const uint4*>(xs)[v];
+#pragma unroll
+      for (int k = 0; k < kV; ++k) e[k] = apply(e[k]);
+      reinterpret_cast<uint4*>(ys)[v] = *reinterpret_cast<uint4*>(e);
+    }
+  } else {
+    for (int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x); i < spatial; i += stride)
+      ys[i] = apply(xs[i]);
+  }
+}
+
 // One block per row of the last dimension. rms: no mean, no bias.
 template <typename T, bool kRms>
 __global__ void row_norm_kernel(const T* __restrict__ x, const T* __restrict__ weight, const T* __restrict__ bias,
@@ -200,11 +252,31 @@ void group_norm(const Tensor& x, std::int64_t groups, const Tensor& weight, cons
     using T = decltype(tag);
     group_stats_kernel<T><<<dim3(static_cast<unsigned>(splits), static_cast<unsigned>(ng)), 256, 0, engine_stream()>>>(
         ptr<T>(x), moments, count, chunk);
-    const std::int64_t apply_blocks = std::clamp<std::int64_t>((count + 1023) / 1024, 1, 4 * splits);
-    group_apply_kernel<T>
-        <<<dim3(static_cast<unsigned>(apply_blocks), static_cast<unsigned>(ng)), 256, 0, engine_stream()>>>(
-            ptr<T>(x), moments, opt_ptr<T>(weight), opt_ptr<T>(bias), ptr<T>(out), static_cast<int>(groups),
-            static_cast<int>(c / groups), spatial, static_cast<int>(splits), eps, silu);
+    if (n * c <= 65535 && spatial < (1ll << 31)) {
+      // Per channel; vectors when every plane starts 16-byte aligned.
+      constexpr std::int64_t kV = 16 / sizeof(T);
+      const bool vec = spatial % kV == 0 && reinterpret_cast<std::uintptr_t>(x.raw_data()) % 16 == 0 &&
+                       reinterpret_cast<std::uintptr_t>(out.raw_data()) % 16 == 0;
+      const std::int64_t units = vec ? spatial / kV : spatial;
+      const dim3 grid(static_cast<unsigned>(std::clamp<std::int64_t>((units + 255) / 256, 1, 64)),
+                      static_cast<unsigned>(n * c));
+      auto launch = [&](auto kernel) {
+        kernel<<<grid, 256, 0, engine_stream()>>>(ptr<T>(x), moments, opt_ptr<T>(weight), opt_ptr<T>(bias), ptr<T>(out),
+                                                  static_cast<int>(c), static_cast<int>(c / groups),
+                                                  static_cast<int>(spatial), static_cast<int>(splits), eps, silu);
+      };
+      if (vec) {
+        launch(channel_apply_kernel<T, true>);
+      } else {
+        launch(channel_apply_kernel<T, false>);
+      }
+    } else {
+      const std::int64_t apply_blocks = std::clamp<std::int64_t>((count + 1023) / 1024, 1, 4 * splits);
+      group_apply_kernel<T>
+          <<<dim3(static_cast<unsigned>(apply_blocks), static_cast<unsigned>(ng)), 256, 0, engine_stream()>>>(
+              ptr<T>(x), moments, opt_ptr<T>(weight), opt_ptr<T>(bias), ptr<T>(out), static_cast<int>(groups),
+              static_cast<int>(c / groups), spatial, static_cast<int>(splits), eps, silu);
+    }
   });
   SC_CUDA_LAUNCH_CHECK();
 }

@@ -283,11 +283,13 @@ TEST_F(CudaOps, GroupNormMatchesCpu) {
     float eps;
   };
   const Case cases[] = {
-      {{2, 32, 8, 8}, 8, true, false, 1e-5f},   {{2, 32, 8, 8}, 8, true, true, 1e-5f},
-      {{1, 6, 17}, 3, false, true, 1e-5f},      {{1, 6, 17}, 3, false, false, 1e-5f},
-      {{3, 4, 1, 1}, 2, true, true, 1e-5f},     {{2, 6}, 3, true, false, 1e-5f},
-      {{1, 64, 33, 33}, 32, true, true, 1e-5f}, {{2, 320, 8, 8}, 32, true, true, 1e-6f},
-      {{1, 3, 5, 7}, 1, true, false, 1e-5f},    {{1, 8, 3, 3}, 8, false, true, 1e-5f},
+      {{2, 32, 8, 8}, 8, true, false, 1e-5f},    {{2, 32, 8, 8}, 8, true, true, 1e-5f},
+      {{1, 6, 17}, 3, false, true, 1e-5f},       {{1, 6, 17}, 3, false, false, 1e-5f},
+      {{3, 4, 1, 1}, 2, true, true, 1e-5f},      {{2, 6}, 3, true, false, 1e-5f},
+      {{1, 64, 33, 33}, 32, true, true, 1e-5f},  {{2, 320, 8, 8}, 32, true, true, 1e-6f},
+      {{1, 3, 5, 7}, 1, true, false, 1e-5f},     {{1, 8, 3, 3}, 8, false, true, 1e-5f},
+      {{1, 320, 64, 64}, 32, true, true, 1e-5f},  // the UNet's first level: 16-byte vectors per channel
+      {{2, 33000, 2}, 8, true, false, 1e-5f},     // more (image, channel) pairs than a grid's y: per group
   };
   std::uint32_t seed = 400;
   for (const Case& c : cases) {
