@@ -14,6 +14,10 @@ layout(std430, binding = 6) writeonly buffer ConicOpacity { vec4 conic_opacity[]
 layout(std430, binding = 7) writeonly buffer Colors { vec4 colors[]; };
 layout(std430, binding = 8) writeonly buffer Rects { uvec4 rects[]; };              // tile x0 y0 x1 y1 (end exclusive)
 layout(std430, binding = 9) writeonly buffer Touched { uint touched[]; };
+// The depth sort's input: depth bits (positive floats order like their bits;
+// culled Gaussians last) and the Gaussian's index.
+layout(std430, binding = 10) writeonly buffer DepthKeys { uint depth_keys[]; };
+layout(std430, binding = 11) writeonly buffer Order { uint order[]; };
 
 layout(push_constant) uniform Push {
   mat4 viewmat;     // world -> camera (OpenCV: x right, y down, z forward)
@@ -61,11 +65,13 @@ void cull(uint i) {
   mean_depth[i] = vec4(0.0);
   rects[i] = uvec4(0u);
   touched[i] = 0u;
+  depth_keys[i] = 0xffffffffu;
 }
 
 void main() {
   const uint i = gl_GlobalInvocationID.x;
   if (i >= pc.dims.z) return;
+  order[i] = i;
   const vec3 p_world = vec3(positions[3u * i], positions[3u * i + 1u], positions[3u * i + 2u]);
   const vec3 p = (pc.viewmat * vec4(p_world, 1.0)).xyz;
   if (p.z < pc.near_far.x || p.z > pc.near_far.y) {
@@ -130,4 +136,5 @@ void main() {
   colors[i] = vec4(sh_color(i, dir), log(255.0 * opacities[i]) + 1e-3);
   rects[i] = rect;
   touched[i] = n;
+  depth_keys[i] = floatBitsToUint(p.z);
 }
