@@ -40,6 +40,7 @@ constexpr const char* kUsage =
     "  --taesd DIR            with --img2img: the TAESD decoder folder (fast)\n"
     "  --prompt TEXT          with --img2img: the prompt\n"
     "  --size WxH             with --img2img: the model resolution (multiples of 8)\n"
+    "  --frame-buffer N       with --img2img: frames per UNet call, 1 to 16 (throughput vs latency)\n"
     "  --quit-after SECONDS   quit after this many seconds (for automation)\n"
     "  --screenshot PATH.png  with --quit-after: save a screenshot of the main window first\n"
     "  --close-after SECONDS  close the window after this many seconds, as its close button does\n"
@@ -60,6 +61,7 @@ struct GuiArgs {
   std::string sequence;
   std::string img2img, taesd, prompt;
   int width = 0, height = 0;
+  int frame_buffer = 0;  // 0: the dock's value
 };
 
 [[noreturn]] void usage_error(const std::string& msg) {
@@ -108,6 +110,10 @@ GuiArgs parse_args(int argc, char** argv) {
       const std::string v = value(arg);
       if (std::sscanf(v.c_str(), "%dx%d", &a.width, &a.height) != 2 || a.width <= 0 || a.height <= 0)
         usage_error("--size needs WxH, e.g. 512x512; got '" + v + "'");
+    } else if (arg == "--frame-buffer") {
+      const std::string v = value(arg);
+      if (std::sscanf(v.c_str(), "%d", &a.frame_buffer) != 1 || a.frame_buffer < 1 || a.frame_buffer > 16)
+        usage_error("--frame-buffer needs 1 to 16 frames; got '" + v + "'");
     } else if (arg == "--record") {
       a.record = value(arg);
     } else if (arg == "--self-test") {
@@ -124,8 +130,8 @@ GuiArgs parse_args(int argc, char** argv) {
     }
   }
   if (!a.screenshot.empty() && !a.quit_after_s) usage_error("--screenshot needs --quit-after SECONDS");
-  if (a.img2img.empty() && (!a.taesd.empty() || !a.prompt.empty() || a.width > 0))
-    usage_error("--taesd, --prompt and --size go with --img2img MODEL_DIR");
+  if (a.img2img.empty() && (!a.taesd.empty() || !a.prompt.empty() || a.width > 0 || a.frame_buffer > 0))
+    usage_error("--taesd, --prompt, --size and --frame-buffer go with --img2img MODEL_DIR");
   if (!a.img2img.empty() && a.volumetric) usage_error("--img2img and --volumetric are different modes; pick one");
   return a;
 }
@@ -215,7 +221,7 @@ int main(int argc, char** argv) {
       window.startSource(QString::fromStdString(source));
       if (!args.img2img.empty()) {
         window.startImg2Img(QString::fromStdString(args.img2img), QString::fromStdString(args.taesd),
-                            QString::fromStdString(args.prompt), args.width, args.height);
+                            QString::fromStdString(args.prompt), args.width, args.height, args.frame_buffer);
       }
     }
 

@@ -284,6 +284,12 @@ void MainWindow::build_docks() {
                        QStringLiteral("768x512"), QStringLiteral("512x768")});
   size_box_->setToolTip(tr("Model resolution WxH, multiples of 8"));
   i2i->addRow(tr("Size"), size_box_);
+  frame_buffer_ = new QSpinBox(img2img_box_);
+  frame_buffer_->setRange(1, 16);
+  frame_buffer_->setValue(1);
+  frame_buffer_->setToolTip(
+      tr("Frames per UNet call (Stream Batch): more frames per second on a GPU, each frame shown later"));
+  i2i->addRow(tr("Frames per call"), frame_buffer_);
   ssf_box_ = new QCheckBox(tr("Skip near-identical frames (SSF)"), img2img_box_);
   i2i->addRow(ssf_box_);
   img2img_status_ = new QLabel(tr("no model loaded"), img2img_box_);
@@ -301,7 +307,7 @@ void MainWindow::build_docks() {
   connect(load_button, &QPushButton::clicked, this, [this] { load_img2img(); });
   for (QLineEdit* e : {prompt_, negative_prompt_})
     connect(e, &QLineEdit::editingFinished, this, [this] { push_img2img_settings(); });
-  for (QSpinBox* b : {steps_, seed_})
+  for (QSpinBox* b : {steps_, seed_, frame_buffer_})
     connect(b, qOverload<int>(&QSpinBox::valueChanged), this, [this] { push_img2img_settings(); });
   for (QDoubleSpinBox* b : {strength_, guidance_, delta_})
     connect(b, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this] { push_img2img_settings(); });
@@ -592,6 +598,7 @@ app::Img2ImgSettings MainWindow::img2img_settings() const {
   s.height = wh.size() == 2 ? wh[1].toInt(&ok_h) : 0;
   if (!ok_w || !ok_h) s.width = s.height = 0;  // stream_params says what is wrong
   s.similarity_filter = ssf_box_->isChecked();
+  s.frame_buffer_size = frame_buffer_->value();
   return s;
 }
 
@@ -666,12 +673,13 @@ void MainWindow::push_img2img_settings() {
   }
 }
 
-void MainWindow::startImg2Img(const QString& model, const QString& taesd, const QString& prompt, int width,
-                              int height) {
+void MainWindow::startImg2Img(const QString& model, const QString& taesd, const QString& prompt, int width, int height,
+                              int frame_buffer) {
   model_dir_->setText(model);
   taesd_dir_->setText(taesd);
   if (!prompt.isEmpty()) prompt_->setText(prompt);
   if (width > 0 && height > 0) size_box_->setCurrentText(QStringLiteral("%1x%2").arg(width).arg(height));
+  if (frame_buffer > 0) frame_buffer_->setValue(frame_buffer);
   setMode(2);
 }
 
@@ -750,6 +758,7 @@ void MainWindow::restore_settings() {
   prompt_->setText(s.value(QStringLiteral("img2img/prompt"), prompt_->text()).toString());
   negative_prompt_->setText(s.value(QStringLiteral("img2img/negative_prompt")).toString());
   steps_->setValue(s.value(QStringLiteral("img2img/steps"), steps_->value()).toInt());
+  frame_buffer_->setValue(s.value(QStringLiteral("img2img/frame_buffer"), frame_buffer_->value()).toInt());
   strength_->setValue(s.value(QStringLiteral("img2img/strength"), strength_->value()).toDouble());
   cfg_box_->setCurrentText(s.value(QStringLiteral("img2img/cfg"), cfg_box_->currentText()).toString());
   guidance_->setValue(s.value(QStringLiteral("img2img/guidance"), guidance_->value()).toDouble());
@@ -776,6 +785,7 @@ void MainWindow::save_settings() {
   s.setValue(QStringLiteral("img2img/prompt"), prompt_->text());
   s.setValue(QStringLiteral("img2img/negative_prompt"), negative_prompt_->text());
   s.setValue(QStringLiteral("img2img/steps"), steps_->value());
+  s.setValue(QStringLiteral("img2img/frame_buffer"), frame_buffer_->value());
   s.setValue(QStringLiteral("img2img/strength"), strength_->value());
   s.setValue(QStringLiteral("img2img/cfg"), cfg_box_->currentText());
   s.setValue(QStringLiteral("img2img/guidance"), guidance_->value());

@@ -54,7 +54,8 @@ class MainWindow : public QMainWindow {
   // Switches to the img2img mode on a diffusers pipeline folder (and an
   // optional TAESD folder): the models load in the background, the source
   // keeps running, and the output replaces it once they are ready.
-  void startImg2Img(const QString& model, const QString& taesd, const QString& prompt, int width, int height);
+  void startImg2Img(const QString& model, const QString& taesd, const QString& prompt, int width, int height,
+                    int frame_buffer = 0);
 
  protected:
   void closeEvent(QCloseEvent* e) override;
@@ -96,6 +97,7 @@ class MainWindow : public QMainWindow {
   QLineEdit* prompt_ = nullptr;
   QLineEdit* negative_prompt_ = nullptr;
   QSpinBox* steps_ = nullptr;
+  QSpinBox* frame_buffer_ = nullptr;
   QDoubleSpinBox* strength_ = nullptr;
   QComboBox* cfg_box_ = nullptr;
   QDoubleSpinBox* guidance_ = nullptr;

@@ -1,6 +1,8 @@
 // Runs the real GUI under Xvfb with Mesa's software Vulkan (lavapipe).
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include <unistd.h>
 
 #include <QImage>
@@ -20,7 +22,22 @@ using sc::test::run_command;
 using sc::test::shell_quote;
 
 const std::string kGui = shell_quote(SC_GUI_PATH);
-const std::string kXvfb = std::string(SC_XVFB_RUN) + " -a -s '-screen 0 1600x1000x24' ";
+// xvfb-run's own exit status can mask the studio's: it exits 5 when removing
+// its temporary directory races the X server's shutdown. So the studio runs
+// under sh, which prints its status; run_gui reads it back from the output.
+const std::string kXvfb =
+    std::string(SC_XVFB_RUN) + " -a -s '-screen 0 1600x1000x24' sh -c '\"$0\" \"$@\"; echo \"[studio exit $?]\"' ";
+
+sc::test::RunResult run_gui(const std::string& command) {
+  sc::test::RunResult r = run_command(command);
+  const std::string marker = "[studio exit ";
+  if (const auto at = r.output.rfind(marker); at != std::string::npos) {
+    const int status = std::atoi(r.output.c_str() + at + marker.size());
+    r.signaled = status > 128;  // sh reports a signal n as 128 + n
+    r.exit_code = status;
+  }
+  return r;
+}
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
@@ -61,7 +78,7 @@ int longest_run(const QImage& img, const std::function<bool(int, int, int)>& pre
 TEST(Gui, ScreenshotShowsTheTestPatternAndTheHud) {
   const std::string shot = std::string(SC_TEST_TMP_DIR) + "/gui_main.png";
   std::filesystem::remove(shot);
-  auto r = run_command(gui_env() + kXvfb + kGui + " --source test --quit-after 3 --screenshot " + shell_quote(shot));
+  auto r = run_gui(gui_env() + kXvfb + kGui + " --source test --quit-after 3 --screenshot " + shell_quote(shot));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_FALSE(contains(r.output, "validation:")) << r.output;
   EXPECT_TRUE(contains(r.output, "HUD frames")) << r.output;
@@ -92,7 +109,7 @@ TEST(Gui, ScreenshotShowsTheTestPatternAndTheHud) {
 TEST(Gui, VolumetricModePlaysTheBundledSample) {
   const std::string shot = std::string(SC_TEST_TMP_DIR) + "/gui_volumetric.png";
   std::filesystem::remove(shot);
-  auto r = run_command(gui_env() + kXvfb + kGui + " --volumetric --quit-after 4 --screenshot " + shell_quote(shot));
+  auto r = run_gui(gui_env() + kXvfb + kGui + " --volumetric --quit-after 4 --screenshot " + shell_quote(shot));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "volumetric:")) << r.output;
   EXPECT_FALSE(contains(r.output, "validation: Validation Error")) << r.output;
@@ -116,8 +133,8 @@ TEST(Gui, VolumetricModePlaysTheBundledSample) {
 
 TEST(Gui, BadSequenceIsShownInTheWindowAndTheStudioGoesOn) {
   const std::string shot = std::string(SC_TEST_TMP_DIR) + "/gui_bad_sequence.png";
-  auto r = run_command(gui_env() + kXvfb + kGui + " --volumetric /nonexistent/seq --quit-after 2 --screenshot " +
-                       shell_quote(shot));
+  auto r = run_gui(gui_env() + kXvfb + kGui + " --volumetric /nonexistent/seq --quit-after 2 --screenshot " +
+                   shell_quote(shot));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "/nonexistent/seq")) << r.output;
   EXPECT_FALSE(r.signaled);
@@ -134,9 +151,10 @@ TEST(Gui, Img2ImgModeRestylesTheLiveSource) {
   // The tiny seeded pipeline of the golden tests: its "style" is noise, which
   // is the point: the viewport must show the model's output, not the source.
   const std::string model = sc::test::tiny_img2img_pipeline("gui_img2img_model").string();
-  auto r = run_command(gui_env() + kXvfb + kGui + " --source 'test:96x64@20' --img2img " + shell_quote(model) +
-                       " --taesd " + shell_quote(sc::test::tiny_taesd().string()) +
-                       " --prompt 'a watercolor city' --size 64x64 --quit-after 6 --screenshot " + shell_quote(shot));
+  auto r = run_gui(gui_env() + kXvfb + kGui + " --source 'test:96x64@20' --img2img " + shell_quote(model) +
+                   " --taesd " + shell_quote(sc::test::tiny_taesd().string()) +
+                   " --prompt 'a watercolor city' --size 64x64 --frame-buffer 2 --quit-after 6 --screenshot " +
+                   shell_quote(shot));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "(TAESD) on CPU fp32 loaded")) << r.output;
   EXPECT_TRUE(contains(r.output, "mode: img2img")) << r.output;
@@ -153,8 +171,8 @@ TEST(Gui, Img2ImgModeRestylesTheLiveSource) {
 
 TEST(Gui, Img2ImgWithABadModelFolderSaysSoAndTheSourceGoesOn) {
   const std::string shot = std::string(SC_TEST_TMP_DIR) + "/gui_img2img_bad.png";
-  auto r = run_command(gui_env() + kXvfb + kGui +
-                       " --source test --img2img /nonexistent/model --quit-after 3 --screenshot " + shell_quote(shot));
+  auto r = run_gui(gui_env() + kXvfb + kGui +
+                   " --source test --img2img /nonexistent/model --quit-after 3 --screenshot " + shell_quote(shot));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "/nonexistent/model")) << r.output;
   EXPECT_FALSE(r.signaled);
@@ -165,7 +183,7 @@ TEST(Gui, Img2ImgWithABadModelFolderSaysSoAndTheSourceGoesOn) {
 }
 
 TEST(Gui, ResizeStormAndMinimiseRestoreStayClean) {
-  auto r = run_command(gui_env() + kXvfb + kGui + " --source test:320x240@30 --self-test resize");
+  auto r = run_gui(gui_env() + kXvfb + kGui + " --source test:320x240@30 --self-test resize");
   ASSERT_EQ(r.exit_code, 0) << "3 means Vulkan validation errors:\n" << r.output;
   EXPECT_FALSE(contains(r.output, "validation:")) << r.output;
   ASSERT_TRUE(contains(r.output, "self-test resize")) << r.output;
@@ -180,8 +198,8 @@ TEST(Gui, ResizeStormAndMinimiseRestoreStayClean) {
 TEST(Gui, ClosingTheWindowFinishesTheRecording) {
   const std::string out = std::string(SC_TEST_TMP_DIR) + "/gui_record.mp4";
   std::filesystem::remove(out);
-  auto r = run_command(gui_env() + kXvfb + kGui + " --source test:320x240@30 --record " + shell_quote(out) +
-                       " --close-after 2.5");
+  auto r = run_gui(gui_env() + kXvfb + kGui + " --source test:320x240@30 --record " + shell_quote(out) +
+                   " --close-after 2.5");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "saved " + out + " on exit")) << r.output;
   std::ifstream in(out, std::ios::binary);
@@ -206,8 +224,8 @@ TEST(Gui, NoDisplayIsASentenceNotACrash) {
 }
 
 TEST(Gui, NoVulkanDriverSaysWhatToInstall) {
-  auto r = run_command(gui_env() + "VK_DRIVER_FILES=/nonexistent.json VK_ICD_FILENAMES=/nonexistent.json " + kXvfb +
-                       kGui + " --quit-after 1");
+  auto r = run_gui(gui_env() + "VK_DRIVER_FILES=/nonexistent.json VK_ICD_FILENAMES=/nonexistent.json " + kXvfb + kGui +
+                   " --quit-after 1");
   EXPECT_FALSE(r.signaled);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "mesa-vulkan-drivers")) << r.output;
