@@ -295,20 +295,23 @@ VkCommandBuffer VulkanContext::begin_one_shot() {
   return cmd;
 }
 
-void VulkanContext::end_one_shot(VkCommandBuffer cmd) {
+void VulkanContext::end_one_shot(VkCommandBuffer cmd, const TimelineSync& sync) {
   vk_check(vkEndCommandBuffer(cmd), "vkEndCommandBuffer");
   VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO, nullptr, 0};
   VkFence fence;
   vk_check(vkCreateFence(device_, &fci, nullptr, &fence), "vkCreateFence");
-  VkSubmitInfo si{};
-  si.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
-  si.commandBufferCount = 1;
-  si.pCommandBuffers = &cmd;
-  VkResult r = vkQueueSubmit(queue_, 1, &si, fence);
-  if (r == VK_SUCCESS) r = vkWaitForFences(device_, 1, &fence, VK_TRUE, UINT64_MAX);
+  VkResult r = VK_SUCCESS;
+  try {
+    submit_frame(queue_, cmd, VK_NULL_HANDLE, 0, VK_NULL_HANDLE, sync, fence);
+    r = vkWaitForFences(device_, 1, &fence, VK_TRUE, UINT64_MAX);
+  } catch (...) {
+    vkDestroyFence(device_, fence, nullptr);
+    vkFreeCommandBuffers(device_, pool_, 1, &cmd);
+    throw;
+  }
   vkDestroyFence(device_, fence, nullptr);
   vkFreeCommandBuffers(device_, pool_, 1, &cmd);
-  vk_check(r, "vkQueueSubmit");
+  vk_check(r, "vkWaitForFences");
 }
 
 }  // namespace sc::render

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "render/render_pass.h"
+
 namespace sc::render {
 
 struct PhysicalDeviceInfo {
@@ -66,11 +68,12 @@ class VulkanContext {
   std::uint32_t memory_type(std::uint32_t type_bits, VkMemoryPropertyFlags props) const;
 
   // Records with record(), submits on the context's queue and waits.
+  // `sync`: a timeline semaphore to wait for first and / or to signal when done.
   template <typename F>
-  void submit_and_wait(F&& record) {
+  void submit_and_wait(F&& record, const TimelineSync& sync = {}) {
     VkCommandBuffer cmd = begin_one_shot();
     record(cmd);
-    end_one_shot(cmd);
+    end_one_shot(cmd, sync);
   }
 
   static void on_validation_message(VulkanContext* self, bool is_error, const char* text);
@@ -78,7 +81,7 @@ class VulkanContext {
  private:
   void release();  // destroys what was created; safe on a partly built context
   VkCommandBuffer begin_one_shot();
-  void end_one_shot(VkCommandBuffer cmd);
+  void end_one_shot(VkCommandBuffer cmd, const TimelineSync& sync);
 
   VkInstance instance_ = VK_NULL_HANDLE;
   VkDebugUtilsMessengerEXT messenger_ = VK_NULL_HANDLE;

@@ -37,28 +37,33 @@ OffscreenTarget::~OffscreenTarget() {
 }
 
 std::vector<std::uint8_t> OffscreenTarget::render(FrameCallbacks& callbacks) {
-  ctx_.submit_and_wait([&](VkCommandBuffer cmd) {
-    callbacks.before_pass(cmd);
-    VkClearValue clear{};
-    VkRenderPassBeginInfo rbi{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO,
-                              nullptr,
-                              render_pass_,
-                              framebuffer_,
-                              {{0, 0}, {width_, height_}},
-                              1,
-                              &clear};
-    vkCmdBeginRenderPass(cmd, &rbi, VK_SUBPASS_CONTENTS_INLINE);
-    callbacks.in_pass(cmd, {width_, height_});
-    vkCmdEndRenderPass(cmd);
-    VkBufferImageCopy region{};
-    region.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1};
-    region.imageExtent = {width_, height_, 1};
-    vkCmdCopyImageToBuffer(cmd, image_->image(), VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, readback_->handle(), 1, &region);
-    VkMemoryBarrier to_host{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_TRANSFER_WRITE_BIT,
-                            VK_ACCESS_HOST_READ_BIT};
-    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host, 0, nullptr, 0,
-                         nullptr);
-  });
+  TimelineSync sync;  // filled after recording, read at the submission
+  ctx_.submit_and_wait(
+      [&](VkCommandBuffer cmd) {
+        callbacks.before_pass(cmd);
+        VkClearValue clear{};
+        VkRenderPassBeginInfo rbi{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO,
+                                  nullptr,
+                                  render_pass_,
+                                  framebuffer_,
+                                  {{0, 0}, {width_, height_}},
+                                  1,
+                                  &clear};
+        vkCmdBeginRenderPass(cmd, &rbi, VK_SUBPASS_CONTENTS_INLINE);
+        callbacks.in_pass(cmd, {width_, height_});
+        vkCmdEndRenderPass(cmd);
+        VkBufferImageCopy region{};
+        region.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1};
+        region.imageExtent = {width_, height_, 1};
+        vkCmdCopyImageToBuffer(cmd, image_->image(), VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, readback_->handle(), 1,
+                               &region);
+        VkMemoryBarrier to_host{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_TRANSFER_WRITE_BIT,
+                                VK_ACCESS_HOST_READ_BIT};
+        vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host, 0,
+                             nullptr, 0, nullptr);
+        sync = callbacks.timeline_sync();
+      },
+      sync);
   std::vector<std::uint8_t> out(std::size_t(width_) * height_ * 4);
   std::memcpy(out.data(), readback_->mapped(), out.size());
   return out;

@@ -204,17 +204,8 @@ bool Presenter::render_frame(std::uint32_t width, std::uint32_t height, FrameCal
   vkCmdEndRenderPass(cmd);
   vk_check(vkEndCommandBuffer(cmd), "vkEndCommandBuffer");
 
-  VkPipelineStageFlags wait_stage = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT;
-  VkSubmitInfo si{};
-  si.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
-  si.waitSemaphoreCount = 1;
-  si.pWaitSemaphores = &image_ready_[frame_];
-  si.pWaitDstStageMask = &wait_stage;
-  si.commandBufferCount = 1;
-  si.pCommandBuffers = &cmd;
-  si.signalSemaphoreCount = 1;
-  si.pSignalSemaphores = &render_done_[index];
-  vk_check(vkQueueSubmit(ctx_.queue(), 1, &si, in_flight_[frame_]), "vkQueueSubmit");
+  submit_frame(ctx_.queue(), cmd, image_ready_[frame_], VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT,
+               render_done_[index], callbacks.timeline_sync(), in_flight_[frame_]);
 
   VkPresentInfoKHR pi{
       VK_STRUCTURE_TYPE_PRESENT_INFO_KHR, nullptr, 1, &render_done_[index], 1, &swapchain_, &index, nullptr};

@@ -30,4 +30,43 @@ VkRenderPass create_color_render_pass(VkDevice device, VkFormat format, VkImageL
   return pass;
 }
 
+void submit_frame(VkQueue queue, VkCommandBuffer cmd, VkSemaphore wait_binary, VkPipelineStageFlags wait_stage,
+                  VkSemaphore signal_binary, const TimelineSync& sync, VkFence fence) {
+  VkSemaphore waits[2], signals[2];
+  VkPipelineStageFlags stages[2];
+  std::uint64_t wait_values[2], signal_values[2];
+  std::uint32_t nw = 0, ns = 0;
+  if (wait_binary != VK_NULL_HANDLE) {
+    waits[nw] = wait_binary;
+    stages[nw] = wait_stage;
+    wait_values[nw++] = 0;  // ignored for a binary semaphore
+  }
+  if (sync.wait != VK_NULL_HANDLE) {
+    waits[nw] = sync.wait;
+    stages[nw] = VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT;
+    wait_values[nw++] = sync.wait_value;
+  }
+  if (signal_binary != VK_NULL_HANDLE) {
+    signals[ns] = signal_binary;
+    signal_values[ns++] = 0;
+  }
+  if (sync.signal != VK_NULL_HANDLE) {
+    signals[ns] = sync.signal;
+    signal_values[ns++] = sync.signal_value;
+  }
+  VkTimelineSemaphoreSubmitInfo timeline{
+      VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO, nullptr, nw, wait_values, ns, signal_values};
+  VkSubmitInfo si{};
+  si.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
+  si.pNext = sync.empty() ? nullptr : &timeline;
+  si.waitSemaphoreCount = nw;
+  si.pWaitSemaphores = waits;
+  si.pWaitDstStageMask = stages;
+  si.commandBufferCount = 1;
+  si.pCommandBuffers = &cmd;
+  si.signalSemaphoreCount = ns;
+  si.pSignalSemaphores = signals;
+  vk_check(vkQueueSubmit(queue, 1, &si, fence), "vkQueueSubmit");
+}
+
 }  // namespace sc::render

@@ -578,6 +578,35 @@ void MainWindow::setMode(int index) {
   } else {
     session_->set_processor(nullptr);
   }
+  update_gpu_link();
+}
+
+// img2img running on CUDA shows its frames through a zero-copy link (CUDA
+// writes them into the viewport's memory); any other case, or a device pair
+// that cannot share memory, goes through the host copy as ever.
+void MainWindow::update_gpu_link() {
+  const bool want = img2img_ && mode_box_->currentIndex() == 2 && img2img_->compute().rfind("CUDA", 0) == 0;
+  const app::Img2ImgSettings s = img2img_ ? img2img_->settings() : app::Img2ImgSettings{};
+  if (want && gpu_link_ && gpu_link_engine_ == img2img_.get() && gpu_link_->width() == s.width &&
+      gpu_link_->height() == s.height)
+    return;
+  if (gpu_link_) {
+    viewport_->set_gpu_link(nullptr);
+    if (img2img_) img2img_->set_display_link(nullptr);  // (a replaced engine is gone, or going)
+    gpu_link_.reset();
+    gpu_link_engine_ = nullptr;
+  }
+  if (!want) return;
+  std::string why;
+  gpu_link_ = app::GpuFrameLink::create(ctx_, s.width, s.height, &why);
+  if (!gpu_link_) {
+    log::info("display: img2img frames reach the viewport through host memory ({})", why);
+    return;
+  }
+  log::info("display: img2img frames go from CUDA to the viewport without a host copy ({}x{})", s.width, s.height);
+  viewport_->set_gpu_link(gpu_link_);
+  img2img_->set_display_link(gpu_link_);
+  gpu_link_engine_ = img2img_.get();
 }
 
 // ---- img2img ------------------------------------------------------------------
@@ -661,6 +690,7 @@ void MainWindow::img2img_loaded(std::shared_ptr<app::Img2ImgEngine> engine, cons
     session_->set_processor(img2img_);
     if (!session_->running()) startSource(source_box_->currentText());
   }
+  update_gpu_link();
 }
 
 void MainWindow::push_img2img_settings() {
@@ -671,6 +701,7 @@ void MainWindow::push_img2img_settings() {
     // The stream keeps its previous settings.
     showError(tr("img2img: %1").arg(QString::fromStdString(e.what())));
   }
+  update_gpu_link();  // a new size needs a new link
 }
 
 void MainWindow::startImg2Img(const QString& model, const QString& taesd, const QString& prompt, int width, int height,

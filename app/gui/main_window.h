@@ -108,6 +108,9 @@ class MainWindow : public QMainWindow {
   QComboBox* device_box_ = nullptr;
   QLabel* img2img_status_ = nullptr;
   std::shared_ptr<app::Img2ImgEngine> img2img_;
+  std::shared_ptr<app::GpuFrameLink> gpu_link_;          // img2img on CUDA -> viewport, no host copy
+  const app::Img2ImgEngine* gpu_link_engine_ = nullptr;  // the engine that publishes into it
+  void update_gpu_link();
   std::string img2img_models_key_;  // model | taesd | device the engine was loaded with
   std::thread loader_;
   bool loading_ = false;

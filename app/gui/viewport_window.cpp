@@ -24,20 +24,22 @@ class ViewportFrame final : public render::FrameCallbacks {
                 const render::CanvasView& view, const render::HudStats* stats, double frame_s)
       : canvas_(canvas), hud_(hud), upload_(upload), view_(view), stats_(stats), frame_s_(frame_s) {}
 
-  // A frame already on the GPU (the splat renderer's output) instead of an upload.
-  void copy_gpu(VkBuffer pixels, int width, int height) {
+  // An output already on the GPU (the splat renderer's, or a CUDA frame
+  // through the zero-copy link, whose sync the submission carries) instead of
+  // an upload; the input view still uploads.
+  void copy_gpu(VkBuffer pixels, int width, int height, const render::TimelineSync& sync = {}) {
     gpu_pixels_ = pixels;
     gpu_w_ = width;
     gpu_h_ = height;
+    sync_ = sync;
   }
+  render::TimelineSync timeline_sync() override { return sync_; }
+  void keep_output() { keep_output_ = true; }
 
   void before_pass(VkCommandBuffer cmd) override {
-    if (gpu_pixels_ != VK_NULL_HANDLE) {
-      canvas_.output().copy_from(cmd, gpu_pixels_, gpu_w_, gpu_h_);
-      return;
-    }
+    if (gpu_pixels_ != VK_NULL_HANDLE) canvas_.output().copy_from(cmd, gpu_pixels_, gpu_w_, gpu_h_);
     if (!upload_) return;
-    canvas_.output().upload(cmd, host_image(upload_->output));
+    if (gpu_pixels_ == VK_NULL_HANDLE && !keep_output_) canvas_.output().upload(cmd, host_image(upload_->output));
     if (!upload_->input.empty() && (view_.side_by_side || view_.show_input))
       canvas_.input().upload(cmd, host_image(upload_->input));
   }
@@ -55,6 +57,8 @@ class ViewportFrame final : public render::FrameCallbacks {
   double frame_s_;
   VkBuffer gpu_pixels_ = VK_NULL_HANDLE;
   int gpu_w_ = 0, gpu_h_ = 0;
+  render::TimelineSync sync_;
+  bool keep_output_ = false;
 };
 
 }  // namespace
@@ -149,6 +153,16 @@ void ViewportWindow::render() {
     ViewportFrame frame(*canvas_, hud_visible_ ? hud_.get() : nullptr, upload ? &shown_ : nullptr, view, &stats,
                         frame_s);
     if (volumetric_) frame.copy_gpu(volumetric_->renderer().output_rgba().handle(), int(rw), int(rh));
+    // img2img's output straight from CUDA memory when the link has a new frame.
+    // (Once the link carries frames, the host copies of the same frames are
+    // not uploaded again: the texture keeps the linked one.)
+    const std::optional<app::GpuFrameLink::Frame> linked = !volumetric_ && link_ ? link_->take() : std::nullopt;
+    if (linked) {
+      frame.copy_gpu(linked->buffer, linked->width, linked->height, linked->sync);
+      ++linked_shown_;
+    } else if (!volumetric_ && link_ && link_->published() > 0) {
+      frame.keep_output();  // the host frame is a copy of one the link carried
+    }
     if (presenter_->render_frame(w, h, frame) && upload) {
       session_.displayed(shown_.output);
       upload_pending_ = false;

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 
+#include "app/session/gpu_frame_link.h"
 #include "app/session/live_session.h"
 #include "app/session/volumetric_view.h"
 #include "render/canvas.h"
@@ -38,6 +39,10 @@ class ViewportWindow : public QWindow {
   // While set, the viewport shows this volumetric view instead of the live
   // session's frames, and mouse/keys drive its camera.
   void set_volumetric(app::VolumetricView* view) { volumetric_ = view; }
+  // Zero-copy img2img frames: while a link is set and has frames, the output
+  // comes from it (GPU to GPU) instead of the session's host copy.
+  void set_gpu_link(std::shared_ptr<app::GpuFrameLink> link) { link_ = std::move(link); }
+  std::uint64_t linked_frames_shown() const { return linked_shown_; }
   const render::SplatStats& splat_stats() const { return splat_stats_; }
 
   std::uint64_t frames_presented() const;
@@ -81,6 +86,8 @@ class ViewportWindow : public QWindow {
   QElapsedTimer frame_timer_;
   bool failed_ = false;
   app::VolumetricView* volumetric_ = nullptr;
+  std::shared_ptr<app::GpuFrameLink> link_;
+  std::uint64_t linked_shown_ = 0;
   render::SplatStats splat_stats_;
   QPointF last_mouse_;
   Qt::MouseButtons buttons_ = Qt::NoButton;

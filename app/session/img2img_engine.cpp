@@ -229,11 +229,12 @@ std::optional<media::Frame> Img2ImgEngine::run(engine::Tensor pixels, const Fram
     }
     auto emit = [&](std::size_t j, const FrameMeta& m) {
       if (!m.real) return;
-      const engine::Tensor one = r.rgba.slice(0, static_cast<std::int64_t>(j), static_cast<std::int64_t>(j) + 1);
+      const auto at = static_cast<std::int64_t>(j);
+      const engine::Tensor one = r.rgba.slice(0, at, at + 1);
       media::Frame out = pixels_to_frame(one.reshape({one.dim(1), one.dim(2), 4}));
       out.pts_us = m.pts_us;
       out.capture_time = m.capture_time;
-      ready_.push_back(std::move(out));
+      ready_.push_back(Ready{std::move(out), r.device_rgba.slice(0, at, at + 1)});
     };
     if (r.skipped) {
       // The similarity filter repeated the last output for these frames;
@@ -250,9 +251,23 @@ std::optional<media::Frame> Img2ImgEngine::run(engine::Tensor pixels, const Fram
     }
   }
   if (ready_.empty()) return std::nullopt;
-  media::Frame out = std::move(ready_.front());
+  Ready out = std::move(ready_.front());
   ready_.pop_front();
-  return out;
+  std::shared_ptr<GpuFrameLink> link;
+  {
+    std::lock_guard lock(mutex_);
+    link = link_;
+  }
+  // The same pixels straight from GPU memory to the viewport (engine stream,
+  // under the GPU lock held here); a frame the link turns down still has its
+  // host copy.
+  if (link && out.device_pixels.device() == engine::Device::kCuda) link->publish(out.device_pixels);
+  return std::move(out.frame);
+}
+
+void Img2ImgEngine::set_display_link(std::shared_ptr<GpuFrameLink> link) {
+  std::lock_guard lock(mutex_);
+  link_ = std::move(link);
 }
 
 std::int64_t Img2ImgEngine::frames_owed() const {
@@ -273,7 +288,7 @@ std::vector<media::Frame> Img2ImgEngine::flush(const media::Frame& last) {
       out.push_back(std::move(*f));
   }
   while (!ready_.empty()) {
-    out.push_back(std::move(ready_.front()));
+    out.push_back(std::move(ready_.front().frame));
     ready_.pop_front();
   }
   return out;

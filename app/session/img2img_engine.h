@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "app/session/frame_processor.h"
+#include "app/session/gpu_frame_link.h"
 #include "engine/pipelines/stream_diffusion.h"
 #include "media/frame.h"
 
@@ -80,6 +81,10 @@ class Img2ImgEngine : public FrameProcessor {
   // `last` as padding, filter off) and returns their outputs, so every input
   // frame has its output. Padding frames' outputs are not returned.
   std::vector<media::Frame> flush(const media::Frame& last);
+  // Zero-copy display: each returned frame is also published, from GPU
+  // memory, into the viewport's link (when the stream runs on CUDA). Any
+  // thread; null detaches.
+  void set_display_link(std::shared_ptr<GpuFrameLink> link);
   std::optional<media::Frame> process(const media::Frame& input) override { return process(input, nullptr); }
   std::string name() const override { return "img2img"; }
 
@@ -108,7 +113,12 @@ class Img2ImgEngine : public FrameProcessor {
 
   std::deque<std::pair<engine::Tensor, FrameMeta>> waiting_;  // the next call's frames
   std::deque<FrameMeta> in_flight_;                           // in the latent buffer, oldest first
-  std::deque<media::Frame> ready_;                            // outputs not yet returned
+  struct Ready {
+    media::Frame frame;
+    engine::Tensor device_pixels;  // u8 [1, H, W, 4] on the stream's device
+  };
+  std::deque<Ready> ready_;             // outputs not yet returned
+  std::shared_ptr<GpuFrameLink> link_;  // guarded by mutex_
   std::uint64_t restarts_seen_ = 0;
 
   mutable std::mutex mutex_;

@@ -500,6 +500,7 @@ StreamDiffusion::PixelResult StreamDiffusion::process_rgba8(std::span<const Tens
   }
   const Tensor all = f == 1 ? pixels.front() : concat(pixels, 0);
   postprocess_timer_->stop();
+  out.device_rgba = all;
   out.rgba = all.to(Device::kCpu);  // waits for this call's GPU work
   collect_timings();
   return out;

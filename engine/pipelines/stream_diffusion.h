@@ -141,6 +141,7 @@ class StreamDiffusion {
   };
   struct PixelResult {
     Tensor rgba;              // u8 [f, H, W, 4] on the host; undefined while warming up
+    Tensor device_rgba;       // the same on the stream's device (a zero-copy display reads it there)
     bool warming_up = false;  // as Result
     bool skipped = false;
   };

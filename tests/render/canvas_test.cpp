@@ -2,9 +2,13 @@
 // (lavapipe on CI), with validation on.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <cstring>
+#include <thread>
 
 #include "render/background.h"
+#include "render/buffer.h"
 #include "render/canvas.h"
 #include "render/context.h"
 #include "render/hud.h"
@@ -76,6 +80,60 @@ TEST_F(CanvasTest, OneToOneFrameReadsBackExactly) {
   d.output = &frame2;
   got = target.render(d);
   EXPECT_EQ(got, frame2);
+  EXPECT_EQ(ctx.validation_errors(), 0u);
+}
+
+// A frame whose pixels another API writes into GPU memory (CUDA through the
+// zero-copy link): the frame's submission waits for the writer's timeline
+// value before its copy and signals its own once done.
+TEST_F(CanvasTest, AGpuFrameWaitsForItsWriterAndSignalsItsRelease) {
+  VulkanContext ctx(ContextOptions{});
+  if (!ctx.timeline_semaphores()) GTEST_SKIP() << ctx.device_info().name << " has no timeline semaphores";
+  auto timeline = [&] {
+    VkSemaphoreTypeCreateInfo type{VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO, nullptr, VK_SEMAPHORE_TYPE_TIMELINE,
+                                   0};
+    VkSemaphoreCreateInfo sci{VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, &type, 0};
+    VkSemaphore s = VK_NULL_HANDLE;
+    EXPECT_EQ(vkCreateSemaphore(ctx.device(), &sci, nullptr, &s), VK_SUCCESS);
+    return s;
+  };
+  VkSemaphore ready = timeline(), released = timeline();
+  const int w = 40, h = 24;
+  OffscreenTarget target(ctx, w, h);
+  Canvas canvas(ctx, target.render_pass());
+  const auto frame = pattern(w, h, 17);
+  Buffer shared(ctx, frame.size(), VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+                VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+  struct GpuDraw final : FrameCallbacks {
+    Canvas& canvas;
+    VkBuffer pixels;
+    int w, h;
+    TimelineSync sync;
+    GpuDraw(Canvas& c, VkBuffer p, int width, int height, TimelineSync s)
+        : canvas(c), pixels(p), w(width), h(height), sync(s) {}
+    void before_pass(VkCommandBuffer cmd) override { canvas.output().copy_from(cmd, pixels, w, h); }
+    void in_pass(VkCommandBuffer cmd, VkExtent2D extent) override {
+      CanvasView view;
+      view.mode = DisplayMode::kOneToOne;
+      canvas.record(cmd, extent, view);
+    }
+    TimelineSync timeline_sync() override { return sync; }
+  } draw(canvas, shared.handle(), w, h, TimelineSync{ready, 5, released, 7});
+  // The writer finishes later, on another thread.
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::memcpy(shared.mapped(), frame.data(), frame.size());
+    VkSemaphoreSignalInfo signal{VK_STRUCTURE_TYPE_SEMAPHORE_SIGNAL_INFO, nullptr, ready, 5};
+    vkSignalSemaphore(ctx.device(), &signal);
+  });
+  const std::vector<std::uint8_t> got = target.render(draw);
+  writer.join();
+  EXPECT_EQ(got, frame) << "the copy ran before the writer's signal";
+  std::uint64_t value = 0;
+  vkGetSemaphoreCounterValue(ctx.device(), released, &value);
+  EXPECT_EQ(value, 7u);
+  vkDestroySemaphore(ctx.device(), ready, nullptr);
+  vkDestroySemaphore(ctx.device(), released, nullptr);
   EXPECT_EQ(ctx.validation_errors(), 0u);
 }
 

@@ -1,0 +1,125 @@
+// The zero-copy display link: img2img's pixels written by CUDA into the
+// viewport's memory, read by Vulkan behind the link's semaphores, and slots
+// the viewport still holds turned down instead of overwritten. Needs an
+// NVIDIA GPU with both drivers (tests/device/run.sh); here only the refusal.
+#include "app/session/gpu_frame_link.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/cuda/runtime.h"
+#include "render/buffer.h"
+#include "render/context.h"
+
+namespace sc {
+namespace {
+
+using engine::Device;
+using engine::DType;
+using engine::Tensor;
+
+std::unique_ptr<render::VulkanContext> vulkan() {
+  try {
+    return std::make_unique<render::VulkanContext>(render::ContextOptions{});
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+// RGBA8 pixels [h, w, 4] on the GPU, different for each seed.
+Tensor pixels(int w, int h, int seed) {
+  Tensor t = Tensor::empty({h, w, 4}, DType::kU8);
+  for (std::int64_t i = 0; i < t.numel(); ++i) t.data<std::uint8_t>()[i] = static_cast<std::uint8_t>(i * 7 + seed * 31);
+  return t;
+}
+
+// What the viewport does with a linked frame, into host memory: the copy
+// waits for CUDA's signal and signals the release.
+std::vector<std::uint8_t> copy_out(render::VulkanContext& ctx, const app::GpuFrameLink::Frame& f) {
+  const auto bytes = static_cast<VkDeviceSize>(f.width) * static_cast<VkDeviceSize>(f.height) * 4;
+  render::Buffer host(ctx, bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                      VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+  ctx.submit_and_wait(
+      [&](VkCommandBuffer cmd) {
+        VkBufferCopy c{0, 0, bytes};
+        vkCmdCopyBuffer(cmd, f.buffer, host.handle(), 1, &c);
+        VkMemoryBarrier h{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_TRANSFER_WRITE_BIT,
+                          VK_ACCESS_HOST_READ_BIT};
+        vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &h, 0, nullptr, 0,
+                             nullptr);
+      },
+      f.sync);
+  const auto* p = static_cast<const std::uint8_t*>(host.mapped());
+  return std::vector<std::uint8_t>(p, p + bytes);
+}
+
+#define REQUIRE_LINK(ctx, link, w, h)                                                                           \
+  if (!engine::cuda::available()) GTEST_SKIP() << "no usable CUDA GPU: " << engine::cuda::unavailable_reason(); \
+  auto ctx = vulkan();                                                                                          \
+  if (!ctx) GTEST_SKIP() << "no Vulkan device";                                                                 \
+  std::string why;                                                                                              \
+  auto link = app::GpuFrameLink::create(*ctx, w, h, &why);                                                      \
+  if (!link) GTEST_SKIP() << why;
+
+TEST(GpuFrameLink, WithoutAGpuItSaysWhyAndFramesTakeTheHostPath) {
+  auto ctx = vulkan();
+  if (!ctx) GTEST_SKIP() << "no Vulkan device";
+  std::string why;
+  auto link = app::GpuFrameLink::create(*ctx, 64, 48, &why);
+  if (engine::cuda::available() && ctx->external_memory_fd() && ctx->external_semaphore_fd()) {
+    EXPECT_TRUE(link != nullptr) << why;
+    return;
+  }
+  EXPECT_EQ(link, nullptr);
+  EXPECT_FALSE(why.empty());
+  EXPECT_TRUE(why.find("CUDA") != std::string::npos || why.find("cannot share") != std::string::npos) << why;
+  EXPECT_EQ(app::GpuFrameLink::create(*ctx, 0, 48, &why), nullptr);
+}
+
+TEST(GpuFrameLink, CudaPixelsReachVulkanWithoutTheHost) {
+  REQUIRE_LINK(ctx, link, 64, 48);
+  EXPECT_FALSE(link->take().has_value());  // nothing published yet
+  for (int seed = 0; seed < 5; ++seed) {
+    const Tensor want = pixels(64, 48, seed);
+    ASSERT_TRUE(link->publish(want.to(Device::kCuda))) << "frame " << seed;
+    const auto f = link->take();
+    ASSERT_TRUE(f.has_value());
+    EXPECT_EQ(f->value, static_cast<std::uint64_t>(seed + 1));
+    const std::vector<std::uint8_t> got = copy_out(*ctx, *f);
+    EXPECT_EQ(std::memcmp(got.data(), want.raw_data(), got.size()), 0) << "frame " << seed;
+    EXPECT_FALSE(link->take().has_value());  // taken once
+  }
+  // Another size, the host's memory or another dtype: not linked.
+  EXPECT_FALSE(link->publish(pixels(32, 48, 0).to(Device::kCuda)));
+  EXPECT_FALSE(link->publish(pixels(64, 48, 0)));
+  EXPECT_EQ(link->published(), 5u);
+}
+
+TEST(GpuFrameLink, ASlotTheViewportStillHoldsIsNotOverwritten) {
+  REQUIRE_LINK(ctx, link, 32, 16);
+  ASSERT_TRUE(link->publish(pixels(32, 16, 1).to(Device::kCuda)));  // frame 1, slot 1
+  const auto held = link->take();                                   // the viewport takes it...
+  ASSERT_TRUE(held.has_value());
+  ASSERT_TRUE(link->publish(pixels(32, 16, 2).to(Device::kCuda)));  // slots 2 and 0
+  ASSERT_TRUE(link->publish(pixels(32, 16, 3).to(Device::kCuda)));
+  EXPECT_FALSE(link->publish(pixels(32, 16, 4).to(Device::kCuda)));  // ...and has not copied it: slot 1 is busy
+  EXPECT_EQ(link->skipped(), 1u);
+  const std::vector<std::uint8_t> got = copy_out(*ctx, *held);  // the copy signals the release
+  const Tensor first = pixels(32, 16, 1);
+  EXPECT_EQ(std::memcmp(got.data(), first.raw_data(), got.size()), 0) << "frame 1 was overwritten";
+  const Tensor fourth = pixels(32, 16, 4);
+  ASSERT_TRUE(link->publish(fourth.to(Device::kCuda)));
+  const auto f = link->take();
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->value, 4u);
+  const std::vector<std::uint8_t> latest = copy_out(*ctx, *f);
+  EXPECT_EQ(std::memcmp(latest.data(), fourth.raw_data(), latest.size()), 0);
+}
+
+}  // namespace
+}  // namespace sc
