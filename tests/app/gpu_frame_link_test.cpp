@@ -8,11 +8,16 @@
 
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/cuda/runtime.h"
+#include "engine/models/taesd/taesd.h"
+#include "engine/ops.h"
+#include "engine/pipelines/stream_diffusion.h"
+#include "engine/safetensors.h"
 #include "render/buffer.h"
 #include "render/context.h"
 
@@ -119,6 +124,40 @@ TEST(GpuFrameLink, ASlotTheViewportStillHoldsIsNotOverwritten) {
   EXPECT_EQ(f->value, 4u);
   const std::vector<std::uint8_t> latest = copy_out(*ctx, *f);
   EXPECT_EQ(std::memcmp(latest.data(), fourth.raw_data(), latest.size()), 0);
+}
+
+TEST(GpuFrameLink, Img2ImgPixelsOnTheLinkAreTheHostCopy) {
+  // The studio's path end to end on the tiny golden models: what the viewport
+  // copies from the link is byte for byte what the recorder gets on the host.
+  REQUIRE_LINK(ctx, link, 64, 64);
+  const std::filesystem::path fixtures = std::filesystem::path(SC_SOURCE_DIR) / "tests" / "golden" / "fixtures";
+  const engine::Placement placement{Device::kCuda, DType::kF16};
+  const auto unet = engine::UNet2DCondition::load(fixtures / "diffusion_unet_sd15", "", placement);
+  const auto taesd = engine::Taesd::load(fixtures / "diffusion_taesd", "", placement);
+  const engine::LatentCodec codec{
+      "TAESD", [&](const Tensor& x) { return engine::scale(taesd.encoder.forward(x), taesd.config.scaling_factor); },
+      [&](const Tensor& x) { return taesd.decoder.forward(engine::scale(x, 1.0f / taesd.config.scaling_factor)); }};
+  engine::StreamParams p;
+  p.t_index_list = {18, 32};
+  p.cfg = engine::CfgMode::kNone;
+  p.height = p.width = 64;
+  engine::StreamDiffusion stream(&unet, codec, engine::LcmScheduler{}, p);
+  const engine::SafetensorsFile f = engine::SafetensorsFile::open(fixtures / "stream_diffusion" / "none.safetensors");
+  stream.set_prompt_embeds(f.load("cond"), Tensor());
+  int shown = 0;
+  for (int i = 0; i < 4; ++i) {
+    const engine::StreamDiffusion::PixelResult r = stream.process_rgba8(pixels(96, 80, i));
+    if (r.warming_up) continue;
+    ASSERT_EQ(r.device_rgba.device(), Device::kCuda);
+    ASSERT_TRUE(link->publish(r.device_rgba));
+    const auto frame = link->take();
+    ASSERT_TRUE(frame.has_value());
+    const std::vector<std::uint8_t> got = copy_out(*ctx, *frame);
+    ASSERT_EQ(got.size(), r.rgba.nbytes());
+    EXPECT_EQ(std::memcmp(got.data(), r.rgba.raw_data(), got.size()), 0) << "frame " << i;
+    ++shown;
+  }
+  EXPECT_EQ(shown, 3);
 }
 
 }  // namespace
