@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "base/error.h"
+#include "engine/thread_pool.h"
 
 namespace sc::app {
 namespace {
@@ -88,43 +89,65 @@ V3Frame v3_quantize(const render::GaussianCloud& g, std::uint32_t side) {
 }
 
 render::GaussianCloud v3_dequantize(const V3Frame& f) {
+  render::GaussianCloud g;
+  v3_dequantize(f, g);
+  return g;
+}
+
+void v3_dequantize(const V3Frame& f, render::GaussianCloud& g) {
   V3Layout l{f.sh_degree};
   const std::size_t plane = std::size_t(f.side) * f.side;
   if (f.planes.size() != plane * std::size_t(l.videos()) || f.minmax.size() != std::size_t(2 * l.columns()) ||
       f.count > plane)
     throw Error("V^3: frame data does not match its layout ({} Gaussians, side {}, degree {})", f.count, f.side,
                 f.sh_degree);
-  render::GaussianCloud g;
-  g.resize(f.count, f.sh_degree);
+  // Every element is written below: sizes only, no zero fill.
+  g.sh_degree = f.sh_degree;
   const std::size_t n = f.count;
+  g.positions.resize(3 * n);
+  g.scales.resize(3 * n);
+  g.rotations.resize(4 * n);
+  g.opacities.resize(n);
+  g.sh.resize(n * std::size_t(l.coefficients()) * 3);
   const int k3 = 3 * l.coefficients();
-  // One tight loop per column (destination and stride decided outside it):
-  // this runs for every frame of playback on machines without a GPU.
-  for (int c = 0; c < 3; ++c) {
-    const float lo = f.minmax[2 * c], scale = (f.minmax[2 * c + 1] - lo) / 65535.0f;
-    const std::uint8_t* low = &f.planes[plane * std::size_t(2 * c)];
-    const std::uint8_t* high = &f.planes[plane * std::size_t(2 * c + 1)];
-    float* out = g.positions.data() + c;
-    for (std::size_t i = 0; i < n; ++i) out[3 * i] = float(low[i] | (std::uint32_t(high[i]) << 8)) * scale + lo;
-  }
-  auto column = [&](int c, float* out, std::size_t stride) {
-    const float lo = f.minmax[2 * c], scale = (f.minmax[2 * c + 1] - lo) / 255.0f;
-    const std::uint8_t* in = &f.planes[plane * std::size_t(c + 3)];
-    for (std::size_t i = 0; i < n; ++i) out[stride * i] = float(in[i]) * scale + lo;
-  };
-  for (int k = 0; k < k3; ++k) column(6 + k, g.sh.data() + k, std::size_t(k3));
-  column(l.opacity_column(), g.opacities.data(), 1);
-  for (int a = 0; a < 3; ++a) column(l.scale_column() + a, g.scales.data() + a, 3);
-  for (int a = 0; a < 4; ++a) column(l.rotation_column() + a, g.rotations.data() + a, 4);
-  for (std::size_t i = 0; i < f.count; ++i) {
-    float* q = &g.rotations[4 * i];
-    const float len = std::sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]);
-    if (len > 0)
-      for (int k = 0; k < 4; ++k) q[k] /= len;
-    else
-      q[0] = 1.0f;
-  }
-  return g;
+  // This runs for every frame of playback on machines without a GPU. The
+  // Gaussians go in blocks whose outputs (up to 48 SH floats each) stay in
+  // cache while every column writes its strided share, on every core; column
+  // by column over the whole frame would stream the SH array through memory
+  // once per coefficient.
+  constexpr std::int64_t kBlock = 1024;
+  const auto blocks = static_cast<std::int64_t>((f.count + kBlock - 1) / kBlock);
+  engine::parallel_for(blocks, 1, [&](std::int64_t b0, std::int64_t b1) {
+    for (std::int64_t b = b0; b < b1; ++b) {
+      const std::size_t begin = std::size_t(b * kBlock);
+      const std::size_t end = std::min<std::size_t>(f.count, begin + kBlock);
+      for (int c = 0; c < 3; ++c) {
+        const float lo = f.minmax[2 * c], scale = (f.minmax[2 * c + 1] - lo) / 65535.0f;
+        const std::uint8_t* low = &f.planes[plane * std::size_t(2 * c)];
+        const std::uint8_t* high = &f.planes[plane * std::size_t(2 * c + 1)];
+        float* out = g.positions.data() + c;
+        for (std::size_t i = begin; i < end; ++i)
+          out[3 * i] = float(low[i] | (std::uint32_t(high[i]) << 8)) * scale + lo;
+      }
+      auto column = [&](int c, float* out, std::size_t stride) {
+        const float lo = f.minmax[2 * c], scale = (f.minmax[2 * c + 1] - lo) / 255.0f;
+        const std::uint8_t* in = &f.planes[plane * std::size_t(c + 3)];
+        for (std::size_t i = begin; i < end; ++i) out[stride * i] = float(in[i]) * scale + lo;
+      };
+      for (int k = 0; k < k3; ++k) column(6 + k, g.sh.data() + k, std::size_t(k3));
+      column(l.opacity_column(), g.opacities.data(), 1);
+      for (int a = 0; a < 3; ++a) column(l.scale_column() + a, g.scales.data() + a, 3);
+      for (int a = 0; a < 4; ++a) column(l.rotation_column() + a, g.rotations.data() + a, 4);
+      for (std::size_t i = begin; i < end; ++i) {
+        float* q = &g.rotations[4 * i];
+        const float len = std::sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]);
+        if (len > 0)
+          for (int k = 0; k < 4; ++k) q[k] /= len;
+        else
+          q[0] = 1.0f;
+      }
+    }
+  });
 }
 
 }  // namespace sc::app

@@ -53,6 +53,9 @@ V3Frame v3_quantize(const render::GaussianCloud& cloud, std::uint32_t side = 0);
 // The player's de-quantisation on the CPU (the GPU does the same in
 // render/splat/v3_dequant.h); quaternions are renormalised after 8-bit decoding.
 render::GaussianCloud v3_dequantize(const V3Frame& frame);
+// The same into `out`, reusing its memory (playback's path: a new cloud per
+// frame costs page faults and a zero fill of every array).
+void v3_dequantize(const V3Frame& frame, render::GaussianCloud& out);
 
 // What encoders use per video: qp 0 for the high bytes, min(qp, 22) for the
 // SH DC, scales and rotations, qp for the rest (as V^3's compressor does).

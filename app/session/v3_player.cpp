@@ -59,7 +59,8 @@ void V3Player::load(int frame) {
   if (frame == loaded_) return;
   const V3Frame& f = decoder_.decode(frame);
   if (cpu_dequantize_) {
-    renderer_.set_scene(v3_dequantize(f));
+    v3_dequantize(f, cpu_cloud_);
+    renderer_.set_scene(cpu_cloud_);
   } else {
     dequantizer_.upload_and_run(renderer_, f.planes.data(), std::uint32_t(sequence_.layout().videos()), f.side, f.count,
                                 f.sh_degree, f.minmax.data(), std::uint32_t(f.minmax.size()));

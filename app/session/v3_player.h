@@ -52,6 +52,7 @@ class V3Player {
   render::V3Dequantizer dequantizer_;
   int loaded_ = -1;
   bool cpu_dequantize_ = false;
+  render::GaussianCloud cpu_cloud_;  // reused by the CPU de-quantiser frame to frame
 };
 
 }  // namespace sc::app
