@@ -24,22 +24,34 @@ class ViewportFrame final : public render::FrameCallbacks {
                 const render::CanvasView& view, const render::HudStats* stats, double frame_s)
       : canvas_(canvas), hud_(hud), upload_(upload), view_(view), stats_(stats), frame_s_(frame_s) {}
 
-  // An output already on the GPU (the splat renderer's, or a CUDA frame
-  // through the zero-copy link, whose sync the submission carries) instead of
-  // an upload; the input view still uploads.
-  void copy_gpu(VkBuffer pixels, int width, int height, const render::TimelineSync& sync = {}) {
+  // An output already on the GPU (the splat renderer's) instead of an upload.
+  void copy_gpu(VkBuffer pixels, int width, int height) {
     gpu_pixels_ = pixels;
     gpu_w_ = width;
     gpu_h_ = height;
-    sync_ = sync;
   }
+  // img2img's frames through the zero-copy link: a new linked frame is copied
+  // GPU to GPU (the submission waits for CUDA's write and signals the slot's
+  // release), and the host copy of a frame the link carried is not uploaded
+  // again. Anything else the session shows (passthrough after an error, a
+  // frame the link turned down) uploads as usual.
+  void use_link(app::GpuFrameLink* link) { link_ = link; }
+  bool took_linked() const { return sync_.signal != VK_NULL_HANDLE; }
   render::TimelineSync timeline_sync() override { return sync_; }
-  void keep_output() { keep_output_ = true; }
 
   void before_pass(VkCommandBuffer cmd) override {
+    // Taken here, after the swapchain image was acquired: a frame taken is a
+    // frame submitted, so its release is always signalled.
+    if (link_) {
+      if (const std::optional<app::GpuFrameLink::Frame> f = link_->take()) {
+        copy_gpu(f->buffer, f->width, f->height);
+        sync_ = f->sync;
+      }
+    }
     if (gpu_pixels_ != VK_NULL_HANDLE) canvas_.output().copy_from(cmd, gpu_pixels_, gpu_w_, gpu_h_);
     if (!upload_) return;
-    if (gpu_pixels_ == VK_NULL_HANDLE && !keep_output_) canvas_.output().upload(cmd, host_image(upload_->output));
+    const bool carried = link_ && link_->carried(upload_->output.pts_us);
+    if (gpu_pixels_ == VK_NULL_HANDLE && !carried) canvas_.output().upload(cmd, host_image(upload_->output));
     if (!upload_->input.empty() && (view_.side_by_side || view_.show_input))
       canvas_.input().upload(cmd, host_image(upload_->input));
   }
@@ -57,8 +69,8 @@ class ViewportFrame final : public render::FrameCallbacks {
   double frame_s_;
   VkBuffer gpu_pixels_ = VK_NULL_HANDLE;
   int gpu_w_ = 0, gpu_h_ = 0;
+  app::GpuFrameLink* link_ = nullptr;
   render::TimelineSync sync_;
-  bool keep_output_ = false;
 };
 
 }  // namespace
@@ -153,17 +165,10 @@ void ViewportWindow::render() {
     ViewportFrame frame(*canvas_, hud_visible_ ? hud_.get() : nullptr, upload ? &shown_ : nullptr, view, &stats,
                         frame_s);
     if (volumetric_) frame.copy_gpu(volumetric_->renderer().output_rgba().handle(), int(rw), int(rh));
-    // img2img's output straight from CUDA memory when the link has a new frame.
-    // (Once the link carries frames, the host copies of the same frames are
-    // not uploaded again: the texture keeps the linked one.)
-    const std::optional<app::GpuFrameLink::Frame> linked = !volumetric_ && link_ ? link_->take() : std::nullopt;
-    if (linked) {
-      frame.copy_gpu(linked->buffer, linked->width, linked->height, linked->sync);
-      ++linked_shown_;
-    } else if (!volumetric_ && link_ && link_->published() > 0) {
-      frame.keep_output();  // the host frame is a copy of one the link carried
-    }
-    if (presenter_->render_frame(w, h, frame) && upload) {
+    if (!volumetric_ && link_) frame.use_link(link_.get());
+    const bool presented = presenter_->render_frame(w, h, frame);
+    if (frame.took_linked()) ++linked_shown_;
+    if (presented && upload) {
       session_.displayed(shown_.output);
       upload_pending_ = false;
     }

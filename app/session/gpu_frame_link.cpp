@@ -47,14 +47,19 @@ GpuFrameLink::GpuFrameLink(render::VulkanContext& ctx, int width, int height)
 GpuFrameLink::~GpuFrameLink() {
   // CUDA may still be writing a slot, the viewport copying one: wait for both
   // (on the host; this may run on the engine's thread, which must not touch
-  // the viewport's queue).
-  engine::cuda::synchronize();
-  if (taken_ > 0 && !released_->wait(taken_, 5'000'000'000ull)) {
-    log::warn("zero-copy display: the viewport never finished copying frame {}", taken_);
+  // the viewport's queue). Every frame taken was submitted (the viewport takes
+  // after acquiring its image), so its release comes.
+  try {
+    engine::cuda::synchronize();
+    if (taken_ > 0 && !released_->wait(taken_, 5'000'000'000ull)) {
+      log::warn("zero-copy display: the viewport never finished copying frame {}", taken_);
+    }
+  } catch (const std::exception& e) {
+    log::warn("zero-copy display: {}", e.what());  // a destructor must not throw
   }
 }
 
-bool GpuFrameLink::publish(const engine::Tensor& pixels) {
+bool GpuFrameLink::publish(const engine::Tensor& pixels, std::int64_t pts) {
   const int rank = pixels.rank();
   const bool shaped = pixels.dtype() == engine::DType::kU8 && pixels.device() == engine::Device::kCuda &&
                       (rank == 3 || (rank == 4 && pixels.dim(0) == 1)) && pixels.dim(rank - 1) == 4 &&
@@ -74,7 +79,17 @@ bool GpuFrameLink::publish(const engine::Tensor& pixels) {
   ready_cuda_->signal(value);  // after the copy, on the engine stream
   ++next_;
   newest_ = value;
+  recent_pts_[value % recent_pts_.size()] = pts;
+  recent_used_[value % recent_used_.size()] = true;
   return true;
+}
+
+bool GpuFrameLink::carried(std::int64_t pts) const {
+  std::lock_guard lock(mutex_);
+  for (std::size_t i = 0; i < recent_pts_.size(); ++i) {
+    if (recent_used_[i] && recent_pts_[i] == pts) return true;
+  }
+  return false;
 }
 
 std::optional<GpuFrameLink::Frame> GpuFrameLink::take() {

@@ -41,7 +41,10 @@ namespace sc::app {
 
 class GpuFrameLink {
  public:
-  static constexpr int kSlots = 3;
+  // A slot is held from the viewport's take() until its frame (copy, render
+  // pass, present) is done: with vsync and two frames in flight that is up to
+  // two refreshes, so four slots keep a 100+ fps stream linked.
+  static constexpr int kSlots = 4;
 
   // Null, with the reason in *why, where CUDA is not usable or the Vulkan
   // device cannot share memory and timeline semaphores (lavapipe, another GPU).
@@ -57,7 +60,11 @@ class GpuFrameLink {
   // CUDA. Queues the copy into a free slot and the ready signal on the engine
   // stream; returns false (nothing queued) for another size or when every
   // slot still holds a frame the viewport is copying.
-  bool publish(const engine::Tensor& pixels);
+  // `pts`: the frame's timestamp, so the viewport can tell the host copy of a
+  // linked frame (carried()) from a frame that took the host path.
+  bool publish(const engine::Tensor& pixels, std::int64_t pts = 0);
+  // Whether a recently published frame had this pts.
+  bool carried(std::int64_t pts) const;
 
   // Viewport thread: the newest frame published since the last take(). Copy
   // `buffer` (packed RGBA8 rows) in a submission with `sync` (wait for it to
@@ -89,6 +96,8 @@ class GpuFrameLink {
   std::uint64_t taken_ = 0;                     // the newest frame handed to the viewport
   std::array<std::uint64_t, kSlots> handed_{};  // per slot: the frame the viewport took from it (0: none)
   std::uint64_t skipped_ = 0;
+  std::array<std::int64_t, 8> recent_pts_{};  // of the last published frames
+  std::array<bool, 8> recent_used_{};
 };
 
 }  // namespace sc::app

@@ -228,25 +228,40 @@ std::optional<media::Frame> Img2ImgEngine::run(engine::Tensor pixels, const Fram
       timing->postprocess_s += after.postprocess_s - before.postprocess_s;
     }
     auto emit = [&](std::size_t j, const FrameMeta& m) {
-      if (!m.real) return;
       const auto at = static_cast<std::int64_t>(j);
       const engine::Tensor one = r.rgba.slice(0, at, at + 1);
-      media::Frame out = pixels_to_frame(one.reshape({one.dim(1), one.dim(2), 4}));
-      out.pts_us = m.pts_us;
-      out.capture_time = m.capture_time;
-      ready_.push_back(Ready{std::move(out), r.device_rgba.slice(0, at, at + 1)});
+      last_ = Ready{pixels_to_frame(one.reshape({one.dim(1), one.dim(2), 4})), r.device_rgba.slice(0, at, at + 1)};
+      if (m.real) push_ready(last_, m);
+    };
+    // A similarity-filter skip repeats the last output for frames that never
+    // enter the latent buffer. They queue behind the frames still in it, so
+    // outputs keep their inputs' order (and timestamps never go back).
+    auto emit_repeats = [&] {
+      while (!in_flight_.empty() && in_flight_.front().repeat) {
+        if (last_.frame.empty()) break;  // nothing shown yet to repeat
+        if (in_flight_.front().real) push_ready(last_, in_flight_.front());
+        in_flight_.pop_front();
+      }
     };
     if (r.skipped) {
-      // The similarity filter repeated the last output for these frames;
-      // they did not enter the latent buffer.
-      for (std::size_t j = 0; j < f; ++j) emit(j, metas[j]);
+      for (FrameMeta m : metas) {
+        m.repeat = true;
+        in_flight_.push_back(m);
+      }
+      emit_repeats();
     } else {
       in_flight_.insert(in_flight_.end(), metas.begin(), metas.end());
       if (!r.warming_up) {
-        for (std::size_t j = 0; j < f && !in_flight_.empty(); ++j) {
-          emit(j, in_flight_.front());
+        // This call's outputs belong to the oldest f frames that entered the
+        // buffer; repeats queued between them come out in their places.
+        std::size_t j = 0;
+        while (j < f && !in_flight_.empty()) {
+          emit_repeats();
+          if (in_flight_.empty() || in_flight_.front().repeat) break;
+          emit(j++, in_flight_.front());
           in_flight_.pop_front();
         }
+        emit_repeats();
       }
     }
   }
@@ -261,8 +276,24 @@ std::optional<media::Frame> Img2ImgEngine::run(engine::Tensor pixels, const Fram
   // The same pixels straight from GPU memory to the viewport (engine stream,
   // under the GPU lock held here); a frame the link turns down still has its
   // host copy.
-  if (link && out.device_pixels.device() == engine::Device::kCuda) link->publish(out.device_pixels);
+  if (link && out.device_pixels.device() == engine::Device::kCuda) {
+    try {
+      link->publish(out.device_pixels, out.frame.pts_us);
+    } catch (const std::exception& e) {
+      // The display path failed, not img2img: the host copies go on.
+      log::warn("zero-copy display off: {}", e.what());
+      std::lock_guard lock(mutex_);
+      if (link_ == link) link_.reset();
+    }
+  }
   return std::move(out.frame);
+}
+
+void Img2ImgEngine::push_ready(const Ready& r, const FrameMeta& m) {
+  Ready out = r;  // shares the (never modified) pixels; the timestamps are the frame's own
+  out.frame.pts_us = m.pts_us;
+  out.frame.capture_time = m.capture_time;
+  ready_.push_back(std::move(out));
 }
 
 void Img2ImgEngine::set_display_link(std::shared_ptr<GpuFrameLink> link) {

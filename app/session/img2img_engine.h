@@ -100,7 +100,8 @@ class Img2ImgEngine : public FrameProcessor {
   struct FrameMeta {
     std::int64_t pts_us = 0;
     std::chrono::steady_clock::time_point capture_time{};
-    bool real = true;  // false: flush padding, whose output is dropped
+    bool real = true;     // false: flush padding, whose output is dropped
+    bool repeat = false;  // skipped by the similarity filter: the last output again, in order
   };
   std::optional<media::Frame> run(engine::Tensor pixels, const FrameMeta& meta, Timing* timing, bool filter);
   std::int64_t frames_owed() const;
@@ -117,7 +118,9 @@ class Img2ImgEngine : public FrameProcessor {
     media::Frame frame;
     engine::Tensor device_pixels;  // u8 [1, H, W, 4] on the stream's device
   };
-  std::deque<Ready> ready_;             // outputs not yet returned
+  std::deque<Ready> ready_;  // outputs not yet returned
+  Ready last_;               // the newest output (what a skip repeats)
+  void push_ready(const Ready& r, const FrameMeta& m);
   std::shared_ptr<GpuFrameLink> link_;  // guarded by mutex_
   std::uint64_t restarts_seen_ = 0;
 

@@ -231,11 +231,12 @@ Plan make_plan(Api& a, const Tensor& x, const Tensor& weight, const Conv2dParams
     tried += fmt::format(" {}:{}{}", static_cast<int>(perf[k].algo), static_cast<int>(perf[k].status),
                          timed && perf[k].status == CUDNN_STATUS_SUCCESS ? fmt::format("/{:.3f}", perf[k].time) : "");
     if (plan.usable || !allowed(perf[k], x.dtype())) continue;
+    // The math the algorithm was found (or recommended) with, before asking
+    // for its workspace (which depends on it).
+    if (x.dtype() != DType::kF32 && !ok(a.SetConvolutionMathType(plan.conv, perf[k].mathType))) continue;
     size_t bytes = 0;
     if (!ok(a.GetConvolutionForwardWorkspaceSize(a.handle, plan.x, plan.w, plan.conv, plan.y, perf[k].algo, &bytes)))
       continue;
-    // The math the algorithm was found (or recommended) with.
-    if (x.dtype() != DType::kF32 && !ok(a.SetConvolutionMathType(plan.conv, perf[k].mathType))) continue;
     plan.algo = perf[k].algo;
     plan.workspace = bytes;
     plan.usable = true;

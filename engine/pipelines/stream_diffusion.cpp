@@ -491,7 +491,10 @@ StreamDiffusion::PixelResult StreamDiffusion::process_rgba8(std::span<const Tens
   PixelResult out;
   out.warming_up = r.warming_up;
   out.skipped = r.skipped;
-  if (r.warming_up) return out;
+  if (r.warming_up) {
+    collect_timings();  // the preprocess of a warm-up call (the next call restarts its timer)
+    return out;
+  }
   postprocess_timer_->start();
   std::vector<Tensor> pixels;
   for (std::int64_t j = 0; j < f; ++j) {

@@ -108,6 +108,27 @@ TEST(Img2ImgEngine, FrameBufferReturnsEveryFrameInOrderAfterTheFlush) {
   EXPECT_THROW(engine.update(s), Error);
 }
 
+TEST(Img2ImgEngine, SimilarityFilterSkipsKeepTheOutputsInOrder) {
+  // Still frames: after the first, the filter skips up to 2 in a row. A skip
+  // repeats the last output, but behind the frame still in the latent buffer:
+  // every input comes out once, in order, with its own pts.
+  Img2ImgSettings s = tiny_settings();
+  s.similarity_filter = true;
+  s.max_skip_frames = 2;
+  Img2ImgEngine engine(tiny_models(), s);
+  std::vector<std::int64_t> pts;
+  media::Frame still = pattern(64, 64, 5);
+  for (int i = 0; i < 9; ++i) {
+    still.pts_us = 1000 * i;
+    if (std::optional<media::Frame> out = engine.process(still)) pts.push_back(out->pts_us);
+  }
+  EXPECT_GT(engine.counters().skipped, 0);
+  for (const media::Frame& out : engine.flush(still)) pts.push_back(out.pts_us);
+  std::vector<std::int64_t> want;
+  for (int i = 0; i < 9; ++i) want.push_back(1000 * i);
+  EXPECT_EQ(pts, want);
+}
+
 TEST(Img2ImgEngine, FlushWithoutAFrameBufferReturnsTheBufferedFrame) {
   Img2ImgEngine engine(tiny_models(), tiny_settings());
   media::Frame in = pattern(64, 64, 0);
