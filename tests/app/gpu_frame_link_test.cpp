@@ -108,23 +108,26 @@ TEST(GpuFrameLink, CudaPixelsReachVulkanWithoutTheHost) {
 
 TEST(GpuFrameLink, ASlotTheViewportStillHoldsIsNotOverwritten) {
   REQUIRE_LINK(ctx, link, 32, 16);
-  ASSERT_TRUE(link->publish(pixels(32, 16, 1).to(Device::kCuda)));  // frame 1, slot 1
+  constexpr int kSlots = app::GpuFrameLink::kSlots;                 // frame v goes to slot v % kSlots
+  ASSERT_TRUE(link->publish(pixels(32, 16, 1).to(Device::kCuda)));  // frame 1
   const auto held = link->take();                                   // the viewport takes it...
   ASSERT_TRUE(held.has_value());
-  ASSERT_TRUE(link->publish(pixels(32, 16, 2).to(Device::kCuda)));  // slots 2 and 0
-  ASSERT_TRUE(link->publish(pixels(32, 16, 3).to(Device::kCuda)));
-  EXPECT_FALSE(link->publish(pixels(32, 16, 4).to(Device::kCuda)));  // ...and has not copied it: slot 1 is busy
+  for (int v = 2; v <= kSlots; ++v) ASSERT_TRUE(link->publish(pixels(32, 16, v).to(Device::kCuda))) << v;
+  // ...and has not copied it yet: frame kSlots + 1 would land in its slot.
+  EXPECT_FALSE(link->publish(pixels(32, 16, kSlots + 1).to(Device::kCuda)));
   EXPECT_EQ(link->skipped(), 1u);
   const std::vector<std::uint8_t> got = copy_out(*ctx, *held);  // the copy signals the release
   const Tensor first = pixels(32, 16, 1);
   EXPECT_EQ(std::memcmp(got.data(), first.raw_data(), got.size()), 0) << "frame 1 was overwritten";
-  const Tensor fourth = pixels(32, 16, 4);
-  ASSERT_TRUE(link->publish(fourth.to(Device::kCuda)));
+  const Tensor next = pixels(32, 16, kSlots + 1);
+  ASSERT_TRUE(link->publish(next.to(Device::kCuda), 77));
+  EXPECT_TRUE(link->carried(77));
+  EXPECT_FALSE(link->carried(78));
   const auto f = link->take();
   ASSERT_TRUE(f.has_value());
-  EXPECT_EQ(f->value, 4u);
+  EXPECT_EQ(f->value, static_cast<std::uint64_t>(kSlots + 1));
   const std::vector<std::uint8_t> latest = copy_out(*ctx, *f);
-  EXPECT_EQ(std::memcmp(latest.data(), fourth.raw_data(), latest.size()), 0);
+  EXPECT_EQ(std::memcmp(latest.data(), next.raw_data(), latest.size()), 0);
 }
 
 TEST(GpuFrameLink, Img2ImgPixelsOnTheLinkAreTheHostCopy) {

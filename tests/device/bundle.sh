@@ -27,8 +27,11 @@ cmake -S . -B "${build}" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSC_CUDA=ON
 targets=(test_engine_gpu test_render test_render_golden bench_splat)
 ((media)) && targets+=(test_media_gpu bench_volumetric streamcanvas-cli)
 # Engine GPU tests and benchmarks join the list as they land.
+# (The target list is read whole first: `| grep -q` would close the pipe early,
+# ninja would die of SIGPIPE, and pipefail would drop the target silently.)
+known="$(cmake --build "${build}" --target help)"
 for t in test_engine_cuda test_app_gpu bench_engine_cuda; do
-  if cmake --build "${build}" --target help | grep -q "^${t}:"; then targets+=("${t}"); fi
+  if grep -q "^${t}:" <<<"${known}"; then targets+=("${t}"); fi
 done
 cmake --build "${build}" -j "$(nproc)" --target "${targets[@]}"
 
