@@ -12,7 +12,12 @@ seconds="${1:-20}"
 build=build/fuzz
 cmake -S tests/fuzz -B "${build}" -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   >/dev/null
-cmake --build "${build}" -j "$(nproc)" >/dev/null
+# Quiet unless the build fails; then its errors (ninja prints them on stdout).
+if ! cmake --build "${build}" -j "$(nproc)" >"${build}/build.log" 2>&1; then
+  grep -E "error|FAILED|undefined reference" "${build}/build.log" | head -n 40 >&2
+  echo "fuzz: building the fuzz targets failed (${build}/build.log)" >&2
+  exit 1
+fi
 mkdir -p "${build}/artifacts"
 # One thread: findings reproduce exactly, and small inputs never fan out anyway.
 export SC_NUM_THREADS=1
