@@ -36,7 +36,6 @@ class ViewportFrame final : public render::FrameCallbacks {
   // again. Anything else the session shows (passthrough after an error, a
   // frame the link turned down) uploads as usual.
   void use_link(app::GpuFrameLink* link) { link_ = link; }
-  bool took_linked() const { return sync_.signal != VK_NULL_HANDLE; }
   render::TimelineSync timeline_sync() override { return sync_; }
 
   void before_pass(VkCommandBuffer cmd) override {
@@ -166,9 +165,7 @@ void ViewportWindow::render() {
                         frame_s);
     if (volumetric_) frame.copy_gpu(volumetric_->renderer().output_rgba().handle(), int(rw), int(rh));
     if (!volumetric_ && link_) frame.use_link(link_.get());
-    const bool presented = presenter_->render_frame(w, h, frame);
-    if (frame.took_linked()) ++linked_shown_;
-    if (presented && upload) {
+    if (presenter_->render_frame(w, h, frame) && upload) {
       session_.displayed(shown_.output);
       upload_pending_ = false;
     }

@@ -42,7 +42,6 @@ class ViewportWindow : public QWindow {
   // Zero-copy img2img frames: while a link is set and has frames, the output
   // comes from it (GPU to GPU) instead of the session's host copy.
   void set_gpu_link(std::shared_ptr<app::GpuFrameLink> link) { link_ = std::move(link); }
-  std::uint64_t linked_frames_shown() const { return linked_shown_; }
   const render::SplatStats& splat_stats() const { return splat_stats_; }
 
   std::uint64_t frames_presented() const;
@@ -87,7 +86,6 @@ class ViewportWindow : public QWindow {
   bool failed_ = false;
   app::VolumetricView* volumetric_ = nullptr;
   std::shared_ptr<app::GpuFrameLink> link_;
-  std::uint64_t linked_shown_ = 0;
   render::SplatStats splat_stats_;
   QPointF last_mouse_;
   Qt::MouseButtons buttons_ = Qt::NoButton;

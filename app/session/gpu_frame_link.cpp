@@ -33,6 +33,7 @@ std::unique_ptr<GpuFrameLink> GpuFrameLink::create(render::VulkanContext& ctx, i
 
 GpuFrameLink::GpuFrameLink(render::VulkanContext& ctx, int width, int height)
     : ctx_(ctx), width_(width), height_(height) {
+  recent_pts_.fill(kNoPts);
   const auto bytes = static_cast<VkDeviceSize>(width) * static_cast<VkDeviceSize>(height) * 4;
   for (int i = 0; i < kSlots; ++i) {
     buffers_[i] = std::make_unique<render::ExportableBuffer>(ctx, bytes);
@@ -78,24 +79,22 @@ bool GpuFrameLink::publish(const engine::Tensor& pixels, std::int64_t pts) {
   engine::cuda::copy_device_to_device(imported_[slot]->data(), pixels.raw_data(), pixels.nbytes());
   ready_cuda_->signal(value);  // after the copy, on the engine stream
   ++next_;
-  newest_ = value;
   recent_pts_[value % recent_pts_.size()] = pts;
-  recent_used_[value % recent_used_.size()] = true;
   return true;
 }
 
 bool GpuFrameLink::carried(std::int64_t pts) const {
   std::lock_guard lock(mutex_);
   for (std::size_t i = 0; i < recent_pts_.size(); ++i) {
-    if (recent_used_[i] && recent_pts_[i] == pts) return true;
+    if (recent_pts_[i] == pts) return true;
   }
   return false;
 }
 
 std::optional<GpuFrameLink::Frame> GpuFrameLink::take() {
   std::lock_guard lock(mutex_);
-  if (newest_ == 0 || newest_ == taken_) return std::nullopt;
-  const std::uint64_t value = newest_;
+  const std::uint64_t value = next_ - 1;  // the newest published frame
+  if (value == 0 || value == taken_) return std::nullopt;
   const auto slot = static_cast<std::size_t>(value % kSlots);
   handed_[slot] = value;
   taken_ = value;

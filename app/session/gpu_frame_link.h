@@ -41,9 +41,10 @@ namespace sc::app {
 
 class GpuFrameLink {
  public:
-  // A slot is held from the viewport's take() until its frame (copy, render
-  // pass, present) is done: with vsync and two frames in flight that is up to
-  // two refreshes, so four slots keep a 100+ fps stream linked.
+  // A slot is held from the viewport's take() until that frame's submission
+  // (copy, render pass) is done, up to two refreshes with vsync and two
+  // frames in flight; four slots leave two for frames arriving meanwhile. A
+  // frame that finds none free is turned down and shown from its host copy.
   static constexpr int kSlots = 4;
 
   // Null, with the reason in *why, where CUDA is not usable or the Vulkan
@@ -91,13 +92,12 @@ class GpuFrameLink {
   std::unique_ptr<engine::cuda::ExternalTimeline> ready_cuda_;
 
   mutable std::mutex mutex_;
-  std::uint64_t next_ = 1;                      // the value of the next published frame
-  std::uint64_t newest_ = 0;                    // the newest published frame
+  std::uint64_t next_ = 1;                      // the value of the next published frame; next_ - 1 is the newest
   std::uint64_t taken_ = 0;                     // the newest frame handed to the viewport
   std::array<std::uint64_t, kSlots> handed_{};  // per slot: the frame the viewport took from it (0: none)
   std::uint64_t skipped_ = 0;
-  std::array<std::int64_t, 8> recent_pts_{};  // of the last published frames
-  std::array<bool, 8> recent_used_{};
+  static constexpr std::int64_t kNoPts = INT64_MIN;
+  std::array<std::int64_t, 8> recent_pts_;  // of the last published frames (kNoPts: none yet)
 };
 
 }  // namespace sc::app

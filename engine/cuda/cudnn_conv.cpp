@@ -9,6 +9,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <map>
@@ -209,23 +210,43 @@ Plan make_plan(Api& a, const Tensor& x, const Tensor& weight, const Conv2dParams
           plan.conv, x.dtype() == DType::kF32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION))) {
     return plan;
   }
+  // The heuristic's candidates: cheap, and all there is inside a graph
+  // capture, where nothing may run.
   cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
   int found = 0;
-  // Timing every algorithm on the real shape beats the heuristic's guess
-  // (measured on an H200: see tests/bench/engine_cuda). Not inside a graph
-  // capture, where nothing may run: the heuristic's pick there.
+  const bool suggested = ok(a.GetConvolutionForwardAlgorithm_v7(a.handle, plan.x, plan.w, plan.conv, plan.y,
+                                                                CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf));
+  const cudnnConvolutionFwdAlgoPerf_t* pick = nullptr;  // the heuristic's first usable one
+  for (int k = 0; suggested && k < found && !pick; ++k) {
+    if (allowed(perf[k], x.dtype())) pick = &perf[k];
+  }
+  const cudnnConvolutionFwdAlgoPerf_t heuristic = pick ? *pick : cudnnConvolutionFwdAlgoPerf_t{};
+  // Outside captures, every algorithm timed on the real shape, fastest first.
+  // Where that search could not run the heuristic's pick, the pick goes first
+  // all the same: the search once reported the implicit-GEMM algorithm of a
+  // 64-channel 512x512 NCHW convolution as failed (status 4002) and ranked
+  // one taking 1.3 ms first, where the heuristic's pick had run in 0.21 ms
+  // (device runs, `conv plan` lines). conv2d's own first-call timing against
+  // im2col still catches a bad pick.
   bool timed = false;
   if (a.FindConvolutionForwardAlgorithmEx && !capturing()) {
+    cudnnConvolutionFwdAlgoPerf_t timed_perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int timed_found = 0;
     Tensor scratch = Tensor::empty(out.shape(), out.dtype(), Device::kCuda);  // out may hold the bias
     Tensor workspace = Tensor::empty({static_cast<std::int64_t>(kFindWorkspaceBytes)}, DType::kU8, Device::kCuda);
-    timed = ok(a.FindConvolutionForwardAlgorithmEx(a.handle, plan.x, x.raw_data(), plan.w, weight.raw_data(), plan.conv,
-                                                   plan.y, scratch.raw_data(), CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found,
-                                                   perf, workspace.raw_data(), kFindWorkspaceBytes));
+    timed = ok(a.FindConvolutionForwardAlgorithmEx(
+        a.handle, plan.x, x.raw_data(), plan.w, weight.raw_data(), plan.conv, plan.y, scratch.raw_data(),
+        CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &timed_found, timed_perf, workspace.raw_data(), kFindWorkspaceBytes));
+    if (timed) {
+      const bool measured = std::any_of(timed_perf, timed_perf + timed_found, [&](const auto& t) {
+        return t.algo == heuristic.algo && t.status == CUDNN_STATUS_SUCCESS;
+      });
+      found = 0;
+      if (pick && !measured) perf[found++] = heuristic;
+      for (int k = 0; k < timed_found && found < CUDNN_CONVOLUTION_FWD_ALGO_COUNT; ++k) perf[found++] = timed_perf[k];
+    }
   }
-  if (!timed && !ok(a.GetConvolutionForwardAlgorithm_v7(a.handle, plan.x, plan.w, plan.conv, plan.y,
-                                                        CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf))) {
-    return plan;
-  }
+  if (!timed && !suggested) return plan;
   std::string tried;
   for (int k = 0; k < found; ++k) {
     tried += fmt::format(" {}:{}{}", static_cast<int>(perf[k].algo), static_cast<int>(perf[k].status),

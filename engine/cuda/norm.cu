@@ -80,26 +80,30 @@ __global__ void group_stats_kernel(const T* __restrict__ x, Moments* __restrict_
   if (threadIdx.x == 0) partial[blockIdx.y * splits + split] = Moments{n, mean, m2};
 }
 
+// Group statistics from its chunks' (count, mean, M2) (Chan et al.):
+// stats = {mean, 1 / sqrt(variance + eps)}.
+__device__ void merge_moments(const Moments* chunks, int splits, float eps, float* stats) {
+  float n = 0.0f, mean = 0.0f, m2 = 0.0f;
+  for (int k = 0; k < splits; ++k) {
+    const Moments b = chunks[k];
+    if (b.count == 0.0f) continue;
+    const float total = n + b.count;
+    const float delta = b.mean - mean;
+    mean += delta * (b.count / total);
+    m2 += b.m2 + delta * delta * (n * b.count / total);
+    n = total;
+  }
+  stats[0] = mean;
+  stats[1] = rsqrtf(m2 / n + eps);
+}
+
 template <typename T>
 __global__ void group_apply_kernel(const T* __restrict__ x, const Moments* __restrict__ partial,
                                    const T* __restrict__ weight, const T* __restrict__ bias, T* __restrict__ y,
                                    int groups, int cg, std::int64_t spatial, int splits, float eps, bool silu) {
   __shared__ float stats[2];
   const int ng = blockIdx.y;
-  if (threadIdx.x == 0) {
-    float n = 0.0f, mean = 0.0f, m2 = 0.0f;
-    for (int k = 0; k < splits; ++k) {
-      const Moments b = partial[ng * splits + k];
-      if (b.count == 0.0f) continue;
-      const float total = n + b.count;
-      const float delta = b.mean - mean;
-      mean += delta * (b.count / total);
-      m2 += b.m2 + delta * delta * (n * b.count / total);
-      n = total;
-    }
-    stats[0] = mean;
-    stats[1] = rsqrtf(m2 / n + eps);
-  }
+  if (threadIdx.x == 0) merge_moments(partial + ng * splits, splits, eps, stats);
   __syncthreads();
   const float mean = stats[0], rstd = stats[1];
   const std::int64_t count = static_cast<std::int64_t>(cg) * spatial;
@@ -127,20 +131,7 @@ __global__ void channel_apply_kernel(const T* __restrict__ x, const Moments* __r
   __shared__ float stats[2];
   const int nc = blockIdx.y, c = nc % channels;
   const int ng = (nc / channels) * (channels / cg) + c / cg;
-  if (threadIdx.x == 0) {
-    float n = 0.0f, mean = 0.0f, m2 = 0.0f;
-    for (int k = 0; k < splits; ++k) {
-      const Moments b = partial[ng * splits + k];
-      if (b.count == 0.0f) continue;
-      const float total = n + b.count;
-      const float delta = b.mean - mean;
-      mean += delta * (b.count / total);
-      m2 += b.m2 + delta * delta * (n * b.count / total);
-      n = total;
-    }
-    stats[0] = mean;
-    stats[1] = rsqrtf(m2 / n + eps);
-  }
+  if (threadIdx.x == 0) merge_moments(partial + ng * splits, splits, eps, stats);
   __syncthreads();
   const float mean = stats[0];
   const float scale = stats[1] * (weight ? to_float(weight[c]) : 1.0f);
