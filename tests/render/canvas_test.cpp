@@ -129,6 +129,13 @@ TEST_F(CanvasTest, AGpuFrameWaitsForItsWriterAndSignalsItsRelease) {
   const std::vector<std::uint8_t> got = target.render(draw);
   writer.join();
   EXPECT_EQ(got, frame) << "the copy ran before the writer's signal";
+  // The release is signalled by the same submission as the frame's fence, but
+  // a driver may make the fence visible first (lavapipe does under load), so
+  // wait for it, with a bound, as the writer itself would.
+  const std::uint64_t want = 7;
+  VkSemaphoreWaitInfo wait{VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO, nullptr, 0, 1, &released, &want};
+  EXPECT_EQ(vkWaitSemaphores(ctx.device(), &wait, 5'000'000'000ull), VK_SUCCESS)
+      << "the frame's submission never signalled its release";
   std::uint64_t value = 0;
   vkGetSemaphoreCounterValue(ctx.device(), released, &value);
   EXPECT_EQ(value, 7u);
