@@ -238,6 +238,10 @@ void MainWindow::build_docks() {
   taesd_dir_ = new QLineEdit(img2img_box_);
   taesd_dir_->setPlaceholderText(tr("optional: TAESD folder (fast decoder)"));
   i2i->addRow(tr("TAESD"), taesd_dir_);
+  use_taesd_ = new QCheckBox(tr("Code frames with TAESD (fast)"), img2img_box_);
+  use_taesd_->setChecked(true);
+  use_taesd_->setToolTip(tr("Off: the pipeline's full VAE (slower, more detail); switches while running"));
+  i2i->addRow(use_taesd_);
   device_box_ = new QComboBox(img2img_box_);
   device_box_->addItems({QStringLiteral("auto"), QStringLiteral("cuda"), QStringLiteral("cpu")});
   device_box_->setToolTip(tr("auto: CUDA (fp16) when a GPU answers, else the CPU (slow)"));
@@ -254,7 +258,7 @@ void MainWindow::build_docks() {
   steps_->setValue(1);
   i2i->addRow(tr("Steps"), steps_);
   strength_ = new QDoubleSpinBox(img2img_box_);
-  strength_->setRange(0.05, 1.0);
+  strength_->setRange(0.0, 1.0);
   strength_->setSingleStep(0.05);
   strength_->setValue(0.5);
   strength_->setToolTip(tr("How far the output may move from the input"));
@@ -314,6 +318,7 @@ void MainWindow::build_docks() {
   connect(cfg_box_, &QComboBox::currentTextChanged, this, [this] { push_img2img_settings(); });
   connect(size_box_, &QComboBox::currentTextChanged, this, [this] { push_img2img_settings(); });
   connect(ssf_box_, &QCheckBox::toggled, this, [this] { push_img2img_settings(); });
+  connect(use_taesd_, &QCheckBox::toggled, this, [this] { push_img2img_settings(); });
   connect(mode_box_, qOverload<int>(&QComboBox::activated), this, &MainWindow::setMode);
   connect(open_seq, &QPushButton::clicked, this, [this] {
     QString dir = QFileDialog::getExistingDirectory(this, tr("Open a V^3 sequence folder"));
@@ -628,6 +633,7 @@ app::Img2ImgSettings MainWindow::img2img_settings() const {
   if (!ok_w || !ok_h) s.width = s.height = 0;  // stream_params says what is wrong
   s.similarity_filter = ssf_box_->isChecked();
   s.frame_buffer_size = frame_buffer_->value();
+  s.taesd = use_taesd_->isChecked();
   return s;
 }
 
@@ -681,10 +687,6 @@ void MainWindow::img2img_loaded(std::shared_ptr<app::Img2ImgEngine> engine, cons
     return;
   }
   img2img_ = std::move(engine);
-  img2img_status_->setText(tr("%1 (%2) on %3")
-                               .arg(QString::fromStdString(img2img_->family()),
-                                    QString::fromStdString(img2img_->codec_name()),
-                                    QString::fromStdString(img2img_->compute())));
   push_img2img_settings();  // what was edited while loading
   if (mode_box_->currentIndex() == 2) {
     session_->set_processor(img2img_);
@@ -701,6 +703,13 @@ void MainWindow::push_img2img_settings() {
     // The stream keeps its previous settings.
     showError(tr("img2img: %1").arg(QString::fromStdString(e.what())));
   }
+  // The codec the next frames use (the engine switches at its next frame).
+  const bool taesd = img2img_->settings().taesd && img2img_->has_taesd();
+  img2img_status_->setText(tr("%1 (%2) on %3")
+                               .arg(QString::fromStdString(img2img_->family()),
+                                    taesd ? QStringLiteral("TAESD") : QStringLiteral("VAE"),
+                                    QString::fromStdString(img2img_->compute())));
+  use_taesd_->setEnabled(img2img_->has_taesd());
   update_gpu_link();  // a new size needs a new link
 }
 
@@ -790,6 +799,7 @@ void MainWindow::restore_settings() {
   negative_prompt_->setText(s.value(QStringLiteral("img2img/negative_prompt")).toString());
   steps_->setValue(s.value(QStringLiteral("img2img/steps"), steps_->value()).toInt());
   frame_buffer_->setValue(s.value(QStringLiteral("img2img/frame_buffer"), frame_buffer_->value()).toInt());
+  use_taesd_->setChecked(s.value(QStringLiteral("img2img/use_taesd"), true).toBool());
   strength_->setValue(s.value(QStringLiteral("img2img/strength"), strength_->value()).toDouble());
   cfg_box_->setCurrentText(s.value(QStringLiteral("img2img/cfg"), cfg_box_->currentText()).toString());
   guidance_->setValue(s.value(QStringLiteral("img2img/guidance"), guidance_->value()).toDouble());
@@ -817,6 +827,7 @@ void MainWindow::save_settings() {
   s.setValue(QStringLiteral("img2img/negative_prompt"), negative_prompt_->text());
   s.setValue(QStringLiteral("img2img/steps"), steps_->value());
   s.setValue(QStringLiteral("img2img/frame_buffer"), frame_buffer_->value());
+  s.setValue(QStringLiteral("img2img/use_taesd"), use_taesd_->isChecked());
   s.setValue(QStringLiteral("img2img/strength"), strength_->value());
   s.setValue(QStringLiteral("img2img/cfg"), cfg_box_->currentText());
   s.setValue(QStringLiteral("img2img/guidance"), guidance_->value());

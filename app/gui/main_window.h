@@ -94,6 +94,7 @@ class MainWindow : public QMainWindow {
   QWidget* volumetric_box_ = nullptr;
   QWidget* img2img_box_ = nullptr;
   QLineEdit* taesd_dir_ = nullptr;
+  QCheckBox* use_taesd_ = nullptr;  // TAESD or the full VAE, live
   QLineEdit* prompt_ = nullptr;
   QLineEdit* negative_prompt_ = nullptr;
   QSpinBox* steps_ = nullptr;

@@ -98,6 +98,8 @@ struct Img2ImgEngine::Loaded {
   std::optional<engine::Taesd> taesd;
   std::optional<engine::PromptEncoder> prompts;
   std::optional<engine::StreamDiffusion> stream;
+  engine::LatentCodec vae_codec, taesd_codec;  // taesd_codec only with a TAESD
+  bool coding_with_taesd = false;              // what the stream has now
 };
 
 Img2ImgEngine::Img2ImgEngine(const Img2ImgModels& o, const Img2ImgSettings& settings) {
@@ -114,8 +116,8 @@ Img2ImgEngine::Img2ImgEngine(const Img2ImgModels& o, const Img2ImgSettings& sett
   const engine::Placement placement = placement_for(o);
   const auto t0 = Clock::now();
   std::lock_guard gpu(gpu_work_mutex());
-  loaded_ = std::make_unique<Loaded>(
-      Loaded{engine::load_diffusers_pipeline(folder, "", placement), std::nullopt, std::nullopt, std::nullopt});
+  loaded_ = std::make_unique<Loaded>(Loaded{
+      engine::load_diffusers_pipeline(folder, "", placement), std::nullopt, std::nullopt, std::nullopt, {}, {}, false});
   Loaded& m = *loaded_;
   const engine::UNetConfig& unet = m.pipeline.unet.config();
   check(unet.in_channels == 4,
@@ -125,26 +127,26 @@ Img2ImgEngine::Img2ImgEngine(const Img2ImgModels& o, const Img2ImgSettings& sett
         "{}: the text encoder's width ({}) does not match the UNet's cross-attention width ({}); the components come "
         "from different model families",
         o.model, m.pipeline.text_encoder.config().hidden_size, unet.cross_attention_dim);
-  engine::LatentCodec codec;
+  const engine::AutoencoderKl& vae = m.pipeline.vae;
+  m.vae_codec = {"VAE", [&vae](const engine::Tensor& x) { return vae.encode_scaled(x); },
+                 [&vae](const engine::Tensor& x) { return vae.decode_scaled(x); },
+                 1 << static_cast<int>(vae.config().block_out_channels.size() - 1)};
   if (!o.taesd.empty()) {
     m.taesd = engine::Taesd::load(fs::path(o.taesd), "", placement);
     check(m.taesd->config.latent_channels == 4, "{}: TAESD with {} latent channels does not fit a 4-channel UNet",
           o.taesd, m.taesd->config.latent_channels);
     const engine::Taesd& taesd = *m.taesd;
-    codec = {"TAESD",
-             [&taesd](const engine::Tensor& x) {
-               return engine::scale(taesd.encoder.forward(x), taesd.config.scaling_factor);
-             },
-             [&taesd](const engine::Tensor& x) {
-               return taesd.decoder.forward(engine::scale(x, 1.0f / taesd.config.scaling_factor));
-             },
-             1 << static_cast<int>(taesd.config.encoder_block_out_channels.size() - 1)};
-  } else {
-    const engine::AutoencoderKl& vae = m.pipeline.vae;
-    codec = {"VAE", [&vae](const engine::Tensor& x) { return vae.encode_scaled(x); },
-             [&vae](const engine::Tensor& x) { return vae.decode_scaled(x); },
-             1 << static_cast<int>(vae.config().block_out_channels.size() - 1)};
+    m.taesd_codec = {"TAESD",
+                     [&taesd](const engine::Tensor& x) {
+                       return engine::scale(taesd.encoder.forward(x), taesd.config.scaling_factor);
+                     },
+                     [&taesd](const engine::Tensor& x) {
+                       return taesd.decoder.forward(engine::scale(x, 1.0f / taesd.config.scaling_factor));
+                     },
+                     1 << static_cast<int>(taesd.config.encoder_block_out_channels.size() - 1)};
   }
+  m.coding_with_taesd = settings.taesd && m.taesd.has_value();
+  const engine::LatentCodec& codec = m.coding_with_taesd ? m.taesd_codec : m.vae_codec;
   family_ = m.pipeline.family;
   codec_name_ = codec.name;
   compute_ = placement.device == engine::Device::kCuda ? fmt::format("CUDA {}", o.dtype) : std::string("CPU fp32");
@@ -191,8 +193,28 @@ void Img2ImgEngine::apply_pending() {
     m.stream->set_prompt_embeds(cond, uncond);
   }
   m.stream->set_params(stream_params(*next));
+  const bool taesd = next->taesd && m.taesd.has_value();
+  if (taesd != m.coding_with_taesd) {
+    // Released TAESDs and VAEs share the latent space and its 1/8 scale: the
+    // latent buffer carries on, only the frames' way in and out changes (a
+    // codec of another scale restarts the stream).
+    m.stream->set_codec(taesd ? m.taesd_codec : m.vae_codec);
+    m.coding_with_taesd = taesd;
+    {
+      std::lock_guard lock(mutex_);
+      codec_name_ = taesd ? m.taesd_codec.name : m.vae_codec.name;
+    }
+    log::info("img2img: frames are now encoded and decoded with {}", taesd ? "TAESD" : "the pipeline's VAE");
+  }
   current_ = *next;
 }
+
+std::string Img2ImgEngine::codec_name() const {
+  std::lock_guard lock(mutex_);
+  return codec_name_;
+}
+
+bool Img2ImgEngine::has_taesd() const { return loaded_->taesd.has_value(); }
 
 std::optional<media::Frame> Img2ImgEngine::process(const media::Frame& input, Timing* timing, bool filter) {
   return run(frame_pixels(input), FrameMeta{input.pts_us, input.capture_time, true}, timing, filter);

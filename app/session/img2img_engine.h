@@ -37,6 +37,10 @@ struct Img2ImgSettings {
   bool similarity_filter = false;
   float similarity_threshold = 0.98f;
   int max_skip_frames = 10;
+  // Encode and decode with the TAESD loaded beside the pipeline (when there
+  // is one) rather than the pipeline's full VAE: much faster, a little less
+  // detail. Switches from the next frame; the frames in flight carry on.
+  bool taesd = true;
   // Frames per UNet call (Stream Batch's frame buffer, 1..16): more frames use
   // the GPU better and add frame_buffer_size - 1 frames of latency.
   int frame_buffer_size = 1;
@@ -91,7 +95,8 @@ class Img2ImgEngine : public FrameProcessor {
   const engine::StreamDiffusion::Counters& counters() const;
   std::int64_t unet_rows_per_frame() const;
   const std::string& family() const { return family_; }
-  const std::string& codec_name() const { return codec_name_; }
+  std::string codec_name() const;  // "TAESD" or "VAE": what the next frame is coded with
+  bool has_taesd() const;
   const std::string& compute() const { return compute_; }  // "CUDA fp16", "CPU fp32"
   bool prompt_truncated() const { return prompt_truncated_; }
 
@@ -108,7 +113,8 @@ class Img2ImgEngine : public FrameProcessor {
 
   struct Loaded;
   std::unique_ptr<Loaded> loaded_;
-  std::string family_, codec_name_, compute_;
+  std::string family_, compute_;
+  std::string codec_name_;  // guarded by mutex_
   bool prompt_truncated_ = false;
   bool prompts_encoded_ = false;  // current_'s prompts are in the stream
 

@@ -66,13 +66,13 @@ const char* cfg_mode_name(CfgMode mode) {
 
 std::vector<int> t_index_list_for(float strength, int steps, int num_inference_steps) {
   check(steps >= 1 && steps <= 4, "steps is {}; use 1 to 4 denoising steps", steps);
-  check(std::isfinite(strength) && strength > 0.0f && strength <= 1.0f,
-        "strength is {}; use a value above 0 and at most 1", strength);
+  check(std::isfinite(strength) && strength >= 0.0f && strength <= 1.0f, "strength is {}; use a value from 0 to 1",
+        strength);
   check(num_inference_steps >= steps, "a {}-step schedule cannot hold {} steps", num_inference_steps, steps);
   const int last = num_inference_steps - 1;
-  // Strength 1 starts at the first (noisiest) timestep, strength near 0 at
-  // the last; the remaining steps share what is left evenly, and each index
-  // must be above the previous one.
+  // Strength 1 starts at the first (noisiest) timestep, strength 0 at the
+  // last (the least change the schedule can make); the remaining steps share
+  // what is left evenly, and each index must be above the previous one.
   int first = static_cast<int>(std::lround((1.0 - strength) * last));
   first = std::min(first, last - (steps - 1));
   std::vector<int> list;
@@ -405,7 +405,10 @@ Tensor StreamDiffusion::unet_step(const Tensor& x) {
   if (cfg == CfgMode::kSelf || cfg == CfgMode::kInitialize) uncond_pred = scale(stock_noise_, params_.delta);
   const Tensor eps = cfg == CfgMode::kNone ? text : add(uncond_pred, scale(sub(text, uncond_pred), params_.guidance));
   Tensor denoised = scheduler_.denoise(eps, x, row_steps_);
-  if (cfg == CfgMode::kSelf || cfg == CfgMode::kInitialize) {
+  // The residual modes carry their noise whatever the guidance (as
+  // StreamDiffusion's unet_step), so raising the guidance live from 1 finds
+  // it where the reference has it.
+  if (params_.cfg == CfgMode::kSelf || params_.cfg == CfgMode::kInitialize) {
     // The residual noise each latent carries into its next step: the step
     // applied to the scaled stock noise, brought to the next timestep's
     // noise level (the last step's rows leave the stream: factors of 1).

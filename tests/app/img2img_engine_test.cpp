@@ -161,6 +161,80 @@ TEST(Img2ImgEngine, LivePromptChangeAppliesFromTheNextFrame) {
   EXPECT_FALSE(same_pixels(*ra, *rb));
 }
 
+// Each live parameter reaches the stream: two engines run the same frames;
+// after one of them changes the value, the next output differs. Values that
+// keep the latent buffer give an output at once; the others restart it.
+TEST(Img2ImgEngine, EveryLiveParameterChangesTheNextOutput) {
+  struct Change {
+    const char* what;
+    const char* cfg;  // the mode in which the value matters
+    void (*apply)(Img2ImgSettings&);
+    bool restarts;
+  };
+  const Change changes[] = {
+      {"negative prompt", "full", [](Img2ImgSettings& s) { s.negative_prompt = "blurry, grey"; }, false},
+      {"guidance", "self", [](Img2ImgSettings& s) { s.guidance = 2.5f; }, false},
+      {"delta", "self", [](Img2ImgSettings& s) { s.delta = 0.3f; }, false},
+      // The tiny fixtures' VAE works at 1/2 scale, their TAESD at 1/8: a
+      // restart (real ones share 1/8 and carry on: StreamDiffusion.TheCodec...).
+      {"TAESD -> VAE", "self", [](Img2ImgSettings& s) { s.taesd = false; }, true},
+      {"strength", "self", [](Img2ImgSettings& s) { s.strength = 0.9f; }, true},
+      {"seed", "self", [](Img2ImgSettings& s) { s.seed = 99; }, true},
+  };
+  for (const Change& c : changes) {
+    SCOPED_TRACE(c.what);
+    Img2ImgSettings base = tiny_settings();
+    base.cfg = c.cfg;
+    base.guidance = 1.5f;
+    Img2ImgEngine a(tiny_models(), base);
+    Img2ImgEngine b(tiny_models(), base);
+    for (int i = 0; i < 3; ++i) {
+      a.process(pattern(64, 64, i));
+      b.process(pattern(64, 64, i));
+    }
+    Img2ImgSettings changed = base;
+    c.apply(changed);
+    b.update(changed);
+    std::optional<media::Frame> ra = a.process(pattern(64, 64, 3));
+    std::optional<media::Frame> rb = b.process(pattern(64, 64, 3));
+    ASSERT_TRUE(ra.has_value());
+    if (c.restarts) {
+      EXPECT_FALSE(rb.has_value()) << "a restart refills the latent buffer first";
+      ra = a.process(pattern(64, 64, 4));
+      rb = b.process(pattern(64, 64, 4));
+      ASSERT_TRUE(ra.has_value());
+    }
+    ASSERT_TRUE(rb.has_value());
+    EXPECT_FALSE(same_pixels(*ra, *rb));
+  }
+}
+
+TEST(Img2ImgEngine, TheCodecSwitchesLiveAndBack) {
+  Img2ImgEngine engine(tiny_models(), tiny_settings());
+  ASSERT_TRUE(engine.has_taesd());
+  EXPECT_EQ(engine.codec_name(), "TAESD");
+  engine.process(pattern(64, 64, 0));
+  ASSERT_TRUE(engine.process(pattern(64, 64, 1)).has_value());
+  Img2ImgSettings s = tiny_settings();
+  s.taesd = false;
+  engine.update(s);
+  // The tiny fixtures' codecs differ in scale, so the buffer refills first.
+  EXPECT_FALSE(engine.process(pattern(64, 64, 2)).has_value());
+  EXPECT_EQ(engine.codec_name(), "VAE");
+  std::optional<media::Frame> out = engine.process(pattern(64, 64, 3));
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(out->width, 64);
+  s.taesd = true;
+  engine.update(s);
+  engine.process(pattern(64, 64, 4));
+  ASSERT_TRUE(engine.process(pattern(64, 64, 5)).has_value());
+  EXPECT_EQ(engine.codec_name(), "TAESD");
+  // Without a TAESD loaded, asking for it keeps the VAE.
+  Img2ImgEngine vae_only(tiny_models(false), tiny_settings());
+  EXPECT_FALSE(vae_only.has_taesd());
+  EXPECT_EQ(vae_only.codec_name(), "VAE");
+}
+
 TEST(Img2ImgEngine, BadLiveValuesAreRefusedAndTheStreamKeepsRunning) {
   Img2ImgEngine engine(tiny_models(), tiny_settings());
   Img2ImgSettings bad = tiny_settings();

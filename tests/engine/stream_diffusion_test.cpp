@@ -115,6 +115,41 @@ void check_mode_fb2(const std::string& name, std::int64_t rows_per_frame) {
   EXPECT_EQ(std::to_string(rows_per_frame), f.metadata().at("unet_rows_per_frame"));
 }
 
+// Guidance raised live in a residual mode (1, then 1.6 from frame 3): the
+// residual noise is carried while the guidance is 1, as StreamDiffusion's
+// unet_step does, so the frames after the change match the reference.
+void check_ramp(const std::string& name) {
+  const SafetensorsFile f = SafetensorsFile::open(fixture_dir("stream_diffusion") / (name + "_ramp.safetensors"));
+  const int ramp_at = std::stoi(f.metadata().at("guidance_from_frame"));
+  StreamParams p = golden_params(parse_cfg_mode(name));
+  const float guidance = p.guidance;
+  p.guidance = 1.0f;
+  StreamDiffusion stream(&models().unet, models().codec(), LcmScheduler{}, p);
+  stream.set_init_noise(f.load("init_noise"));
+  stream.set_prompt_embeds(f.load("cond"), f.load("uncond"));
+  const Tensor images = f.load("images"), outputs = f.load("outputs"), latents = f.load("latents");
+  const std::int64_t frames = images.shape()[0];
+  ASSERT_LT(ramp_at, frames);
+  double worst_image = 0, worst_latent = 0;
+  for (std::int64_t i = 0; i < frames; ++i) {
+    if (i == ramp_at) {
+      p.guidance = guidance;
+      stream.set_params(p);  // live: no restart
+    }
+    const StreamDiffusion::Result r = stream.process(images.slice(0, i, i + 1).clone());
+    EXPECT_EQ(r.warming_up, i == 0) << "frame " << i;
+    worst_latent = std::max(worst_latent, relative_l2(r.latent, latents.slice(0, i, i + 1).clone()));
+    if (!r.warming_up)
+      worst_image = std::max(worst_image, relative_l2(r.host_image(), outputs.slice(0, i, i + 1).clone()));
+  }
+  std::printf("cfg %s, guidance raised at frame %d: rel L2 image %.3g latent %.3g\n", name.c_str(), ramp_at,
+              worst_image, worst_latent);
+  EXPECT_LT(worst_image, kPipelineTolerance);
+  EXPECT_LT(worst_latent, kPipelineTolerance);
+}
+
+TEST(GoldenStreamDiffusion, CfgSelfWithGuidanceRaisedLive) { check_ramp("self"); }
+TEST(GoldenStreamDiffusion, CfgInitializeWithGuidanceRaisedLive) { check_ramp("initialize"); }
 TEST(GoldenStreamDiffusion, CfgNone) { check_mode("none", 2); }
 TEST(GoldenStreamDiffusion, FrameBuffer2CfgNone) { check_mode_fb2("none", 2); }
 TEST(GoldenStreamDiffusion, FrameBuffer2CfgFull) { check_mode_fb2("full", 4); }
@@ -175,7 +210,12 @@ TEST(StreamDiffusion, StrengthMapsToAscendingIndexLists) {
   EXPECT_LE(low.back(), 49);
   EXPECT_GT(t_index_list_for(0.3f, 2)[0], t_index_list_for(0.8f, 2)[0]);  // less strength: later, less noisy
   EXPECT_THROW(t_index_list_for(0.5f, 5), Error);
-  EXPECT_THROW(t_index_list_for(0.0f, 2), Error);
+  // Strength 0 is the least change the 50-step schedule allows: its last indices.
+  EXPECT_EQ(t_index_list_for(0.0f, 1), std::vector<int>({49}));
+  EXPECT_EQ(t_index_list_for(0.0f, 2), std::vector<int>({48, 49}));
+  EXPECT_THROW(t_index_list_for(-0.1f, 2), Error);
+  EXPECT_THROW(t_index_list_for(1.5f, 2), Error);
+  EXPECT_THROW(t_index_list_for(std::nanf(""), 2), Error);
 }
 
 TEST(StreamDiffusion, SimilarityFilterSkipsStillFramesUpToTheLimit) {
@@ -270,6 +310,36 @@ TEST(StreamDiffusion, LiveChangesKeepOrRestartTheStream) {
   EXPECT_TRUE(stream.process(images.slice(0, 0, 1).clone()).warming_up);
   EXPECT_TRUE(stream.process(images.slice(0, 1, 2).clone()).warming_up);
   EXPECT_FALSE(stream.process(images.slice(0, 2, 3).clone()).warming_up);
+}
+
+TEST(StreamDiffusion, TheCodecSwitchesWithoutARestartAtTheSameScale) {
+  const SafetensorsFile f = SafetensorsFile::open(fixture_dir("stream_diffusion") / "self.safetensors");
+  StreamDiffusion stream(&models().unet, models().codec(), LcmScheduler{}, golden_params(CfgMode::kSelf));
+  stream.set_prompt_embeds(f.load("cond"), f.load("uncond"));
+  const Tensor images = f.load("images");
+  EXPECT_TRUE(stream.process(images.slice(0, 0, 1).clone()).warming_up);
+  StreamDiffusion twin(&models().unet, models().codec(), LcmScheduler{}, golden_params(CfgMode::kSelf));
+  twin.set_prompt_embeds(f.load("cond"), f.load("uncond"));
+  EXPECT_TRUE(twin.process(images.slice(0, 0, 1).clone()).warming_up);
+  // Another codec at the same 1/8 scale (TAESD's decoder, negated): the
+  // latent buffer carries on, the next frame is decoded the new way.
+  LatentCodec negated = models().codec();
+  negated.name = "negated";
+  const auto decode = negated.decode;
+  negated.decode = [decode](const Tensor& x) { return scale(decode(x), -1.0f); };
+  const std::uint64_t restarts = stream.restarts();
+  stream.set_codec(negated);
+  EXPECT_EQ(stream.restarts(), restarts);
+  const StreamDiffusion::Result got = stream.process(images.slice(0, 1, 2).clone());
+  const StreamDiffusion::Result want = twin.process(images.slice(0, 1, 2).clone());
+  ASSERT_FALSE(got.warming_up);
+  EXPECT_LT(relative_l2(got.latent, want.latent), 1e-6);  // same latent: nothing restarted
+  EXPECT_LT(relative_l2(got.decoded, scale(want.decoded, -1.0f)), 1e-6);
+  // A codec of another scale restarts the stream.
+  LatentCodec coarse = models().codec();
+  coarse.downscale = 4;
+  stream.set_codec(coarse);
+  EXPECT_EQ(stream.restarts(), restarts + 1);
 }
 
 }  // namespace

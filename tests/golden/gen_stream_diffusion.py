@@ -9,6 +9,9 @@ stream_diffusion/<mode>.safetensors: a reference of the StreamDiffusion
     own components at the tiny configs of gen_diffusion.py (the committed
     fixtures/diffusion_unet_sd15 and fixtures/diffusion_taesd folders), for a
     short sequence of 64x64 frames in each cfg mode.
+stream_diffusion/<self|initialize>_ramp.safetensors: the residual modes
+    with the guidance raised live (1 for the first frames, then 1.6): the
+    residual noise follows the cfg mode whatever the guidance.
 stream_diffusion_fb2/<mode>.safetensors: the same with a frame buffer of 2
     (two 32x32 frames per call; UNet batch = steps x 2, rows step-major). The initial noise and the
     prompt embeddings are saved with the inputs, so the C++ side does not have
@@ -36,6 +39,7 @@ T_INDEX_LIST = [18, 32]
 GUIDANCE = 1.6
 DELTA = 0.7
 FRAMES = 5
+RAMP_AT = 3  # ramp fixtures: guidance 1 before this frame, GUIDANCE from it
 SIZE = (64, 64)
 
 
@@ -101,13 +105,7 @@ class StreamReference:
         self.init_noise = init_noise
         self.stock_noise = torch.zeros_like(init_noise)
         self.buffer = torch.zeros(((n - 1) * f,) + tuple(init_noise.shape[1:]))
-        self.cond = cond.repeat(n * f, 1, 1)
-        if cfg == "full":
-            self.embeds = torch.cat([uncond.repeat(n * f, 1, 1), self.cond])
-        elif cfg == "initialize":
-            self.embeds = torch.cat([uncond.repeat(f, 1, 1), self.cond])
-        else:
-            self.embeds = self.cond
+        self.cond, self.uncond = cond.repeat(n * f, 1, 1), uncond
         self.unet_rows = 0
 
     def step_batch(self, eps, x):
@@ -115,16 +113,21 @@ class StreamReference:
         return self.c_out * x0 + self.c_skip * x
 
     def unet_step(self, x):
+        # Guidance <= 1 needs no unconditional prediction (the guidance may
+        # change between frames: the studio's live parameter).
         cfg = self.cfg if self.guidance > 1.0 else "none"
         t, f = self.t_list, self.f
+        embeds = self.cond
         if cfg == "initialize":
             xin, t = torch.cat([x[0:f], x]), torch.cat([t[0:f], t])
+            embeds = torch.cat([self.uncond.repeat(f, 1, 1), self.cond])
         elif cfg == "full":
             xin, t = torch.cat([x, x]), torch.cat([t, t])
+            embeds = torch.cat([self.uncond.repeat(self.cond.shape[0], 1, 1), self.cond])
         else:
             xin = x
         self.unet_rows += xin.shape[0]
-        pred = self.unet(xin, t, encoder_hidden_states=self.embeds).sample
+        pred = self.unet(xin, t, encoder_hidden_states=embeds).sample
         if cfg == "initialize":
             text = pred[f:]
             self.stock_noise = torch.cat([pred[0:f], self.stock_noise[f:]])
@@ -136,7 +139,9 @@ class StreamReference:
             uncond = self.stock_noise * self.delta
         eps = uncond + self.guidance * (text - uncond) if cfg != "none" else text
         denoised = self.step_batch(eps, x)
-        if cfg in ("self", "initialize"):
+        # As StreamDiffusion's unet_step: the residual noise follows the cfg
+        # mode, whatever the guidance (so it is ready when guidance rises).
+        if self.cfg in ("self", "initialize"):
             delta_x = self.step_batch(eps, self.beta * self.stock_noise)
             ones = torch.ones_like(self.alpha[0:f])
             delta_x = torch.cat([self.alpha[f:], ones]) * delta_x / torch.cat([self.beta[f:], ones])
@@ -173,7 +178,10 @@ def frames(gen, size=SIZE, count=FRAMES):
     return torch.cat(out)
 
 
-def pipeline_fixture(fb=1, seed=SEED, size=SIZE, count=FRAMES, folder_name="stream_diffusion"):
+def pipeline_fixture(fb=1, seed=SEED, size=SIZE, count=FRAMES, folder_name="stream_diffusion", ramp=False):
+    """One file per cfg mode. ramp: the residual modes only, with guidance 1
+    (no guidance) for the first RAMP_AT frames and GUIDANCE from then on, as
+    a user raising it live does (files <cfg>_ramp.safetensors)."""
     unet = diffusers.UNet2DConditionModel.from_pretrained(os.path.join(FIXTURES, "diffusion_unet_sd15")).eval()
     taesd = diffusers.AutoencoderTiny.from_pretrained(os.path.join(FIXTURES, "diffusion_taesd")).eval()
     gen = torch.Generator().manual_seed(seed)
@@ -185,21 +193,25 @@ def pipeline_fixture(fb=1, seed=SEED, size=SIZE, count=FRAMES, folder_name="stre
     uncond = torch.randn((1, 7, unet.config.cross_attention_dim), generator=gen)
     folder = os.path.join(FIXTURES, folder_name)
     os.makedirs(folder, exist_ok=True)
-    for cfg in ("none", "full", "self", "initialize"):
+    for cfg in ("self", "initialize") if ramp else ("none", "full", "self", "initialize"):
         ref = StreamReference(unet, taesd, cond, uncond, init_noise, cfg, GUIDANCE, DELTA, fb)
         with torch.no_grad():
             outs, latents = [], []
             for f in range(0, count, fb):
+                if ramp:
+                    ref.guidance = 1.0 if f < RAMP_AT else GUIDANCE
                 outs.append(ref(images[f:f + fb]))
                 latents.append(ref.last_latent)
             outs, latents = torch.cat(outs), torch.cat(latents)
         rows = ref.unet_rows // count
-        path = os.path.join(folder, f"{cfg}.safetensors")
+        path = os.path.join(folder, f"{cfg}_ramp.safetensors" if ramp else f"{cfg}.safetensors")
         tensors = {"images": images, "init_noise": init_noise, "cond": cond, "uncond": uncond, "outputs": outs,
                    "latents": latents}
         meta = versions()
         meta.update({"cfg": cfg, "t_index_list": json.dumps(T_INDEX_LIST), "guidance": str(GUIDANCE),
                      "delta": str(DELTA), "unet_rows_per_frame": str(rows), "frame_buffer_size": str(fb)})
+        if ramp:
+            meta["guidance_from_frame"] = str(RAMP_AT)
         save_file({k: v.contiguous().float() for k, v in tensors.items()}, path, metadata=meta)
         gen_diffusion.check_size(path)
         print(cfg, "unet rows per frame", rows, "output mean", outs.mean().item())
@@ -246,5 +258,6 @@ if __name__ == "__main__":
     torch.set_num_threads(2)
     scheduler_fixture()
     pipeline_fixture()
+    pipeline_fixture(ramp=True)
     pipeline_fixture(fb=2, seed=SEED + 2, size=(32, 32), count=6, folder_name="stream_diffusion_fb2")
     pipeline_folder_fixture()
