@@ -70,8 +70,21 @@ Img2ImgStats run_img2img(const Img2ImgOptions& o, const std::function<void(const
   }
   BoundedQueue<media::Frame> input(live ? 2 : 4, live ? QueuePolicy::kLatestWins : QueuePolicy::kBlocking);
   BoundedQueue<media::Frame> output(4, QueuePolicy::kBlocking);
+  // The source thread's time per frame, from one delivery to the next (a
+  // blocked push to a full queue is not counted).
+  std::atomic<double> source_s{0};
+  std::atomic<std::int64_t> source_frames{0};
+  auto delivered = Clock::now();
   media::SourceThread source(
-      spec, [&](media::Frame&& f) { return input.push(std::move(f)); }, ropt, live ? 0 : o.max_frames);
+      spec,
+      [&](media::Frame&& f) {
+        source_s.store(source_s.load() + seconds_since(delivered));
+        source_frames.fetch_add(1);
+        const bool more = input.push(std::move(f));
+        delivered = Clock::now();
+        return more;
+      },
+      ropt, live ? 0 : o.max_frames);
   const media::StreamInfo& info = source.info();
   const double fps = info.fps > 0 ? info.fps : 30.0;
 
@@ -91,6 +104,12 @@ Img2ImgStats run_img2img(const Img2ImgOptions& o, const std::function<void(const
   std::mutex stats_mutex;
   std::exception_ptr worker_failure;
   const auto start = Clock::now();
+  auto note_latency = [&](const media::Frame& out) {  // under stats_mutex
+    const double s = std::chrono::duration<double>(Clock::now() - out.capture_time).count();
+    stats.latency_sum_s += s;
+    stats.latency_max_s = std::max(stats.latency_max_s, s);
+    ++stats.latency_frames;
+  };
   // The worker: newest input frame -> pipeline -> output queue.
   std::thread worker([&] {
     try {
@@ -112,11 +131,15 @@ Img2ImgStats run_img2img(const Img2ImgOptions& o, const std::function<void(const
         std::optional<media::Frame> out = img2img.process(*f, &timing);
         {
           std::lock_guard lock(stats_mutex);
-          stats.decode_s += waited;
+          stats.input_wait_s += waited;
           stats.preprocess_s += timing.preprocess_s;
           stats.postprocess_s += timing.postprocess_s;
           stats.frames_in = taken;
-          if (!out) ++stats.warmup;
+          if (out) {
+            note_latency(*out);
+          } else {
+            ++stats.warmup;
+          }
         }
         if (out && !output.push(std::move(*out))) break;
         last = std::move(*f);
@@ -129,6 +152,7 @@ Img2ImgStats run_img2img(const Img2ImgOptions& o, const std::function<void(const
           {
             std::lock_guard lock(stats_mutex);
             ++stats.flushed;
+            note_latency(out);
           }
           if (!output.push(std::move(out))) break;
         }
@@ -171,6 +195,9 @@ Img2ImgStats run_img2img(const Img2ImgOptions& o, const std::function<void(const
   stats.vae_encode_s = c.encode_s;
   stats.unet_s = c.unet_s;
   stats.vae_decode_s = c.decode_s;
+  stats.decode_s = source_s.load();
+  stats.source_frames = source_frames.load();
+  stats.live_source = live;
   stats.dropped = input.dropped() + recorder.stats().dropped;
   stats.elapsed_s = seconds_since(start);
   stats.fps = stats.elapsed_s > 0 ? static_cast<double>(stats.frames_in) / stats.elapsed_s : 0;
@@ -187,9 +214,16 @@ std::string format_img2img_stats(const Img2ImgStats& s) {
       "frames: {} in, {} out, {} warm-up (latent buffer fill, not shown), {} flushed at the end, {} dropped\n",
       s.frames_in, s.frames_out, s.warmup, s.flushed, s.dropped);
   text += fmt::format(
-      "per frame (ms): decode {:.2f}  preprocess {:.2f}  VAE encode {:.2f}  UNet {:.2f}  VAE decode {:.2f}  "
-      "postprocess {:.2f}\n",
-      ms(s.decode_s), ms(s.preprocess_s), ms(s.vae_encode_s), ms(s.unet_s), ms(s.vae_decode_s), ms(s.postprocess_s));
+      "per frame (ms): source {} {:.2f}  preprocess {:.2f}  VAE encode {:.2f}  UNet {:.2f}  VAE decode {:.2f}  "
+      "postprocess {:.2f}  (worker waiting for input {:.2f})\n",
+      s.live_source ? "(decode + frame interval)" : "decode",
+      s.source_frames > 0 ? s.decode_s * 1000.0 / static_cast<double>(s.source_frames) : 0.0, ms(s.preprocess_s),
+      ms(s.vae_encode_s), ms(s.unet_s), ms(s.vae_decode_s), ms(s.postprocess_s), ms(s.input_wait_s));
+  if (s.latency_frames > 0) {
+    text += fmt::format("latency, capture -> output (ms): mean {:.1f}, max {:.1f} over {} frames\n",
+                        s.latency_sum_s * 1000.0 / static_cast<double>(s.latency_frames), s.latency_max_s * 1000.0,
+                        s.latency_frames);
+  }
   // The pipeline ran once per input frame and once per flush repeat; SSF skips
   // ran no UNet.
   const double processed = static_cast<double>(std::max<std::int64_t>(1, s.pipeline_frames - s.skipped));

@@ -33,10 +33,19 @@ struct Img2ImgStats {
   std::uint64_t dropped = 0;         // live input frames replaced by newer ones
   std::int64_t unet_calls = 0, unet_rows = 0;
   std::int64_t unet_rows_per_frame = 0;  // the cfg mode's cost
-  // Seconds spent per stage, summed over frames. Decoding runs on the
-  // source's own thread, so decode_s is the time the worker waited for a
-  // decoded frame (near 0 when the model is the bottleneck).
-  double decode_s = 0, preprocess_s = 0, vae_encode_s = 0, unet_s = 0, vae_decode_s = 0, postprocess_s = 0;
+  // Seconds spent per stage, summed over frames. decode_s: the source's own
+  // thread from one frame to the next (read, decode, convert; for a live
+  // source also the wait for its next frame); input_wait_s: the worker
+  // waiting for a frame (near 0 when the model is the bottleneck).
+  double decode_s = 0, input_wait_s = 0, preprocess_s = 0, vae_encode_s = 0, unet_s = 0, vae_decode_s = 0,
+         postprocess_s = 0;
+  // Capture -> output: from a frame leaving the source to its restyled frame
+  // leaving the pipeline (queues, the latent buffer's lag and the frame
+  // buffer included), over every output frame.
+  double latency_sum_s = 0, latency_max_s = 0;
+  std::int64_t source_frames = 0;  // frames the source delivered (decode_s is over these)
+  bool live_source = false;        // decode_s then includes the source's frame interval
+  std::int64_t latency_frames = 0;
   double elapsed_s = 0, fps = 0;
   bool prompt_truncated = false;
   std::string family, codec, cfg, t_index_list, output;

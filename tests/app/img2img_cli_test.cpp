@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <regex>
 
 #include "engine/cuda/runtime.h"
 #include "tests/common/img2img_fixture.h"
@@ -48,10 +49,26 @@ TEST(Img2ImgCli, SelfCfgWithTaesdWritesFramesAndStats) {
       << r.output;
   EXPECT_TRUE(contains(r.output, "UNet: 6 calls, 2 rows per frame (2.00 measured)")) << r.output;
   EXPECT_TRUE(contains(r.output, "(TAESD) on CPU fp32, cfg self")) << r.output;
-  for (const char* stage :
-       {"decode", "preprocess", "VAE encode", "UNet", "VAE decode", "postprocess", "fps:", "SSF skips: 0 of 5"}) {
+  for (const char* stage : {"preprocess", "VAE encode", "VAE decode", "postprocess", "fps:", "SSF skips: 0 of 5"}) {
     EXPECT_TRUE(contains(r.output, stage)) << stage << "\n" << r.output;
   }
+  // The stage times are measured, not printed as placeholders: the source's
+  // decode and the UNet took time, and every output has a capture -> output
+  // latency (the first frame waited a whole frame in the latent buffer).
+  auto number_after = [&](const std::string& label) {
+    const std::smatch m = [&] {
+      std::smatch found;
+      std::regex_search(r.output, found, std::regex(label + "\\s*([0-9.]+)"));
+      return found;
+    }();
+    return m.empty() ? -1.0 : std::stod(m[1].str());
+  };
+  EXPECT_GT(number_after("per frame \\(ms\\): source[^0-9]*"), 0.0) << r.output;
+  EXPECT_GT(number_after("  UNet"), 0.0) << r.output;
+  EXPECT_TRUE(contains(r.output, "over 5 frames")) << r.output;
+  const double mean = number_after("capture -> output \\(ms\\): mean"), max = number_after(", max");
+  EXPECT_GT(mean, 0.0) << r.output;
+  EXPECT_GE(max, mean) << r.output;
   EXPECT_GT(fs::file_size(out), 0u);
 }
 
