@@ -148,6 +148,31 @@ void check_ramp(const std::string& name) {
   EXPECT_LT(worst_latent, kPipelineTolerance);
 }
 
+// sd-turbo's path: one step from the noisiest timestep (t_index 0), no cfg.
+// No latent buffer: every frame is shown at once, one UNet row per frame.
+TEST(GoldenStreamDiffusion, SingleStepFromTheNoisiestTimestep) {
+  const SafetensorsFile f = SafetensorsFile::open(fixture_dir("stream_diffusion") / "none_1step.safetensors");
+  ASSERT_EQ(f.metadata().at("t_index_list"), "[0]");
+  StreamParams p = golden_params(CfgMode::kNone);
+  p.t_index_list = t_index_list_for(1.0f, 1);  // what --steps 1 --strength 1 asks for
+  ASSERT_EQ(p.t_index_list, std::vector<int>({0}));
+  StreamDiffusion stream(&models().unet, models().codec(), LcmScheduler{}, p);
+  stream.set_init_noise(f.load("init_noise"));
+  stream.set_prompt_embeds(f.load("cond"), f.load("uncond"));
+  const Tensor images = f.load("images"), outputs = f.load("outputs"), latents = f.load("latents");
+  double worst_image = 0, worst_latent = 0;
+  for (std::int64_t i = 0; i < images.shape()[0]; ++i) {
+    const StreamDiffusion::Result r = stream.process(images.slice(0, i, i + 1).clone());
+    EXPECT_FALSE(r.warming_up) << "frame " << i;
+    worst_latent = std::max(worst_latent, relative_l2(r.latent, latents.slice(0, i, i + 1).clone()));
+    worst_image = std::max(worst_image, relative_l2(r.host_image(), outputs.slice(0, i, i + 1).clone()));
+  }
+  std::printf("1 step, t_index 0: rel L2 image %.3g latent %.3g\n", worst_image, worst_latent);
+  EXPECT_LT(worst_image, kPipelineTolerance);
+  EXPECT_LT(worst_latent, kPipelineTolerance);
+  EXPECT_EQ(stream.counters().unet_rows, images.shape()[0]);
+}
+
 TEST(GoldenStreamDiffusion, CfgSelfWithGuidanceRaisedLive) { check_ramp("self"); }
 TEST(GoldenStreamDiffusion, CfgInitializeWithGuidanceRaisedLive) { check_ramp("initialize"); }
 TEST(GoldenStreamDiffusion, CfgNone) { check_mode("none", 2); }

@@ -12,6 +12,8 @@ stream_diffusion/<mode>.safetensors: a reference of the StreamDiffusion
 stream_diffusion/<self|initialize>_ramp.safetensors: the residual modes
     with the guidance raised live (1 for the first frames, then 1.6): the
     residual noise follows the cfg mode whatever the guidance.
+stream_diffusion/none_1step.safetensors: one step at t_index 0, cfg none
+    (sd-turbo's path: no latent buffer, every frame shown at once).
 stream_diffusion_fb2/<mode>.safetensors: the same with a frame buffer of 2
     (two 32x32 frames per call; UNet batch = steps x 2, rows step-major). The initial noise and the
     prompt embeddings are saved with the inputs, so the C++ side does not have
@@ -36,6 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "fixtures")
 SEED = gen_diffusion.SEED + 7
 T_INDEX_LIST = [18, 32]
+ONE_STEP = [0]  # sd-turbo's single step, from the noisiest timestep
 GUIDANCE = 1.6
 DELTA = 0.7
 FRAMES = 5
@@ -83,11 +86,11 @@ class StreamReference:
     and everything shifts by f rows per call. With f = 1 this is the
     reference implementation's single-frame stream."""
 
-    def __init__(self, unet, taesd, cond, uncond, init_noise, cfg, guidance, delta, f=1):
+    def __init__(self, unet, taesd, cond, uncond, init_noise, cfg, guidance, delta, f=1, t_index_list=None):
         self.unet, self.taesd = unet, taesd
         self.sched = diffusers.LCMScheduler()
         self.sched.set_timesteps(50)
-        ts = [int(self.sched.timesteps[i]) for i in T_INDEX_LIST]
+        ts = [int(self.sched.timesteps[i]) for i in (t_index_list or T_INDEX_LIST)]
         n = len(ts)
 
         def rows(v):  # per step -> per row
@@ -178,23 +181,28 @@ def frames(gen, size=SIZE, count=FRAMES):
     return torch.cat(out)
 
 
-def pipeline_fixture(fb=1, seed=SEED, size=SIZE, count=FRAMES, folder_name="stream_diffusion", ramp=False):
+def pipeline_fixture(fb=1, seed=SEED, size=SIZE, count=FRAMES, folder_name="stream_diffusion", ramp=False,
+                     one_step=False):
     """One file per cfg mode. ramp: the residual modes only, with guidance 1
     (no guidance) for the first RAMP_AT frames and GUIDANCE from then on, as
-    a user raising it live does (files <cfg>_ramp.safetensors)."""
+    a user raising it live does (files <cfg>_ramp.safetensors). one_step: cfg
+    none with a single step at t_index 0 (sd-turbo's path: no latent buffer,
+    no warm-up; file none_1step.safetensors)."""
+    t_index_list = ONE_STEP if one_step else T_INDEX_LIST
     unet = diffusers.UNet2DConditionModel.from_pretrained(os.path.join(FIXTURES, "diffusion_unet_sd15")).eval()
     taesd = diffusers.AutoencoderTiny.from_pretrained(os.path.join(FIXTURES, "diffusion_taesd")).eval()
     gen = torch.Generator().manual_seed(seed)
     images = frames(gen, size, count)
-    n = len(T_INDEX_LIST)
+    n = len(t_index_list)
     latent_shape = (n * fb, 4, size[0] // 8, size[1] // 8)
     init_noise = torch.randn(latent_shape, generator=gen)
     cond = torch.randn((1, 7, unet.config.cross_attention_dim), generator=gen)
     uncond = torch.randn((1, 7, unet.config.cross_attention_dim), generator=gen)
     folder = os.path.join(FIXTURES, folder_name)
     os.makedirs(folder, exist_ok=True)
-    for cfg in ("self", "initialize") if ramp else ("none", "full", "self", "initialize"):
-        ref = StreamReference(unet, taesd, cond, uncond, init_noise, cfg, GUIDANCE, DELTA, fb)
+    modes = ("self", "initialize") if ramp else ("none",) if one_step else ("none", "full", "self", "initialize")
+    for cfg in modes:
+        ref = StreamReference(unet, taesd, cond, uncond, init_noise, cfg, GUIDANCE, DELTA, fb, t_index_list)
         with torch.no_grad():
             outs, latents = [], []
             for f in range(0, count, fb):
@@ -204,11 +212,12 @@ def pipeline_fixture(fb=1, seed=SEED, size=SIZE, count=FRAMES, folder_name="stre
                 latents.append(ref.last_latent)
             outs, latents = torch.cat(outs), torch.cat(latents)
         rows = ref.unet_rows // count
-        path = os.path.join(folder, f"{cfg}_ramp.safetensors" if ramp else f"{cfg}.safetensors")
+        suffix = "_ramp" if ramp else "_1step" if one_step else ""
+        path = os.path.join(folder, f"{cfg}{suffix}.safetensors")
         tensors = {"images": images, "init_noise": init_noise, "cond": cond, "uncond": uncond, "outputs": outs,
                    "latents": latents}
         meta = versions()
-        meta.update({"cfg": cfg, "t_index_list": json.dumps(T_INDEX_LIST), "guidance": str(GUIDANCE),
+        meta.update({"cfg": cfg, "t_index_list": json.dumps(t_index_list), "guidance": str(GUIDANCE),
                      "delta": str(DELTA), "unet_rows_per_frame": str(rows), "frame_buffer_size": str(fb)})
         if ramp:
             meta["guidance_from_frame"] = str(RAMP_AT)
@@ -259,5 +268,6 @@ if __name__ == "__main__":
     scheduler_fixture()
     pipeline_fixture()
     pipeline_fixture(ramp=True)
+    pipeline_fixture(one_step=True)
     pipeline_fixture(fb=2, seed=SEED + 2, size=(32, 32), count=6, folder_name="stream_diffusion_fb2")
     pipeline_folder_fixture()
