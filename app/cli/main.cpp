@@ -162,7 +162,7 @@ int list_sources(bool json) {
 struct V3RenderOptions {
   std::string sequence;
   std::string output;
-  std::int64_t frames = 0;  // 0 = the whole sequence once
+  std::int64_t frames = 0;  // 0 = the whole sequence once (one frame of a still scene)
   std::string camera = "orbit";
   std::string size = "1280x720";
   bool stats = false;
@@ -171,17 +171,17 @@ struct V3RenderOptions {
 int v3_render(const V3RenderOptions& o) {
   int w = 0, h = 0;
   if (!parse_size(o.size, &w, &h) || w % 2 || h % 2) throw sc::Error("--size '{}' must be even, like 1280x720", o.size);
-  sc::render::VulkanContext ctx(sc::render::ContextOptions{});
-  sc::app::V3Player player(ctx, o.sequence);
-  const auto& seq = player.sequence();
-  const std::int64_t frames = o.frames > 0 ? o.frames : seq.frame_count();
+  // The camera path first: a typo in it should not wait for the GPU to start.
   std::optional<sc::app::CameraPath> path;
   if (o.camera != "orbit") path = sc::app::CameraPath::load(o.camera);
+  sc::render::VulkanContext ctx(sc::render::ContextOptions{});
+  sc::app::V3Player player(ctx, o.sequence);
+  const std::int64_t frames = o.frames > 0 ? o.frames : player.frame_count();
   sc::app::OrbitCamera orbit = player.default_camera();
   sc::media::WriterOptions wo;
   wo.width = w;
   wo.height = h;
-  wo.fps = seq.fps();
+  wo.fps = player.fps();
   sc::media::VideoWriter writer(o.output, wo);
   std::signal(SIGINT, on_sigint);
   ProgressLine line;
@@ -193,13 +193,13 @@ int v3_render(const V3RenderOptions& o) {
   auto ms = [](Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); };
   for (; i < frames && !g_cancel; ++i) {
     auto t = Clock::now();
-    player.load(int(i % seq.frame_count()));
+    player.load(int(i % player.frame_count()));
     load_ms += ms(t);
     sc::render::SplatCamera cam;
     if (path) {
       cam = path->camera(double(i), std::uint32_t(w), std::uint32_t(h));
     } else {
-      orbit.yaw_degrees = float(90.0 * double(i) / seq.fps());  // a quarter turn per second
+      orbit.yaw_degrees = float(90.0 * double(i) / player.fps());  // a quarter turn per second
       cam = orbit.camera(std::uint32_t(w), std::uint32_t(h));
     }
     sc::render::SplatStats st = player.renderer().render(cam, {0.05f, 0.05f, 0.07f});
@@ -225,7 +225,7 @@ int v3_render(const V3RenderOptions& o) {
   writer.close();
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   fmt::print("{} {} frames of {} ({} Gaussians max, SH degree {}) at {}x{} to {} in {:.2f} s ({:.1f} fps) on {}\n",
-             g_cancel ? "stopped; kept" : "rendered", i, o.sequence, seq.max_gaussians(), seq.sh_degree(), w, h,
+             g_cancel ? "stopped; kept" : "rendered", i, o.sequence, player.max_gaussians(), player.sh_degree(), w, h,
              o.output, s, s > 0 ? i / s : 0, ctx.device_info().name);
   if (o.stats && i > 0) {
     const double n = double(i);
@@ -318,10 +318,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1.0, 240.0))
       ->capture_default_str();
   V3RenderOptions v3_render_opt;
-  auto* v3_render_cmd = v3->add_subcommand("render", "Render a V^3 sequence to a video with a free camera");
-  v3_render_cmd->add_option("sequence", v3_render_opt.sequence, "V^3 sequence folder")->required();
+  auto* v3_render_cmd = v3->add_subcommand(
+      "render", "Render a V^3 sequence (or a still .ply / .splat scene) to a video with a free camera");
+  v3_render_cmd->add_option("sequence", v3_render_opt.sequence, "V^3 sequence folder, or a .ply / .splat scene")
+      ->required();
   v3_render_cmd->add_option("--output,-o", v3_render_opt.output, "Output video (.mp4 or .mkv)")->required();
-  v3_render_cmd->add_option("--frames,-n", v3_render_opt.frames, "Frames to render (loops the sequence)")
+  v3_render_cmd
+      ->add_option("--frames,-n", v3_render_opt.frames, "Frames to render (default: the sequence once; more loops it)")
       ->check(CLI::PositiveNumber);
   v3_render_cmd->add_option("--camera", v3_render_opt.camera, "orbit, or a camera path .json")->capture_default_str();
   v3_render_cmd->add_option("--size", v3_render_opt.size, "Output size WxH")->capture_default_str();

@@ -9,7 +9,8 @@ namespace sc::gui {
 namespace {
 
 // Our index into io.KeysDown[] for each ImGui named key: Qt keys are large
-// numbers, so they are folded into 512 + the ImGui key id.
+// numbers, so they are folded into 256 + the ImGui key id (ImGui 1.86 has
+// io.KeysDown[512] and fewer than 32 named keys).
 constexpr int kBase = 256;
 
 const std::array<std::pair<int, ImGuiKey>, 21> kKeys = {{

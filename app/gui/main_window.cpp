@@ -203,7 +203,10 @@ void MainWindow::build_docks() {
   sequence_path_->setPlaceholderText(tr("bundled sample"));
   auto* open_seq = new QPushButton(tr("Open…"), volumetric_box_);
   seq_row->addWidget(sequence_path_);
+  auto* open_scene = new QPushButton(tr("Scene…"), volumetric_box_);
+  open_scene->setToolTip(tr("A single .ply or .splat scene, shown still"));
   seq_row->addWidget(open_seq);
+  seq_row->addWidget(open_scene);
   vol->addRow(tr("Sequence"), seq_row);
   auto* transport = new QHBoxLayout;
   play_button_ = new QPushButton(tr("Pause"), volumetric_box_);
@@ -324,6 +327,11 @@ void MainWindow::build_docks() {
     QString dir = QFileDialog::getExistingDirectory(this, tr("Open a V^3 sequence folder"));
     if (!dir.isEmpty()) openVolumetric(dir);
   });
+  connect(open_scene, &QPushButton::clicked, this, [this] {
+    QString file = QFileDialog::getOpenFileName(this, tr("Open a still Gaussian scene"), QString(),
+                                                tr("Gaussian scenes (*.ply *.splat)"));
+    if (!file.isEmpty()) openVolumetric(file);
+  });
   connect(play_button_, &QPushButton::clicked, this, [this] {
     if (!volumetric_) return;
     if (volumetric_->playing())
@@ -341,6 +349,18 @@ void MainWindow::build_docks() {
   connect(timeline_, &QSlider::sliderMoved, this, [this](int f) {
     if (volumetric_) volumetric_->seek(f);
     refresh_timeline();
+  });
+  // A click beside the handle, the arrow keys or the wheel on the timeline
+  // seek too (actionTriggered comes before the slider moves: seek after it).
+  connect(timeline_, &QSlider::actionTriggered, this, [this](int action) {
+    if (action == QAbstractSlider::SliderMove || action == QAbstractSlider::SliderNoAction) return;
+    QMetaObject::invokeMethod(
+        this,
+        [this] {
+          if (volumetric_) volumetric_->seek(timeline_->value());
+          refresh_timeline();
+        },
+        Qt::QueuedConnection);
   });
   connect(display_box_, &QComboBox::currentTextChanged, this, [this] { update_view(); });
   connect(side_by_side_, &QCheckBox::toggled, this, [this] { update_view(); });
@@ -877,6 +897,9 @@ void MainWindow::dropEvent(QDropEvent* e) {
       } else {
         showError(tr("%1 is neither a V^3 sequence nor a model folder").arg(path));
       }
+    } else if (path.endsWith(QStringLiteral(".ply"), Qt::CaseInsensitive) ||
+               path.endsWith(QStringLiteral(".splat"), Qt::CaseInsensitive)) {
+      openVolumetric(path);  // a still Gaussian scene
     } else {
       startSource(path);
     }

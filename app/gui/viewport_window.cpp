@@ -199,9 +199,11 @@ void ViewportWindow::wheelEvent(QWheelEvent* e) {
   if (volumetric_ && !(hud_ && hud_->wants_mouse())) volumetric_->zoom(float(e->angleDelta().y()) / 120.0f);
 }
 void ViewportWindow::keyPressEvent(QKeyEvent* e) {
-  // Keys the HUD does not want go on to the camera, then the main window's shortcuts.
-  if (hud_ && hud_->wants_keyboard() && imgui_key(hud_->imgui_io(), *e, true)) return;
-  if (hud_) imgui_key(hud_->imgui_io(), *e, true);
+  // ImGui sees every key exactly once (a second call would type its text
+  // twice); keys the HUD does not want go on to the camera, then the main
+  // window's shortcuts.
+  const bool imgui_mapped = hud_ && imgui_key(hud_->imgui_io(), *e, true);
+  if (imgui_mapped && hud_->wants_keyboard()) return;
   if (volumetric_) {
     // Fly with the arrow keys and Page Up/Down (letters are the studio's shortcuts).
     constexpr float kStep = 0.05f;  // of the scene size per key press

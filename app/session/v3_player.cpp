@@ -46,30 +46,56 @@ OrbitCamera OrbitCamera::framing(const std::array<float, 3>& centre, float radiu
   return c;
 }
 
-V3Player::V3Player(render::VulkanContext& ctx, const std::filesystem::path& sequence, Dequantize where)
-    : sequence_(V3Sequence::open(sequence)), decoder_(sequence_), renderer_(ctx), dequantizer_(ctx) {
+V3Player::V3Player(render::VulkanContext& ctx, const std::filesystem::path& source, Dequantize where)
+    : renderer_(ctx), dequantizer_(ctx) {
   // On a software Vulkan device the "GPU" is this CPU, and the plain C++ loop
   // beats the shader there (measured: tests/bench/volumetric).
   cpu_dequantize_ = where == Dequantize::kCpu || (where == Dequantize::kAuto && ctx.device_info().software);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(source, ec)) {
+    sequence_ = std::make_unique<V3Sequence>(V3Sequence::open(source));
+    decoder_ = std::make_unique<V3Decoder>(*sequence_);
+    return;
+  }
+  // A still scene: loaded once; .ply and .splat by extension (anything else
+  // is refused by load_gaussians with the file's name).
+  const render::GaussianCloud cloud = render::load_gaussians(source.string());
+  if (cloud.size() == 0) throw Error("{}: the scene holds no Gaussians", source.string());
+  for (int a = 0; a < 3; ++a) {
+    float lo = cloud.positions[std::size_t(a)], hi = lo;
+    for (std::size_t i = std::size_t(a); i < cloud.positions.size(); i += 3)
+      lo = std::min(lo, cloud.positions[i]), hi = std::max(hi, cloud.positions[i]);
+    still_bounds_[std::size_t(2 * a)] = lo;
+    still_bounds_[std::size_t(2 * a + 1)] = hi;
+  }
+  still_count_ = std::uint32_t(cloud.size());
+  still_sh_degree_ = cloud.sh_degree;
+  renderer_.set_scene(cloud);
+  loaded_ = 0;
+}
+
+const V3Sequence& V3Player::sequence() const {
+  if (!sequence_) throw Error("a still scene has no V^3 sequence");
+  return *sequence_;
 }
 
 V3Player::~V3Player() = default;
 
 void V3Player::load(int frame) {
-  if (frame == loaded_) return;
-  const V3Frame& f = decoder_.decode(frame);
+  if (frame == loaded_ || !sequence_) return;
+  const V3Frame& f = decoder_->decode(frame);
   if (cpu_dequantize_) {
     v3_dequantize(f, cpu_cloud_);
     renderer_.set_scene(cpu_cloud_);
   } else {
-    dequantizer_.upload_and_run(renderer_, f.planes.data(), std::uint32_t(sequence_.layout().videos()), f.side, f.count,
-                                f.sh_degree, f.minmax.data(), std::uint32_t(f.minmax.size()));
+    dequantizer_.upload_and_run(renderer_, f.planes.data(), std::uint32_t(sequence_->layout().videos()), f.side,
+                                f.count, f.sh_degree, f.minmax.data(), std::uint32_t(f.minmax.size()));
   }
   loaded_ = frame;
 }
 
 OrbitCamera V3Player::default_camera() const {
-  const auto& mm = sequence_.frame_info(0).minmax;
+  const float* mm = sequence_ ? sequence_->frame_info(0).minmax.data() : still_bounds_.data();
   std::array<float, 3> centre{};
   float radius = 0;
   for (int a = 0; a < 3; ++a) {

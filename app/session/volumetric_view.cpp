@@ -2,15 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace sc::app {
 
-VolumetricView::VolumetricView(render::VulkanContext& ctx, const std::filesystem::path& sequence)
-    : player_(ctx, sequence) {
+VolumetricView::VolumetricView(render::VulkanContext& ctx, const std::filesystem::path& source, Clock clock)
+    : clock_(clock ? std::move(clock) : Clock([] { return std::chrono::steady_clock::now(); })), player_(ctx, source) {
   home_ = player_.default_camera();
   camera_ = home_;
   scene_size_ = std::max(0.01f, home_.distance * 0.5f);
-  last_ = std::chrono::steady_clock::now();
+  last_ = clock_();
 }
 
 void VolumetricView::seek(int frame) {
@@ -41,7 +42,7 @@ void VolumetricView::fly(float forward, float right, float up) {
 void VolumetricView::reset_camera() { camera_ = home_; }
 
 render::SplatStats VolumetricView::render(std::uint32_t width, std::uint32_t height) {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = clock_();
   const double dt = std::chrono::duration<double>(now - last_).count();
   last_ = now;
   if (playing_) {

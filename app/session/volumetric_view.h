@@ -5,6 +5,7 @@
 // frame each vsync.
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include "app/session/v3_player.h"
@@ -13,7 +14,10 @@ namespace sc::app {
 
 class VolumetricView {
  public:
-  VolumetricView(render::VulkanContext& ctx, const std::filesystem::path& sequence);
+  // Where playback time comes from: the steady clock unless a test drives it.
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  // `source`: a V^3 sequence folder, or a .ply / .splat still scene.
+  VolumetricView(render::VulkanContext& ctx, const std::filesystem::path& source, Clock clock = {});
 
   // Playback
   void play() { playing_ = true; }
@@ -23,8 +27,8 @@ class VolumetricView {
   bool loop() const { return loop_; }
   void seek(int frame);
   int frame() const { return frame_; }
-  int frame_count() const { return player_.sequence().frame_count(); }
-  double fps() const { return player_.sequence().fps(); }
+  int frame_count() const { return player_.frame_count(); }
+  double fps() const { return player_.fps(); }
 
   // Camera: orbit (drag rotates, wheel zooms) and fly (move the eye).
   void orbit(float dx_pixels, float dy_pixels);
@@ -37,9 +41,12 @@ class VolumetricView {
   // at width x height. The picture is in renderer().output_rgba().
   render::SplatStats render(std::uint32_t width, std::uint32_t height);
   render::SplatRenderer& renderer() { return player_.renderer(); }
+  // The frame on the GPU (what the last render() drew).
+  int loaded_frame() const { return player_.loaded(); }
   double load_ms() const { return load_ms_; }
 
  private:
+  Clock clock_;
   V3Player player_;
   OrbitCamera camera_, home_;
   float scene_size_ = 1;

@@ -10,6 +10,7 @@
 #include "app/session/v3_player.h"
 #include "app/session/v3_sequence.h"
 #include "base/error.h"
+#include "media/video_reader.h"
 #include "render/buffer.h"
 #include "render/context.h"
 #include "tests/common/subprocess.h"
@@ -40,6 +41,32 @@ render::GaussianCloud random_cloud(std::size_t n, int degree, unsigned seed) {
   }
   return c;
 }
+
+// Decodes a rendered video: its frame count and how many of its first frame's
+// pixels differ clearly from the renderer's background (0.05, 0.05, 0.07).
+struct VideoSummary {
+  int frames = 0;
+  int width = 0, height = 0;
+  std::size_t lit_pixels = 0;
+};
+VideoSummary summarize_video(const fs::path& file) {
+  media::VideoReader reader(media::parse_source_spec(file.string()));
+  VideoSummary v;
+  v.width = reader.info().width;
+  v.height = reader.info().height;
+  media::Frame f;
+  while (reader.read(f)) {
+    if (v.frames++ > 0) continue;
+    for (int y = 0; y < f.height; ++y) {
+      const std::uint8_t* row = f.row(y);
+      for (int x = 0; x < f.width; ++x)
+        v.lit_pixels += std::abs(row[4 * x] - 13) + std::abs(row[4 * x + 1] - 13) + std::abs(row[4 * x + 2] - 18) > 30;
+    }
+  }
+  return v;
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // |a - b| within one quantisation step of the attribute's range, per value.
 void expect_within_step(const std::vector<float>& a, const std::vector<float>& b, int per, float levels,
@@ -234,6 +261,147 @@ TEST(V3Cli, SampleThenRender) {
   r = test::run_command(cli + " v3 encode /nonexistent/plys " + test::shell_quote(seq.string()));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("not a folder"), std::string::npos) << r.output;
+}
+
+TEST(V3Cli, EncodePlyFolderThenRenderIt) {
+  // The documented workflow for one's own captures: a folder of .ply frames
+  // -> `v3 encode` -> a sequence that `v3 render` and the library both open.
+  const std::string cli = test::shell_quote(SC_CLI_PATH);
+  fs::path plys = tmp("cli_plys"), seq_dir = tmp("cli_encoded");
+  fs::create_directories(plys);
+  for (int f = 0; f < 5; ++f)
+    render::save_ply(random_cloud(200 + 30 * f, 0, 40 + f), (plys / ("f" + std::to_string(f) + ".ply")).string());
+  auto r = test::run_command(cli + " v3 encode " + test::shell_quote(plys.string()) + " " +
+                             test::shell_quote(seq_dir.string()) + " --group-size 2 --qp 0 --fps 10");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "encoded 5 frames")) << r.output;
+  V3Sequence seq = V3Sequence::open(seq_dir);
+  EXPECT_EQ(seq.frame_count(), 5);
+  EXPECT_EQ(seq.groups().size(), 3u);  // 2 + 2 + 1
+  EXPECT_NEAR(seq.fps(), 10, 1e-6);
+  EXPECT_EQ(seq.frame_info(4).count, 320u);
+  EXPECT_EQ(seq.max_gaussians(), 320u);
+
+  const fs::path out = fs::path(SC_TEST_TMP_DIR) / "v3_cli_encoded.mp4";
+  fs::remove(out);
+  r = test::run_command(cli + " v3 render " + test::shell_quote(seq_dir.string()) + " --size 96x64 --output " +
+                        test::shell_quote(out.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "rendered 5 frames")) << r.output;  // default: the whole sequence once
+  EXPECT_TRUE(contains(r.output, "320 Gaussians max")) << r.output;
+  const VideoSummary v = summarize_video(out);
+  EXPECT_EQ(v.frames, 5);
+  EXPECT_EQ(v.width, 96);
+  EXPECT_EQ(v.height, 64);
+  EXPECT_GT(v.lit_pixels, 20u) << "the splats should show against the background";
+}
+
+TEST(V3Cli, RenderAlongACameraPath) {
+  const std::string cli = test::shell_quote(SC_CLI_PATH);
+  fs::path seq = tmp("cli_path_seq");
+  auto r = test::run_command(cli + " v3 sample " + test::shell_quote(seq.string()) + " --frames 3 --gaussians 500");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const fs::path camera = fs::path(SC_TEST_TMP_DIR) / "v3_camera_path.json";
+  std::ofstream(camera) << R"({"fov_y_degrees": 60, "up": [0, -1, 0], "keys": [
+      {"frame": 0, "eye": [0, 0, -3], "target": [0, 0, 0]},
+      {"frame": 6, "eye": [3, 0, 0], "target": [0, 0, 0]}]})";
+  const fs::path out = fs::path(SC_TEST_TMP_DIR) / "v3_cli_path.mp4";
+  fs::remove(out);
+  const std::string render = cli + " v3 render " + test::shell_quote(seq.string()) + " --size 64x48 --frames 7 ";
+  r = test::run_command(render + "--camera " + test::shell_quote(camera.string()) + " --output " +
+                        test::shell_quote(out.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "rendered 7 frames")) << r.output;  // more frames than the sequence: it loops
+  ASSERT_TRUE(fs::exists(out));
+  const VideoSummary v = summarize_video(out);
+  EXPECT_EQ(v.frames, 7);
+  EXPECT_GT(v.lit_pixels, 20u);
+
+  // Malformed paths: the error names the file and what is wrong, and no video is written.
+  struct Case {
+    const char* json;
+    const char* expect;
+  };
+  const fs::path bad = fs::path(SC_TEST_TMP_DIR) / "v3_bad_camera.json";
+  for (const Case& c :
+       {Case{R"({"keys": [{"frame": 0, "eye": [0, 0, -3], "target": [0, 0)", "not a JSON object"},
+        Case{R"({"fov_y_degrees": 50})", "needs \"keys\""},
+        Case{R"({"keys": [{"frame": 0, "eye": [0, 0], "target": [0, 0, 0]}]})", "eye must be [x, y, z]"},
+        Case{R"({"keys": [{"frame": 3, "eye": [0, 0, 1], "target": [0, 0, 0]},
+                                          {"frame": 1, "eye": [0, 0, 2], "target": [0, 0, 0]}]})",
+             "key frames must increase"}}) {
+    std::ofstream(bad) << c.json;
+    fs::remove(out);
+    r = test::run_command(render + "--camera " + test::shell_quote(bad.string()) + " --output " +
+                          test::shell_quote(out.string()));
+    EXPECT_EQ(r.exit_code, 1) << c.json << "\n" << r.output;
+    EXPECT_TRUE(contains(r.output, bad.string())) << r.output;
+    EXPECT_TRUE(contains(r.output, c.expect)) << r.output;
+    EXPECT_FALSE(fs::exists(out)) << c.json;
+  }
+  r = test::run_command(render + "--camera /nonexistent/path.json --output " + test::shell_quote(out.string()));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "/nonexistent/path.json: cannot open the camera path")) << r.output;
+}
+
+// antimatter15's .splat layout (render/splat/gaussians.h): 32 bytes a Gaussian.
+void write_splat(const render::GaussianCloud& c, const fs::path& file) {
+  std::ofstream out(file, std::ios::binary);
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    out.write(reinterpret_cast<const char*>(&c.positions[3 * i]), 12);
+    out.write(reinterpret_cast<const char*>(&c.scales[3 * i]), 12);
+    std::uint8_t rgba[4];
+    for (int k = 0; k < 3; ++k)
+      rgba[k] = std::uint8_t(
+          std::clamp(255.0f * (c.sh[3 * i * std::size_t(c.sh_coefficients()) + std::size_t(k)] * render::kShC0 + 0.5f),
+                     0.0f, 255.0f));
+    rgba[3] = std::uint8_t(255.0f * c.opacities[i]);
+    std::uint8_t rot[4];
+    for (int k = 0; k < 4; ++k)
+      rot[k] = std::uint8_t(std::clamp(c.rotations[4 * i + std::size_t(k)] * 128.0f + 128.0f, 0.0f, 255.0f));
+    out.write(reinterpret_cast<const char*>(rgba), 4);
+    out.write(reinterpret_cast<const char*>(rot), 4);
+  }
+}
+
+TEST(V3Cli, RenderStillPlyAndSplatScenes) {
+  // A single scene plays as a one-frame still; the orbit camera still moves.
+  const std::string cli = test::shell_quote(SC_CLI_PATH);
+  const fs::path dir = tmp("still");
+  fs::create_directories(dir);
+  const render::GaussianCloud cloud = random_cloud(250, 1, 77);
+  render::save_ply(cloud, (dir / "scene.ply").string());
+  render::GaussianCloud flat = random_cloud(180, 0, 78);
+  write_splat(flat, dir / "scene.splat");
+  ASSERT_EQ(render::load_splat((dir / "scene.splat").string()).size(), 180u);  // the writer is right
+  struct Case {
+    const char* file;
+    const char* gaussians;
+    const char* degree;
+  };
+  for (const Case& c : {Case{"scene.ply", "250 Gaussians max", "SH degree 1"},
+                        Case{"scene.splat", "180 Gaussians max", "SH degree 0"}}) {
+    const fs::path out = dir / (std::string(c.file) + ".mp4");
+    auto r = test::run_command(cli + " v3 render " + test::shell_quote((dir / c.file).string()) +
+                               " --size 64x48 --frames 4 --output " + test::shell_quote(out.string()));
+    ASSERT_EQ(r.exit_code, 0) << c.file << "\n" << r.output;
+    EXPECT_TRUE(contains(r.output, "rendered 4 frames")) << r.output;
+    EXPECT_TRUE(contains(r.output, c.gaussians)) << r.output;
+    EXPECT_TRUE(contains(r.output, c.degree)) << r.output;
+    const VideoSummary v = summarize_video(out);
+    EXPECT_EQ(v.frames, 4) << c.file;
+    EXPECT_GT(v.lit_pixels, 20u) << c.file;
+  }
+  // Without --frames a still is one frame; a file of another type is refused by name.
+  auto r = test::run_command(cli + " v3 render " + test::shell_quote((dir / "scene.ply").string()) +
+                             " --size 64x48 --output " + test::shell_quote((dir / "one.mp4").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(summarize_video(dir / "one.mp4").frames, 1);
+  std::ofstream(dir / "notes.txt") << "not a scene";
+  r = test::run_command(cli + " v3 render " + test::shell_quote((dir / "notes.txt").string()) + " --output " +
+                        test::shell_quote((dir / "x.mp4").string()));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "notes.txt: unknown Gaussian file type")) << r.output;
 }
 
 }  // namespace

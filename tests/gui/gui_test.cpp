@@ -12,6 +12,7 @@
 
 #include "media/source_spec.h"
 #include "media/video_reader.h"
+#include "render/splat/gaussians.h"
 
 #include "tests/common/img2img_fixture.h"
 #include "tests/common/subprocess.h"
@@ -129,6 +130,36 @@ TEST(Gui, VolumetricModePlaysTheBundledSample) {
     return std::abs(r - 41) <= 8 && std::abs(g - 74) <= 8 && std::abs(b - 122) <= 8;
   });
   EXPECT_GT(title, 150) << "no HUD in the volumetric view";
+}
+
+TEST(Gui, VolumetricModeShowsAStillPlyScene) {
+  // A single .ply (not a V^3 folder) given to --volumetric: a one-frame scene
+  // of saturated red splats framed by the default camera.
+  const std::string dir = std::string(SC_TEST_TMP_DIR) + "/gui_still";
+  std::filesystem::create_directories(dir);
+  sc::render::GaussianCloud c;
+  c.resize(3000, 0);
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    for (int a = 0; a < 3; ++a) c.positions[3 * i + a] = float((i * (7 + 13 * a)) % 101) / 50.0f - 1.0f;
+    for (int a = 0; a < 3; ++a) c.scales[3 * i + a] = 0.06f;
+    c.rotations[4 * i] = 1;
+    c.opacities[i] = 0.95f;
+    c.sh[3 * i] = 0.5f / sc::render::kShC0;  // colour (1, 0, 0)
+    c.sh[3 * i + 1] = c.sh[3 * i + 2] = -0.5f / sc::render::kShC0;
+  }
+  const std::string scene = dir + "/red.ply", shot = dir + "/shot.png";
+  sc::render::save_ply(c, scene);
+  std::filesystem::remove(shot);
+  auto r = run_gui(gui_env() + kXvfb + kGui + " --volumetric " + shell_quote(scene) + " --quit-after 4 --screenshot " +
+                   shell_quote(shot));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "volumetric: " + scene + " (1 frames")) << r.output;
+  EXPECT_FALSE(contains(r.output, "validation: Validation Error")) << r.output;
+  QImage img(QString::fromStdString(shot));
+  ASSERT_FALSE(img.isNull()) << r.output;
+  const double total = double(img.width()) * img.height();
+  auto red = count(img, [](int r, int g, int b) { return r > 150 && g < 60 && b < 60; });
+  EXPECT_GT(red / total, 0.02) << "no red splats on screen";
 }
 
 TEST(Gui, BadSequenceIsShownInTheWindowAndTheStudioGoesOn) {
