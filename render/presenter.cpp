@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/error.h"
+#include "base/log.h"
 #include "render/context.h"
 #include "render/vk_util.h"
 
@@ -101,6 +102,14 @@ void Presenter::create_swapchain(std::uint32_t width, std::uint32_t height) {
       mode = VK_PRESENT_MODE_MAILBOX_KHR;
     else if (has(VK_PRESENT_MODE_IMMEDIATE_KHR))
       mode = VK_PRESENT_MODE_IMMEDIATE_KHR;
+  }
+  if (mode != present_mode_) {
+    present_mode_ = mode;
+    log::info("display: present mode {} (vsync {})",
+              mode == VK_PRESENT_MODE_FIFO_KHR      ? "FIFO"
+              : mode == VK_PRESENT_MODE_MAILBOX_KHR ? "MAILBOX"
+                                                    : "IMMEDIATE",
+              options_.vsync ? "on" : "off");
   }
   std::uint32_t count = std::max(caps.minImageCount + 1, 3u);
   if (caps.maxImageCount) count = std::min(count, caps.maxImageCount);

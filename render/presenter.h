@@ -68,6 +68,7 @@ class Presenter {
   int frame_ = 0;
   bool stale_ = true;
   std::uint64_t frames_presented_ = 0;
+  VkPresentModeKHR present_mode_ = VK_PRESENT_MODE_MAX_ENUM_KHR;  // logged when it changes
   std::uint32_t rebuilds_ = 0;
 };
 

@@ -5,11 +5,14 @@
 #include <unistd.h>
 
 #include <QApplication>
+#include <QDropEvent>
 #include <QElapsedTimer>
+#include <QMimeData>
 #include <QSettings>
 #include <QGuiApplication>
 #include <QScreen>
 #include <QTimer>
+#include <QUrl>
 #include <QVulkanInstance>
 #include <cstdio>
 #include <cstdlib>
@@ -31,7 +34,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: streamcanvas [--source SRC] [--record FILE] [--quit-after SECONDS] [--screenshot PATH.png]\n"
-    "                    [--close-after SECONDS] [--self-test resize] [--help] [--version]\n"
+    "                    [--close-after SECONDS] [--self-test resize] [--drop PATH] [--help] [--version]\n"
     "\n"
     "  --source SRC           start on this source (test, v4l2:/dev/video0, screen, FILE); default: the last one\n"
     "  --record FILE          start recording to FILE (.mp4 or .mkv) as soon as there is a picture\n"
@@ -46,6 +49,7 @@ constexpr const char* kUsage =
     "  --screenshot PATH.png  with --quit-after: save a screenshot of the main window first\n"
     "  --close-after SECONDS  close the window after this many seconds, as its close button does\n"
     "  --self-test resize     resize the window 50 times, minimise and restore it, then quit\n"
+    "  --drop PATH            (repeatable) drop PATH on the window once it shows, as a file manager would\n"
     "  --help                 show this help\n"
     "  --version              show the version\n"
     "\n"
@@ -58,6 +62,7 @@ struct GuiArgs {
   std::string screenshot;
   std::string record;
   std::string self_test;
+  std::vector<std::string> drops;  // --drop: files or folders dropped on the window, in order
   bool volumetric = false;
   std::string sequence;
   std::string img2img, taesd, prompt;
@@ -122,6 +127,8 @@ GuiArgs parse_args(int argc, char** argv) {
       if (a.self_test != "resize") usage_error("--self-test knows: resize");
     } else if (arg == "--screenshot") {
       a.screenshot = value(arg);
+    } else if (arg == "--drop") {
+      a.drops.push_back(value(arg));
     } else if (arg.substr(0, 2) == "--") {
       usage_error("unknown option '" + std::string(arg) + "'");
     } else if (arg.substr(0, 1) == "-") {
@@ -259,6 +266,25 @@ int main(int argc, char** argv) {
     }
     if (args.close_after_s) {
       QTimer::singleShot(static_cast<int>(*args.close_after_s * 1000), &window, [&] { window.close(); });
+    }
+    // --drop: the window receives the paths exactly as from a drag and drop,
+    // one a second apart so each takes effect before the next.
+    for (std::size_t i = 0; i < args.drops.size(); ++i) {
+      QTimer::singleShot(static_cast<int>(500 + 1000 * i), &window, [&window, path = args.drops[i]] {
+        QMimeData mime;
+        mime.setUrls({QUrl::fromLocalFile(QString::fromStdString(path))});
+        const QPointF at(window.width() / 2.0, window.height() / 2.0);
+        sc::log::info("drop: {}", path);
+        // Qt hands a drop to the widget that accepted the drag's entry.
+        QDragEnterEvent enter(at.toPoint(), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QCoreApplication::sendEvent(&window, &enter);
+        if (!enter.isAccepted()) {
+          sc::log::warn("drop: the window refuses {}", path);
+          return;
+        }
+        QDropEvent drop(at, Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QCoreApplication::sendEvent(&window, &drop);
+      });
     }
     if (args.self_test == "resize") {
       QTimer::singleShot(500, &window, [&] {

@@ -162,6 +162,67 @@ TEST(Gui, VolumetricModeShowsAStillPlyScene) {
   EXPECT_GT(red / total, 0.02) << "no red splats on screen";
 }
 
+// What a user sets stays set: the last source, the window and dock layout and
+// View -> VSync come back in the next run (QSettings under XDG_CONFIG_HOME).
+TEST(Gui, SettingsAndVsyncComeBackInTheNextRun) {
+  const std::string dir = std::string(SC_TEST_TMP_DIR) + "/gui_persist_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  const std::string env = "XDG_CONFIG_HOME=" + shell_quote(dir) + " SC_VK_VALIDATION=1 ";
+  auto first = run_gui(env + kXvfb + kGui + " --source test:320x240@25 --close-after 2");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_TRUE(contains(first.output, "present mode FIFO (vsync on)")) << first.output;
+  const std::string conf_path = dir + "/StreamCanvas/StreamCanvas.conf";
+  std::ifstream in(conf_path);
+  std::string conf((std::istreambuf_iterator<char>(in)), {});
+  ASSERT_FALSE(conf.empty()) << "no settings were saved at " << conf_path;
+  EXPECT_TRUE(contains(conf, "last=test:320x240@25")) << conf;
+  EXPECT_TRUE(contains(conf, "state=@ByteArray(")) << "the dock layout was not saved\n" << conf;
+  // The user turns VSync off (View menu), which is saved the same way.
+  const auto at = conf.find("vsync=true");
+  ASSERT_NE(at, std::string::npos) << conf;
+  conf.replace(at, 10, "vsync=false");
+  std::ofstream(conf_path) << conf;
+  auto second = run_gui(env + kXvfb + kGui + " --quit-after 2");
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_TRUE(contains(second.output, "source test:320x240@25")) << "not started on the last source\n" << second.output;
+  EXPECT_TRUE(contains(second.output, "(vsync off)")) << second.output;
+  EXPECT_FALSE(contains(second.output, "present mode FIFO")) << second.output;
+}
+
+// Drag and drop: a still scene opens the volumetric mode, a video file plays
+// as the source, and a folder that is neither a sequence nor a model is
+// refused in the window while the studio goes on.
+TEST(Gui, DroppedFilesAndFoldersOpenWhatTheyAre) {
+  const std::string dir = std::string(SC_TEST_TMP_DIR) + "/gui_drop_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir + "/not_a_model");
+  sc::render::GaussianCloud c;
+  c.resize(200, 0);
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    for (int a = 0; a < 3; ++a) c.positions[3 * i + a] = float((i * (5 + 11 * a)) % 41) / 20.0f - 1.0f;
+    for (int a = 0; a < 3; ++a) c.scales[3 * i + a] = 0.05f;
+    c.rotations[4 * i] = 1;
+    c.opacities[i] = 0.9f;
+  }
+  const std::string scene = dir + "/scene.ply", video = dir + "/clip.mp4";
+  sc::render::save_ply(c, scene);
+  ASSERT_EQ(std::system(("ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=160x120:rate=25 -t 2 -pix_fmt yuv420p " +
+                         shell_quote(video))
+                            .c_str()),
+            0);
+  auto r = run_gui(gui_env() + kXvfb + kGui + " --source test:320x240@30 --drop " + shell_quote(scene) + " --drop " +
+                   shell_quote(video) + " --drop " + shell_quote(dir + "/not_a_model") + " --quit-after 4");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto scene_at = r.output.find("volumetric: " + scene + " (1 frames");
+  const auto video_at = r.output.find("source '" + video + "': 160x120");
+  const auto refused_at = r.output.find(dir + "/not_a_model is neither a V^3 sequence nor a model folder");
+  EXPECT_NE(scene_at, std::string::npos) << r.output;
+  EXPECT_NE(video_at, std::string::npos) << r.output;
+  EXPECT_NE(refused_at, std::string::npos) << r.output;
+  EXPECT_LT(scene_at, video_at) << "drops are handled in order";
+  EXPECT_FALSE(contains(r.output, "validation: Validation Error")) << r.output;
+}
+
 TEST(Gui, BadSequenceIsShownInTheWindowAndTheStudioGoesOn) {
   const std::string shot = std::string(SC_TEST_TMP_DIR) + "/gui_bad_sequence.png";
   auto r = run_gui(gui_env() + kXvfb + kGui + " --volumetric /nonexistent/seq --quit-after 2 --screenshot " +
