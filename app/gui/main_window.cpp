@@ -364,7 +364,10 @@ void MainWindow::build_docks() {
   });
   connect(display_box_, &QComboBox::currentTextChanged, this, [this] { update_view(); });
   connect(side_by_side_, &QCheckBox::toggled, this, [this] { update_view(); });
-  connect(hud_box_, &QCheckBox::toggled, this, [this](bool on) { viewport_->set_hud_visible(on); });
+  connect(hud_box_, &QCheckBox::toggled, this, [this](bool on) {
+    viewport_->set_hud_visible(on);
+    log::info("view: HUD {}", on ? "shown" : "hidden");
+  });
   auto* mode_dock = new QDockWidget(tr("Mode & parameters"), this);
   mode_dock->setObjectName(QStringLiteral("dock.mode"));
   mode_dock->setWidget(mode_widget);
@@ -411,6 +414,10 @@ void MainWindow::build_actions() {
     a->setShortcut(key);
     a->setShortcutContext(Qt::ApplicationShortcut);  // also while the viewport has focus
     connect(a, &QAction::triggered, this, slot);
+    // A shortcut works only while a widget holding its action is visible: the
+    // window itself, so the keys still work in the full-screen viewport, where
+    // the menus and the toolbar are hidden.
+    addAction(a);
     return a;
   };
   run_action_ = add(tr("Start"), Qt::Key_Space, &MainWindow::toggleRunning);
@@ -485,6 +492,7 @@ void MainWindow::toggleRunning() {
   if (session_->running()) {
     if (session_->recording().active) toggleRecording();  // keep the file whole
     session_->stop();
+    log::info("source stopped");
     refresh_status();
   } else {
     startSource(source_box_->currentText());
@@ -561,6 +569,7 @@ void MainWindow::toggleFullScreenViewport() {
     showFullScreen();
   else
     showNormal();
+  log::info("view: full-screen viewport {}", viewport_fullscreen_ ? "on" : "off");
 }
 
 void MainWindow::update_view() {

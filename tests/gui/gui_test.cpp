@@ -223,6 +223,57 @@ TEST(Gui, DroppedFilesAndFoldersOpenWhatTheyAre) {
   EXPECT_FALSE(contains(r.output, "validation: Validation Error")) << r.output;
 }
 
+// The keyboard shortcuts, typed as real X key events (xdotool) into the
+// window: S snapshot, R record / stop, H HUD, F full-screen viewport and
+// back, Space stops the source, Ctrl+Q quits. Snapshots and recordings go to
+// $HOME when there is no ~/Videos.
+TEST(Gui, KeyboardShortcutsDoWhatTheySay) {
+  ASSERT_EQ(std::system("command -v xdotool >/dev/null"), 0) << "xdotool is missing: run packaging/bootstrap.sh";
+  const std::string home = std::string(SC_TEST_TMP_DIR) + "/gui_keys_" + std::to_string(::getpid());
+  std::filesystem::remove_all(home);
+  std::filesystem::create_directories(home);
+  const std::string script = home + "/keys.sh";
+  // k KEY: focus the window first (full screen without a window manager
+  // can move the focus), then type the key.
+  std::ofstream(script) << "\"$1\" --source test:320x240@30 & pid=$!\n"
+                           "w=$(xdotool search --sync --onlyvisible --name StreamCanvas | head -1)\n"
+                           "k() { xdotool windowfocus --sync $w; xdotool key $1; sleep $2; }\n"
+                           "sleep 1.5\n"
+                           "k s 0.5; k r 1.5; k r 0.5; k h 0.3; k f 0.5; k f 0.5; k space 0.5; k ctrl+q 0\n"
+                           "wait $pid; echo \"[studio exit $?]\"\n";
+  const std::string xvfb = std::string(SC_XVFB_RUN) + " -a -s '-screen 0 1600x1000x24' sh " + shell_quote(script) + " ";
+  auto r = run_gui("HOME=" + shell_quote(home) + " XDG_CONFIG_HOME=" + shell_quote(home + "/config") +
+                   " SC_VK_VALIDATION=1 timeout 60 " + xvfb + kGui);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::size_t last = 0;
+  for (const std::string& step :
+       {"snapshot: " + home + "/snapshot-", "recording to " + home + "/streamcanvas-", std::string("recorded "),
+        std::string("view: HUD hidden"), std::string("view: full-screen viewport on"),
+        std::string("view: full-screen viewport off"), std::string("source stopped")}) {
+    const auto at = r.output.find(step, last);
+    ASSERT_NE(at, std::string::npos) << "missing, or out of order: " << step << "\n" << r.output;
+    last = at;
+  }
+  int pngs = 0, videos = 0;
+  for (const auto& e : std::filesystem::directory_iterator(home)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("snapshot-", 0) == 0 && e.path().extension() == ".png") {
+      ++pngs;
+      EXPECT_EQ(QImage(QString::fromStdString(e.path().string())).width(), 320) << name;
+    }
+    if (name.rfind("streamcanvas-", 0) == 0 && e.path().extension() == ".mp4") {
+      ++videos;
+      sc::media::VideoReader reader(sc::media::parse_source_spec(e.path().string()));
+      sc::media::Frame f;
+      int n = 0;
+      while (reader.read(f)) ++n;
+      EXPECT_GE(n, 15) << name << ": about 1.5 s at 30 fps";
+    }
+  }
+  EXPECT_EQ(pngs, 1);
+  EXPECT_EQ(videos, 1);
+}
+
 TEST(Gui, BadSequenceIsShownInTheWindowAndTheStudioGoesOn) {
   const std::string shot = std::string(SC_TEST_TMP_DIR) + "/gui_bad_sequence.png";
   auto r = run_gui(gui_env() + kXvfb + kGui + " --volumetric /nonexistent/seq --quit-after 2 --screenshot " +
