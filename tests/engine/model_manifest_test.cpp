@@ -99,6 +99,26 @@ TEST(Manifest, SdTurboUNet) {
   EXPECT_EQ(w.used_parameters(), 865910724);
 }
 
+// A UNet of another family (SDXL: text_time added embeddings) is named as
+// such, with what is supported, not just "a field is not supported".
+TEST(Manifest, AnSdxlUNetIsRefusedByName) {
+  std::ifstream in(reference_dir() / "sd-turbo" / "unet.config.json");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  const std::string null_field = "\"addition_embed_type\": null";
+  const auto at = text.find(null_field);
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, null_field.size(), "\"addition_embed_type\": \"text_time\"");
+  try {
+    UNetConfig::from_config(Config::parse(text, "sdxl/unet/config.json"));
+    FAIL() << "an SDXL config was accepted";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("sdxl/unet/config.json"), std::string::npos) << what;
+    EXPECT_NE(what.find("SDXL"), std::string::npos) << what;
+    EXPECT_NE(what.find("sd-turbo"), std::string::npos) << what;
+  }
+}
+
 TEST(Manifest, ParseErrorsNameTheLine) {
   try {
     parse_manifest("a F32 1,2\nb F32 3,x\n", "m.txt");

@@ -130,8 +130,18 @@ UNetConfig UNetConfig::from_config(const Config& config) {
   c.upcast_attention = config.get_or("upcast_attention", false);
   c.flip_sin_to_cos = config.get_or("flip_sin_to_cos", true);
   c.freq_shift = config.get_or("freq_shift", 0.0f);
+  if (config.has("addition_embed_type") &&
+      config.get_or<std::string>("addition_embed_type", "") == std::string("text_time")) {
+    throw Error(
+        "{}: this is an SDXL UNet (addition_embed_type text_time); StreamCanvas runs the SD 1.x / SD 2.x family "
+        "(SD 1.5, SD 2.1, sd-turbo), not SDXL or sdxl-turbo",
+        config.source());
+  }
   for (const char* field : {"class_embed_type", "addition_embed_type", "encoder_hid_dim", "time_cond_proj_dim"}) {
-    if (config.has(field)) throw Error("{}: {} is not supported", config.source(), field);
+    if (config.has(field)) {
+      throw Error("{}: {} is set: this UNet is not of the SD 1.x / SD 2.x family that StreamCanvas runs",
+                  config.source(), field);
+    }
   }
   if (config.get_or<std::string>("time_embedding_type", "positional") != "positional" ||
       config.get_or<std::string>("act_fn", "silu") != "silu" ||
