@@ -72,6 +72,27 @@ TEST(Img2ImgCli, SelfCfgWithTaesdWritesFramesAndStats) {
   EXPECT_GT(fs::file_size(out), 0u);
 }
 
+// A live source faster than the model: the input queue keeps only the newest
+// frames (latest wins), the model never falls behind the source, and the
+// frames it could not take are counted as dropped.
+TEST(Img2ImgCli, ALiveSourceFasterThanTheModelDropsOldFrames) {
+  const fs::path out = kTmp / "live.mp4";
+  fs::remove(out);
+  auto r = run_command(kCli + " img2img --device cpu --model " + shell_quote(model_folder().string()) + " --taesd " +
+                       shell_quote((kFixtures / "diffusion_taesd").string()) +
+                       " --source test:64x64@60 --size 256x256 --frames 4 --prompt x --stats --output " +
+                       shell_quote(out.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::smatch m = [&] {
+    std::smatch found;
+    std::regex_search(r.output, found, std::regex("frames: 4 in, 3 out, 1 warm-up .*, ([0-9]+) dropped"));
+    return found;
+  }();
+  ASSERT_FALSE(m.empty()) << r.output;
+  EXPECT_GT(std::stoi(m[1].str()), 0) << "a 60 fps source outran a model at 256x256 on the CPU\n" << r.output;
+  EXPECT_TRUE(contains(r.output, "wrote 3 frames (256x256)")) << r.output;
+}
+
 TEST(Img2ImgCli, FullCfgWithTheVaeCountsTwoRowsPerStep) {
   auto r = run_command(
       img2img(model_folder(),
