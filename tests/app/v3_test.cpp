@@ -219,6 +219,15 @@ TEST(V3RoundTrip, PlySequenceEncodeThenPlayBack) {
     expect_within_step(originals[f].scales, back.scales, 3, 255, "scales");
     expect_within_step(originals[f].opacities, back.opacities, 1, 255, "opacities");
     expect_within_step(originals[f].sh, back.sh, 12, 255, "sh");
+    // Rotations: 8 bits per quaternion component, renormalised on decode; the
+    // same rotation (q and -q are one) to within 2 degrees.
+    for (std::size_t i = 0; i < q.count; ++i) {
+      const float* a = &originals[f].rotations[4 * i];
+      const float* b = &back.rotations[4 * i];
+      const float dot = a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3];
+      const float degrees = 2.0f * std::acos(std::min(1.0f, std::fabs(dot))) * 180.0f / 3.14159265f;
+      ASSERT_LT(degrees, 2.0f) << "frame " << f << ", Gaussian " << i;
+    }
   }
 
   // The GPU de-quantiser gives the CPU's values.
