@@ -221,7 +221,8 @@ void MainWindow::build_docks() {
   frame_label_ = new QLabel(QStringLiteral("0 / 0"), volumetric_box_);
   vol->addRow(timeline_);
   vol->addRow(frame_label_);
-  auto* help = new QLabel(tr("Drag: orbit · wheel: zoom · arrows, PgUp/PgDn: fly"), volumetric_box_);
+  auto* help = new QLabel(tr("Drag: orbit · right-drag or Shift+drag: look · wheel: zoom · arrows, PgUp/PgDn: fly"),
+                          volumetric_box_);
   help->setWordWrap(true);
   vol->addRow(help);
   mode_form->addRow(volumetric_box_);
@@ -733,12 +734,12 @@ void MainWindow::push_img2img_settings() {
     showError(tr("img2img: %1").arg(QString::fromStdString(e.what())));
   }
   // The codec the next frames use (the engine switches at its next frame).
-  const bool taesd = img2img_->settings().taesd && img2img_->has_taesd();
+  const bool taesd = img2img_->has_taesd() && (img2img_->settings().taesd || !img2img_->has_vae());
   img2img_status_->setText(tr("%1 (%2) on %3")
                                .arg(QString::fromStdString(img2img_->family()),
                                     taesd ? QStringLiteral("TAESD") : QStringLiteral("VAE"),
                                     QString::fromStdString(img2img_->compute())));
-  use_taesd_->setEnabled(img2img_->has_taesd());
+  use_taesd_->setEnabled(img2img_->has_taesd() && img2img_->has_vae());
   update_gpu_link();  // a new size needs a new link
 }
 

@@ -113,11 +113,24 @@ Img2ImgEngine::Img2ImgEngine(const Img2ImgModels& o, const Img2ImgSettings& sett
         "model_index.json, unet/, text_encoder/, tokenizer/ and vae/ (a TAESD folder goes to --taesd)",
         o.model);
   }
+  // With a TAESD the pipeline's VAE is optional (a folder downloaded without
+  // vae/ still runs; switching to the VAE is then refused).
+  if (!settings.taesd && !o.taesd.empty() && fs::is_directory(folder) && !fs::is_directory(folder / "vae")) {
+    throw Error("{}: the vae/ folder is missing, so frames can only be coded with the TAESD", o.model);
+  }
   const engine::Placement placement = placement_for(o);
   const auto t0 = Clock::now();
   std::lock_guard gpu(gpu_work_mutex());
-  loaded_ = std::make_unique<Loaded>(Loaded{
-      engine::load_diffusers_pipeline(folder, "", placement), std::nullopt, std::nullopt, std::nullopt, {}, {}, false});
+  loaded_ = std::make_unique<Loaded>(
+      Loaded{engine::load_diffusers_pipeline(folder, "", placement,
+                                             o.taesd.empty() ? engine::VaeNeed::kRequired : engine::VaeNeed::kOptional),
+             std::nullopt,
+             std::nullopt,
+             std::nullopt,
+             {},
+             {},
+             false});
+  model_ = o.model;
   Loaded& m = *loaded_;
   const engine::UNetConfig& unet = m.pipeline.unet.config();
   check(unet.in_channels == 4,
@@ -127,10 +140,12 @@ Img2ImgEngine::Img2ImgEngine(const Img2ImgModels& o, const Img2ImgSettings& sett
         "{}: the text encoder's width ({}) does not match the UNet's cross-attention width ({}); the components come "
         "from different model families",
         o.model, m.pipeline.text_encoder.config().hidden_size, unet.cross_attention_dim);
-  const engine::AutoencoderKl& vae = m.pipeline.vae;
-  m.vae_codec = {"VAE", [&vae](const engine::Tensor& x) { return vae.encode_scaled(x); },
-                 [&vae](const engine::Tensor& x) { return vae.decode_scaled(x); },
-                 1 << static_cast<int>(vae.config().block_out_channels.size() - 1)};
+  if (m.pipeline.vae) {
+    const engine::AutoencoderKl& vae = *m.pipeline.vae;
+    m.vae_codec = {"VAE", [&vae](const engine::Tensor& x) { return vae.encode_scaled(x); },
+                   [&vae](const engine::Tensor& x) { return vae.decode_scaled(x); },
+                   1 << static_cast<int>(vae.config().block_out_channels.size() - 1)};
+  }
   if (!o.taesd.empty()) {
     m.taesd = engine::Taesd::load(fs::path(o.taesd), "", placement);
     check(m.taesd->config.latent_channels == 4, "{}: TAESD with {} latent channels does not fit a 4-channel UNet",
@@ -145,7 +160,7 @@ Img2ImgEngine::Img2ImgEngine(const Img2ImgModels& o, const Img2ImgSettings& sett
                      },
                      1 << static_cast<int>(taesd.config.encoder_block_out_channels.size() - 1)};
   }
-  m.coding_with_taesd = settings.taesd && m.taesd.has_value();
+  m.coding_with_taesd = m.taesd.has_value() && (settings.taesd || !m.pipeline.vae);
   const engine::LatentCodec& codec = m.coding_with_taesd ? m.taesd_codec : m.vae_codec;
   family_ = m.pipeline.family;
   codec_name_ = codec.name;
@@ -162,6 +177,9 @@ Img2ImgEngine::~Img2ImgEngine() = default;
 
 void Img2ImgEngine::update(const Img2ImgSettings& settings) {
   stream_params(settings);  // throws for a bad value; the stream keeps what it had
+  if (!settings.taesd && loaded_->taesd && !loaded_->pipeline.vae) {
+    throw Error("{}: the vae/ folder is missing, so frames can only be coded with the TAESD", model_);
+  }
   std::lock_guard lock(mutex_);
   pending_ = settings;
   latest_ = settings;
@@ -193,7 +211,7 @@ void Img2ImgEngine::apply_pending() {
     m.stream->set_prompt_embeds(cond, uncond);
   }
   m.stream->set_params(stream_params(*next));
-  const bool taesd = next->taesd && m.taesd.has_value();
+  const bool taesd = m.taesd.has_value() && (next->taesd || !m.pipeline.vae);
   if (taesd != m.coding_with_taesd) {
     // Released TAESDs and VAEs share the latent space and its 1/8 scale: the
     // latent buffer carries on, only the frames' way in and out changes (a
@@ -215,6 +233,7 @@ std::string Img2ImgEngine::codec_name() const {
 }
 
 bool Img2ImgEngine::has_taesd() const { return loaded_->taesd.has_value(); }
+bool Img2ImgEngine::has_vae() const { return loaded_->pipeline.vae.has_value(); }
 
 std::optional<media::Frame> Img2ImgEngine::process(const media::Frame& input, Timing* timing, bool filter) {
   return run(frame_pixels(input), FrameMeta{input.pts_us, input.capture_time, true}, timing, filter);

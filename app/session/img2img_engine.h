@@ -97,6 +97,7 @@ class Img2ImgEngine : public FrameProcessor {
   const std::string& family() const { return family_; }
   std::string codec_name() const;  // "TAESD" or "VAE": what the next frame is coded with
   bool has_taesd() const;
+  bool has_vae() const;  // false: the pipeline folder has no vae/ (a TAESD codes the frames)
   const std::string& compute() const { return compute_; }  // "CUDA fp16", "CPU fp32"
   bool prompt_truncated() const { return prompt_truncated_; }
 
@@ -113,7 +114,7 @@ class Img2ImgEngine : public FrameProcessor {
 
   struct Loaded;
   std::unique_ptr<Loaded> loaded_;
-  std::string family_, compute_;
+  std::string family_, compute_, model_;
   std::string codec_name_;  // guarded by mutex_
   bool prompt_truncated_ = false;
   bool prompts_encoded_ = false;  // current_'s prompts are in the stream

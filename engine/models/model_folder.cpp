@@ -186,18 +186,21 @@ std::string format_report(const ModelReport& report) {
 }
 
 DiffusionPipelineModels load_diffusers_pipeline(const fs::path& folder, const std::string& variant,
-                                                const Placement& placement) {
+                                                const Placement& placement, VaeNeed vae) {
   if (!fs::is_directory(folder)) throw Error("not a model folder: {}", folder.string());
   if (!fs::is_regular_file(folder / "model_index.json")) {
     throw Error("{}: no model_index.json; expected a diffusers pipeline folder", folder.string());
   }
+  const bool has_vae = fs::is_directory(folder / "vae");
   for (const char* name : kPipelineComponents) {
+    if (std::string_view(name) == "vae" && !has_vae && vae == VaeNeed::kOptional) continue;
     if (!fs::is_directory(folder / name)) throw Error("{}: the {}/ folder is missing", folder.string(), name);
   }
-  return DiffusionPipelineModels{family_of_unet(folder / "unet"), ClipTokenizer::load(folder / "tokenizer"),
-                                 ClipTextModel::load(folder / "text_encoder", variant, placement),
-                                 UNet2DCondition::load(folder / "unet", variant, placement),
-                                 AutoencoderKl::load(folder / "vae", variant, placement)};
+  return DiffusionPipelineModels{
+      family_of_unet(folder / "unet"), ClipTokenizer::load(folder / "tokenizer"),
+      ClipTextModel::load(folder / "text_encoder", variant, placement),
+      UNet2DCondition::load(folder / "unet", variant, placement),
+      has_vae ? std::optional<AutoencoderKl>(AutoencoderKl::load(folder / "vae", variant, placement)) : std::nullopt};
 }
 
 }  // namespace sc::engine

@@ -57,11 +57,13 @@ struct DiffusionPipelineModels {
   ClipTokenizer tokenizer;
   ClipTextModel text_encoder;
   UNet2DCondition unet;
-  AutoencoderKl vae;
+  std::optional<AutoencoderKl> vae;  // absent only when the caller allowed it (a TAESD codes the frames)
 };
+enum class VaeNeed { kRequired, kOptional };
 // Throws sc::Error naming the missing folder, file or tensor.
 // placement: where the weights go (CPU f32 by default; CUDA f16 for the GPU path).
+// vae: kOptional lets a folder without vae/ load (a broken vae/ still fails).
 DiffusionPipelineModels load_diffusers_pipeline(const std::filesystem::path& folder, const std::string& variant = "",
-                                                const Placement& placement = {});
+                                                const Placement& placement = {}, VaeNeed vae = VaeNeed::kRequired);
 
 }  // namespace sc::engine

@@ -235,6 +235,36 @@ TEST(Img2ImgEngine, TheCodecSwitchesLiveAndBack) {
   EXPECT_EQ(vae_only.codec_name(), "VAE");
 }
 
+// A pipeline folder downloaded without vae/ runs on a TAESD; asking for the
+// VAE then says what is missing, and without a TAESD the folder is refused.
+TEST(Img2ImgEngine, APipelineWithoutAVaeRunsOnTheTaesd) {
+  Img2ImgModels m = tiny_models();
+  m.model = test::tiny_img2img_pipeline("img2img_model_no_vae", false).string();
+  ASSERT_FALSE(std::filesystem::exists(std::filesystem::path(m.model) / "vae"));
+  Img2ImgEngine engine(m, tiny_settings());
+  EXPECT_FALSE(engine.has_vae());
+  EXPECT_EQ(engine.codec_name(), "TAESD");
+  engine.process(pattern(64, 64, 0));
+  EXPECT_TRUE(engine.process(pattern(64, 64, 1)).has_value());
+  Img2ImgSettings vae = tiny_settings();
+  vae.taesd = false;
+  try {
+    engine.update(vae);
+    FAIL() << "switched to a VAE that is not there";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("vae/"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(engine.process(pattern(64, 64, 2)).has_value());  // still running on the TAESD
+  EXPECT_THROW(Img2ImgEngine(m, vae), Error);
+  m.taesd.clear();
+  try {
+    Img2ImgEngine no_codec(m, tiny_settings());
+    FAIL() << "loaded with nothing to code frames with";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("vae/ folder is missing"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Img2ImgEngine, BadLiveValuesAreRefusedAndTheStreamKeepsRunning) {
   Img2ImgEngine engine(tiny_models(), tiny_settings());
   Img2ImgSettings bad = tiny_settings();
