@@ -508,7 +508,16 @@ QString MainWindow::default_record_path() const {
                                      container_box_->currentText()));
 }
 
-void MainWindow::startRecording(const QString& path) {
+void MainWindow::startRecording(const QString& requested) {
+  // A name without an extension takes the Record dock's container; a
+  // name with one keeps it (and the dock shows it).
+  QString path = requested;
+  const QString suffix = QFileInfo(path).suffix().toLower();
+  if (suffix.isEmpty()) {
+    path += QLatin1Char('.') + container_box_->currentText();
+  } else if (container_box_->findText(suffix) >= 0) {
+    container_box_->setCurrentText(suffix);
+  }
   try {
     app::RecordSettings s;
     s.path = path.toStdString();

@@ -182,7 +182,12 @@ void ViewportWindow::mouseMoveEvent(QMouseEvent* e) {
   if (hud_) imgui_mouse_move(hud_->imgui_io(), e->position(), devicePixelRatio());
   const QPointF d = e->position() - last_mouse_;
   last_mouse_ = e->position();
-  if (volumetric_ && (buttons_ & Qt::LeftButton) && !(hud_ && hud_->wants_mouse()))
+  if (!volumetric_ || (hud_ && hud_->wants_mouse())) return;
+  // Right-drag (or Shift+left-drag, for one-button mice and touchpads) looks
+  // around from the eye; a plain left-drag orbits the target.
+  if ((buttons_ & Qt::RightButton) || ((buttons_ & Qt::LeftButton) && (e->modifiers() & Qt::ShiftModifier)))
+    volumetric_->look(float(d.x()), float(d.y()));
+  else if (buttons_ & Qt::LeftButton)
     volumetric_->orbit(float(d.x()), float(d.y()));
 }
 void ViewportWindow::mousePressEvent(QMouseEvent* e) {

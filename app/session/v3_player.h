@@ -16,8 +16,9 @@
 
 namespace sc::app {
 
-// Orbit around a target (mouse drag) or fly (WASD); OpenCV camera axes, and
-// world "up" is -y as in 3DGS captures.
+// Orbit around a target (mouse drag), look around from the eye (right-drag)
+// or fly (arrow keys, Page Up/Down); OpenCV camera axes, and world "up" is -y
+// as in 3DGS captures.
 struct OrbitCamera {
   std::array<float, 3> target{0, 0, 0};
   float distance = 3;

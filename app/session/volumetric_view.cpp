@@ -19,9 +19,29 @@ void VolumetricView::seek(int frame) {
   clock_s_ = frame_ / fps();
 }
 
+namespace {
+// Short of +-90 so the view direction never lines up with `up` (look_at would
+// lose its right vector and the picture would flip).
+constexpr float kMaxPitch = 89.0f;
+}  // namespace
+
 void VolumetricView::orbit(float dx, float dy) {
   camera_.yaw_degrees += dx * 0.3f;
-  camera_.pitch_degrees = std::clamp(camera_.pitch_degrees + dy * 0.3f, -89.0f, 89.0f);
+  camera_.pitch_degrees = std::clamp(camera_.pitch_degrees + dy * 0.3f, -kMaxPitch, kMaxPitch);
+}
+
+void VolumetricView::look(float dx, float dy) {
+  if (!std::isfinite(dx) || !std::isfinite(dy)) return;
+  // The view direction is minus the orbit offset: the offset's yaw, the
+  // opposite pitch. Turn it there, then move the target so the eye stays put.
+  // Raising yaw turns the view left (towards -right), raising pitch tilts it down.
+  constexpr float kDegreesPerPixel = 0.2f;
+  const auto eye = camera_.eye();
+  camera_.yaw_degrees = std::remainder(camera_.yaw_degrees - dx * kDegreesPerPixel, 360.0f);
+  camera_.pitch_degrees = std::clamp(camera_.pitch_degrees + dy * kDegreesPerPixel, -kMaxPitch, kMaxPitch);
+  camera_.target = {0, 0, 0};
+  const auto offset = camera_.eye();  // around a zero target: the eye's offset itself
+  for (int i = 0; i < 3; ++i) camera_.target[i] = eye[i] - offset[i];
 }
 
 void VolumetricView::zoom(float steps) {

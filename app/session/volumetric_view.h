@@ -1,7 +1,7 @@
 #pragma once
 // The volumetric mode without Qt: playback state (play, pause, scrub, loop at
-// the sequence's frame rate) and an orbit/fly camera driven by plain input
-// calls, over a V3Player. The GUI forwards mouse and keys and asks for a
+// the sequence's frame rate) and an orbit/fly/look camera driven by plain
+// input calls, over a V3Player. The GUI forwards mouse and keys and asks for a
 // frame each vsync.
 #include <chrono>
 #include <filesystem>
@@ -30,12 +30,20 @@ class VolumetricView {
   int frame_count() const { return player_.frame_count(); }
   double fps() const { return player_.fps(); }
 
-  // Camera: orbit (drag rotates, wheel zooms) and fly (move the eye).
+  // Camera: orbit (drag rotates the eye around the target, wheel zooms), look
+  // (drag turns the view around the eye: the target moves, the eye stays) and
+  // fly (eye and target move along the view direction, its right and up).
   void orbit(float dx_pixels, float dy_pixels);
+  // +dx turns right, +dy looks down; pitch stops short of straight up/down.
+  void look(float dx_pixels, float dy_pixels);
   void zoom(float wheel_steps);
   void fly(float forward, float right, float up);  // in units of the scene size
   void reset_camera();
   const OrbitCamera& camera() const { return camera_; }
+  std::array<float, 3> eye() const { return camera_.eye(); }
+  std::array<float, 3> target() const { return camera_.target; }
+  // The length fly() moves per unit.
+  float scene_size() const { return scene_size_; }
 
   // Advances the clock, decodes/de-quantises when the frame changed, renders
   // at width x height. The picture is in renderer().output_rgba().

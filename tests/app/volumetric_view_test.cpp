@@ -6,10 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <random>
 #include <string>
 
@@ -159,6 +161,93 @@ TEST_F(VolumetricPlayback, AStallDoesNotSkipAhead) {
   step(0);
   EXPECT_EQ(step(10000), 2);  // ten seconds late: playback moves on 250 ms, not ten seconds
   expect_shows(2);
+}
+
+// The camera: look turns the view around a fixed eye, fly follows the view.
+using Vec3 = std::array<float, 3>;
+float dot(const Vec3& a, const Vec3& b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
+Vec3 sub(const Vec3& a, const Vec3& b) { return {a[0] - b[0], a[1] - b[1], a[2] - b[2]}; }
+float norm(const Vec3& a) { return std::sqrt(dot(a, a)); }
+Vec3 unit(const Vec3& a) {
+  const float l = norm(a);
+  return {a[0] / l, a[1] / l, a[2] / l};
+}
+Vec3 cross(const Vec3& a, const Vec3& b) {
+  return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
+}
+Vec3 direction(const VolumetricView& v) { return unit(sub(v.target(), v.eye())); }
+bool finite(const Vec3& a) { return std::isfinite(a[0]) && std::isfinite(a[1]) && std::isfinite(a[2]); }
+
+TEST_F(VolumetricPlayback, LookTurnsTheViewAroundAFixedEye) {
+  const float tol = 1e-4f * view_->scene_size();
+  const Vec3 eye = view_->eye(), dir = direction(*view_);
+  const Vec3 right = unit(cross(dir, view_->camera().up));
+  view_->look(40, 0);
+  EXPECT_LT(norm(sub(view_->eye(), eye)), tol);
+  const Vec3 turned = direction(*view_);
+  EXPECT_LT(dot(turned, dir), std::cos(5.0f * 3.14159265f / 180));  // 40 px turns it well past 5 degrees
+  EXPECT_GT(dot(turned, right), 0.0f) << "dragging right turns the view right";
+  EXPECT_NEAR(dot(turned, view_->camera().up), dot(dir, view_->camera().up), 1e-5f)
+      << "a horizontal look keeps the pitch";
+  view_->look(-40, 0);
+  EXPECT_LT(norm(sub(view_->eye(), eye)), tol);
+  EXPECT_GT(dot(direction(*view_), dir), 1 - 1e-6f) << "+d then -d gives the view back";
+
+  view_->look(0, -30);  // dragging up looks up
+  EXPECT_LT(norm(sub(view_->eye(), eye)), tol);
+  EXPECT_GT(dot(direction(*view_), view_->camera().up), dot(dir, view_->camera().up));
+  // Drawing from the turned camera still works.
+  step(0);
+  EXPECT_EQ(ctx_->validation_errors(), 0u);
+}
+
+TEST_F(VolumetricPlayback, LookPitchStopsShortOfStraightUpAndDown) {
+  const Vec3 eye = view_->eye();
+  const Vec3 up = unit(view_->camera().up);
+  for (const float dy : {-1e6f, 1e6f, -1e30f, 1e30f}) {
+    view_->look(0, dy);
+    const Vec3 d = direction(*view_);
+    ASSERT_TRUE(finite(d)) << dy;
+    EXPECT_LT(std::fabs(dot(d, up)), std::cos(0.5f * 3.14159265f / 180)) << "the view must not line up with up: " << dy;
+    EXPECT_LT(norm(sub(view_->eye(), eye)), 1e-4f * view_->scene_size()) << dy;
+    // Pitched to the limit, turning and flying stay well defined.
+    view_->look(25, 0);
+    ASSERT_TRUE(finite(direction(*view_)));
+  }
+  // Infinities and NaNs from a broken input device leave the camera alone.
+  const Vec3 dir = direction(*view_);
+  view_->look(std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN());
+  EXPECT_GT(dot(direction(*view_), dir), 1 - 1e-6f);
+}
+
+TEST_F(VolumetricPlayback, FlyMovesAlongTheViewAfterALook) {
+  view_->look(200, -60);
+  const Vec3 eye = view_->eye(), dir = direction(*view_);
+  const Vec3 right = unit(cross(dir, view_->camera().up));
+  view_->fly(0.5f, 0, 0);
+  const Vec3 moved = sub(view_->eye(), eye);
+  EXPECT_NEAR(norm(moved), 0.5f * view_->scene_size(), 1e-4f * view_->scene_size());
+  EXPECT_GT(dot(unit(moved), dir), 1 - 1e-5f) << "forward is the looked-at direction";
+  EXPECT_GT(dot(direction(*view_), dir), 1 - 1e-6f) << "flying does not turn the view";
+  const Vec3 eye2 = view_->eye();
+  view_->fly(0, 0.25f, 0);
+  EXPECT_GT(dot(unit(sub(view_->eye(), eye2)), right), 1 - 1e-5f) << "right is the view's right";
+}
+
+TEST_F(VolumetricPlayback, ResetCameraRestoresTheHomeView) {
+  const OrbitCamera home = view_->camera();
+  const Vec3 eye = view_->eye(), target = view_->target();
+  view_->orbit(30, 10);
+  view_->look(-120, 45);
+  view_->fly(0.3f, -0.2f, 0.1f);
+  view_->zoom(2);
+  EXPECT_GT(norm(sub(view_->eye(), eye)), 0.01f * view_->scene_size());
+  view_->reset_camera();
+  EXPECT_EQ(view_->eye(), eye);
+  EXPECT_EQ(view_->target(), target);
+  EXPECT_EQ(view_->camera().yaw_degrees, home.yaw_degrees);
+  EXPECT_EQ(view_->camera().pitch_degrees, home.pitch_degrees);
+  EXPECT_EQ(view_->camera().distance, home.distance);
 }
 
 TEST(VolumetricStill, APlyFileIsAOneFrameScene) {

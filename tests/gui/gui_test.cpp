@@ -347,6 +347,26 @@ TEST(Gui, ResizeStormAndMinimiseRestoreStayClean) {
   EXPECT_GT(number_before("after restore"), 0) << r.output;
 }
 
+// The Record dock's container: a file name with an extension chooses it (and
+// it is remembered), a name without one gets it.
+TEST(Gui, ARecordingNameWithoutExtensionTakesTheContainer) {
+  const std::string dir = std::string(SC_TEST_TMP_DIR) + "/gui_container_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string env = "XDG_CONFIG_HOME=" + shell_quote(dir + "/config") + " SC_VK_VALIDATION=1 ";
+  auto first = run_gui(env + kXvfb + kGui + " --source test:160x120@30 --record " + shell_quote(dir + "/one.mkv") +
+                       " --close-after 1.5");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  auto second = run_gui(env + kXvfb + kGui + " --source test:160x120@30 --record " + shell_quote(dir + "/two") +
+                        " --close-after 1.5");
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/one.mkv"));
+  ASSERT_TRUE(std::filesystem::exists(dir + "/two.mkv")) << second.output;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/two"));
+  sc::media::VideoReader reader(sc::media::parse_source_spec(dir + "/two.mkv"));
+  EXPECT_EQ(reader.info().width, 160);
+}
+
 TEST(Gui, ClosingTheWindowFinishesTheRecording) {
   const std::string out = std::string(SC_TEST_TMP_DIR) + "/gui_record.mp4";
   std::filesystem::remove(out);
