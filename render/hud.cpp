@@ -102,7 +102,18 @@ void Hud::record(VkCommandBuffer cmd, VkExtent2D extent, const HudStats& stats, 
   ImGui::SetNextWindowBgAlpha(0.75f);
   const ImGuiWindowFlags flags = ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoSavedSettings |
                                  ImGuiWindowFlags_NoFocusOnAppearing | ImGuiWindowFlags_NoMove;
+  // ImGui logs the text of every widget while logging is on and hands it to
+  // the clipboard hook at LogFinish(): borrowed here to capture it.
+  using SetClipboard = void (*)(void*, const char*);
+  const SetClipboard saved_hook = io.SetClipboardTextFn;
+  void* const saved_data = io.ClipboardUserData;
+  if (capture_text_) {
+    io.SetClipboardTextFn = [](void* user, const char* text) { *static_cast<std::string*>(user) = text; };
+    io.ClipboardUserData = &captured_text_;
+    captured_text_.clear();
+  }
   if (ImGui::Begin(stats.title.c_str(), nullptr, flags)) {
+    if (capture_text_) ImGui::LogToClipboard();
     if (!stats.device.empty()) ImGui::Text("%s", stats.device.c_str());
     if (!stats.gpu_memory.empty()) ImGui::Text("GPU memory %s", stats.gpu_memory.c_str());
     if (!stats.stages.empty() && ImGui::BeginTable("stages", 3, ImGuiTableFlags_SizingFixedFit)) {
@@ -127,8 +138,13 @@ void Hud::record(VkCommandBuffer cmd, VkExtent2D extent, const HudStats& stats, 
     ImGui::PlotLines("##frametime", ordered.data(), int(ordered.size()), 0, "frame time (ms)", 0.0f,
                      std::max(33.4f, peak), ImVec2(240, 50));
     if (!stats.status.empty()) ImGui::TextWrapped("%s", stats.status.c_str());
+    if (capture_text_) ImGui::LogFinish();
   }
   ImGui::End();
+  if (capture_text_) {
+    io.SetClipboardTextFn = saved_hook;
+    io.ClipboardUserData = saved_data;
+  }
   ImGui::Render();
   ImGui_ImplVulkan_RenderDrawData(ImGui::GetDrawData(), cmd);
   ++frames_;

@@ -54,6 +54,10 @@ class Hud {
 
   // How many frames the HUD has drawn (tests use it to know it is on screen).
   std::uint64_t frames() const { return frames_; }
+  // With capture on, each record() also keeps the text the HUD drew (ImGui's
+  // own text log of its widgets), so tests can read what it says.
+  void set_capture_text(bool on) { capture_text_ = on; }
+  const std::string& captured_text() const { return captured_text_; }
 
  private:
   VulkanContext& ctx_;
@@ -62,6 +66,8 @@ class Hud {
   std::array<float, 120> frame_ms_{};
   std::size_t frame_ms_head_ = 0;
   std::uint64_t frames_ = 0;
+  bool capture_text_ = false;
+  std::string captured_text_;
 };
 
 }  // namespace sc::render

@@ -38,19 +38,18 @@ struct Draw final : FrameCallbacks {
   int w = 0, h = 0;
   CanvasView view;
   Hud* hud = nullptr;
-  explicit Draw(Canvas& c) : canvas(c) {}
+  HudStats hud_stats;
+  explicit Draw(Canvas& c) : canvas(c) {
+    hud_stats.device = "test device";
+    hud_stats.stages = {{"capture", 30, 1.5}};
+  }
   void before_pass(VkCommandBuffer cmd) override {
     if (output) canvas.output().upload(cmd, {w, h, w * 4, output->data()});
     if (input) canvas.input().upload(cmd, {w, h, w * 4, input->data()});
   }
   void in_pass(VkCommandBuffer cmd, VkExtent2D extent) override {
     canvas.record(cmd, extent, view);
-    if (hud) {
-      HudStats s;
-      s.device = "test device";
-      s.stages = {{"capture", 30, 1.5}};
-      hud->record(cmd, extent, s, 1.0 / 30);
-    }
+    if (hud) hud->record(cmd, extent, hud_stats, 1.0 / 30);
   }
 };
 
@@ -202,6 +201,39 @@ TEST_F(CanvasTest, HudDrawsOverTheFrame) {
   const std::size_t far = (std::size_t(199) * 320 + 319) * 4;
   EXPECT_EQ(before[far], after[far]);
   EXPECT_EQ(hud.frames(), 2u);
+  EXPECT_EQ(ctx.validation_errors(), 0u);
+}
+
+// What the HUD says: every number the session hands it, in words.
+TEST_F(CanvasTest, HudShowsEveryStatItIsGiven) {
+  VulkanContext ctx(ContextOptions{});
+  OffscreenTarget target(ctx, 480, 360);
+  Canvas canvas(ctx, target.render_pass());
+  Hud hud(ctx, target.render_pass(), 3);
+  hud.set_capture_text(true);
+  Draw d(canvas);
+  d.hud = &hud;
+  d.hud_stats.device = "llvmpipe (CPU)";
+  d.hud_stats.gpu_memory = "1.5 / 8.0 GiB";
+  d.hud_stats.stages = {{"capture", 30, 1.25}, {"img2img", 12.5, 80.0}, {"display", -1, 0.5}};
+  d.hud_stats.queues = {{"input", 2}, {"output", 1}};
+  d.hud_stats.latency_ms = 42.5;
+  d.hud_stats.dropped = 7;
+  d.hud_stats.recording = true;
+  d.hud_stats.recording_s = 12.3;
+  d.hud_stats.status = "img2img: resolution 60x64 is not a multiple of 8";
+  target.render(d);
+  const std::string text = hud.captured_text();
+  for (const char* want : {"llvmpipe (CPU)", "GPU memory 1.5 / 8.0 GiB", "capture", "30.0 fps", "1.25 ms", "img2img",
+                           "12.5 fps", "80.00 ms", "display", "0.50 ms", "latency 42.5 ms", "dropped 7",
+                           "queue input: 2", "queue output: 1", "REC 12.3 s", "not a multiple of 8"}) {
+    EXPECT_NE(text.find(want), std::string::npos) << "missing '" << want << "' in:\n" << text;
+  }
+  // A stage without a rate of its own shows no fps; without recording, no REC.
+  EXPECT_EQ(text.find("-1.0 fps"), std::string::npos) << text;
+  d.hud_stats.recording = false;
+  target.render(d);
+  EXPECT_EQ(hud.captured_text().find("REC"), std::string::npos) << hud.captured_text();
   EXPECT_EQ(ctx.validation_errors(), 0u);
 }
 
