@@ -234,6 +234,12 @@ int v3_render(const V3RenderOptions& o) {
         "readback+encode {:.1f} ms; {:.0f} tile intersections\n",
         load_ms / n, project_ms / n, sort_ms / n, raster_ms / n, write_ms / n, double(intersections) / n);
   }
+  if (ctx.validation_errors() > 0) {
+    // The video is written; the renderer broke a Vulkan rule (validation is on
+    // in debug builds and with SC_VK_VALIDATION=1), which tests must see.
+    fmt::print(stderr, "streamcanvas-cli: {} Vulkan validation error(s) were reported\n", ctx.validation_errors());
+    return 3;
+  }
   return 0;
 }
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <string_view>
 
 #include "base/error.h"
 #include "render/background.h"
@@ -19,6 +20,18 @@ TEST(Vulkan, EnumeratesAtLeastOneDevice) {
     EXPECT_FALSE(d.name.empty());
     EXPECT_FALSE(d.api_version.empty());
   }
+}
+
+// The tests' "no validation errors" checks mean something only with the
+// Khronos layer present: it is a test package (packaging/bootstrap.sh).
+TEST(Vulkan, ValidationIsOnInTestRuns) {
+  const char* env = std::getenv("SC_VK_VALIDATION");
+  if (env && std::string_view(env) == "0") GTEST_SKIP() << "validation is turned off for this run (SC_VK_VALIDATION=0)";
+  setenv("SC_VK_VALIDATION", "1", 1);
+  VulkanContext ctx(ContextOptions{});
+  EXPECT_TRUE(ctx.validation_enabled())
+      << "the Khronos validation layer is missing, so no test can see a validation error: "
+         "apt-get install vulkan-validationlayers";
 }
 
 TEST(Vulkan, ComputeDispatchMatchesTheCpuFormula) {

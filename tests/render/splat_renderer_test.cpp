@@ -109,6 +109,7 @@ TEST_F(SplatRendererTest, GpuPassTimesAddUpToTheFrame) {
   EXPECT_NEAR(st.project_ms + st.sort_ms + st.raster_ms, st.gpu_ms, 1e-6 * st.gpu_ms + 1e-9);
   EXPECT_GE(st.frame_ms, st.gpu_ms);
   EXPECT_GT(p.blend_ms, 0);
+  EXPECT_EQ(ctx.validation_errors(), 0u);
 }
 
 }  // namespace
