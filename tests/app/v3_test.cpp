@@ -252,6 +252,20 @@ TEST(V3RoundTrip, PlySequenceEncodeThenPlayBack) {
   EXPECT_EQ(ctx.validation_errors(), 0u);
 }
 
+// The bundled sample (assets/volumetric/sample) is a whole sequence and stays
+// small: the project ships it under 5 MB.
+TEST(V3Sample, TheBundledClipOpensAndStaysUnder5MB) {
+  const fs::path dir = fs::path(SC_SOURCE_DIR) / "assets" / "volumetric" / "sample";
+  std::uintmax_t bytes = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) bytes += e.file_size();
+  EXPECT_GT(bytes, 0u);
+  EXPECT_LT(bytes, 5u * 1000 * 1000) << dir << " holds " << bytes << " bytes";
+  const V3Sequence seq = V3Sequence::open(dir);
+  EXPECT_GT(seq.frame_count(), 1);
+  EXPECT_GT(seq.max_gaussians(), 0u);
+}
+
 TEST(V3Cli, SampleThenRender) {
   const std::string cli = test::shell_quote(SC_CLI_PATH);
   fs::path seq = tmp("cli_sample");
