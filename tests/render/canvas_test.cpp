@@ -181,6 +181,28 @@ TEST_F(CanvasTest, FitLetterboxesAndSideBySideShowsBoth) {
   got = target.render(d);
   EXPECT_EQ(px(got, 48, 25)[0], 255) << "input on the left";
   EXPECT_EQ(px(got, 151, 25)[2], 255) << "output on the right";
+  // Fill: the frame covers the whole 200x50 target (scaled to 200x200, the
+  // middle quarter of its rows shown). Rows 0-14 red, 15-24 blue, 25-39
+  // green: only blue may show, edge to edge, with no background.
+  std::vector<std::uint8_t> bands(40 * 40 * 4, 0);
+  for (int y = 0; y < 40; ++y)
+    for (int x = 0; x < 40; ++x) {
+      std::uint8_t* p = &bands[(std::size_t(y) * 40 + x) * 4];
+      p[y < 15 ? 0 : y < 25 ? 2 : 1] = 255;
+      p[3] = 255;
+    }
+  d.output = &bands;
+  d.view.side_by_side = false;
+  d.view.mode = DisplayMode::kFill;
+  got = target.render(d);
+  // (The outermost rows blend with the next band: bilinear sampling at the crop's edge.)
+  for (auto [x, y] : {std::pair{1, 10}, {198, 10}, {1, 40}, {198, 40}, {100, 25}, {10, 25}}) {
+    const std::uint8_t* p = px(got, x, y);
+    EXPECT_EQ(p[2], 255) << "fill at " << x << "," << y;
+    EXPECT_LT(p[0] + p[1], 20) << "fill at " << x << "," << y << " shows another band or the background";
+  }
+  EXPECT_GT(px(got, 0, 0)[2], 150) << "the frame reaches the top-left corner";
+  EXPECT_GT(px(got, 199, 49)[2], 150) << "the frame reaches the bottom-right corner";
   EXPECT_EQ(ctx.validation_errors(), 0u);
 }
 
