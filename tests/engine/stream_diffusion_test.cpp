@@ -269,10 +269,17 @@ TEST(StreamDiffusion, SkippedFramesRepeatTheLastOutput) {
   stream.set_prompt_embeds(f.load("cond"), Tensor());
   const Tensor frame = f.load("images").slice(0, 0, 1).clone();
   int skipped = 0;
+  Tensor shown;  // the last output shown
   for (int i = 0; i < 6; ++i) {
     const StreamDiffusion::Result r = stream.process(frame);
     EXPECT_FALSE(r.warming_up && r.skipped);
-    if (r.skipped) ++skipped;
+    if (r.skipped) {
+      ++skipped;
+      // A skip shows the previous output again, pixel for pixel.
+      ASSERT_TRUE(shown.defined()) << "frame " << i << " skipped before anything was shown";
+      EXPECT_EQ(relative_l2(r.host_image(), shown), 0.0) << "frame " << i;
+    }
+    if (!r.warming_up) shown = r.host_image();
   }
   EXPECT_GE(skipped, 2);
   EXPECT_EQ(stream.counters().skipped, skipped);
