@@ -3,10 +3,13 @@
 // diffusion_tokenizer, diffusion_vae, diffusion_taesd). Seconds, not minutes.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <regex>
 
 #include "engine/cuda/runtime.h"
+#include "media/source_spec.h"
+#include "media/video_reader.h"
 #include "tests/common/img2img_fixture.h"
 #include "tests/common/subprocess.h"
 
@@ -91,6 +94,33 @@ TEST(Img2ImgCli, ALiveSourceFasterThanTheModelDropsOldFrames) {
   ASSERT_FALSE(m.empty()) << r.output;
   EXPECT_GT(std::stoi(m[1].str()), 0) << "a 60 fps source outran a model at 256x256 on the CPU\n" << r.output;
   EXPECT_TRUE(contains(r.output, "wrote 3 frames (256x256)")) << r.output;
+}
+
+// A video file as the source (every frame processed, its own size resized to
+// the model's) and --strength mapped to the t_index_list.
+TEST(Img2ImgCli, AFileSourceWithAStrength) {
+  const fs::path in = kTmp / "clip_in.mp4", out = kTmp / "clip_out.mp4";
+  fs::create_directories(kTmp);
+  fs::remove(out);
+  ASSERT_EQ(std::system(("ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=96x72:rate=25 -frames:v 6 "
+                         "-pix_fmt yuv420p " +
+                         shell_quote(in.string()))
+                            .c_str()),
+            0);
+  auto r =
+      run_command(kCli + " img2img --device cpu --model " + shell_quote(model_folder().string()) + " --taesd " +
+                  shell_quote((kFixtures / "diffusion_taesd").string()) + " --source " + shell_quote(in.string()) +
+                  " --size 64x64 --steps 2 --strength 0.8 --prompt x --stats --output " + shell_quote(out.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "t_index_list [10, 30]")) << "strength 0.8, 2 steps\n" << r.output;
+  EXPECT_TRUE(contains(r.output, "6 in, 6 out")) << r.output;
+  EXPECT_TRUE(contains(r.output, "0 dropped")) << "a file is processed frame by frame\n" << r.output;
+  media::VideoReader reader(media::parse_source_spec(out.string()));
+  EXPECT_EQ(reader.info().width, 64);
+  media::Frame f;
+  int n = 0;
+  while (reader.read(f)) ++n;
+  EXPECT_EQ(n, 6);
 }
 
 TEST(Img2ImgCli, FullCfgWithTheVaeCountsTwoRowsPerStep) {
