@@ -509,14 +509,14 @@ QString MainWindow::default_record_path() const {
 }
 
 void MainWindow::startRecording(const QString& requested) {
-  // A name without an extension takes the Record dock's container; a
-  // name with one keeps it (and the dock shows it).
+  // A name ending in .mp4 or .mkv chooses the container (and the dock shows
+  // it); any other name gets the dock's container added.
   QString path = requested;
   const QString suffix = QFileInfo(path).suffix().toLower();
-  if (suffix.isEmpty()) {
-    path += QLatin1Char('.') + container_box_->currentText();
-  } else if (container_box_->findText(suffix) >= 0) {
+  if (container_box_->findText(suffix) >= 0) {
     container_box_->setCurrentText(suffix);
+  } else {
+    path += QLatin1Char('.') + container_box_->currentText();  // "take", "take.v2"
   }
   try {
     app::RecordSettings s;

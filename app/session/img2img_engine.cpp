@@ -113,11 +113,6 @@ Img2ImgEngine::Img2ImgEngine(const Img2ImgModels& o, const Img2ImgSettings& sett
         "model_index.json, unet/, text_encoder/, tokenizer/ and vae/ (a TAESD folder goes to --taesd)",
         o.model);
   }
-  // With a TAESD the pipeline's VAE is optional (a folder downloaded without
-  // vae/ still runs; switching to the VAE is then refused).
-  if (!settings.taesd && !o.taesd.empty() && fs::is_directory(folder) && !fs::is_directory(folder / "vae")) {
-    throw Error("{}: the vae/ folder is missing, so frames can only be coded with the TAESD", o.model);
-  }
   const engine::Placement placement = placement_for(o);
   const auto t0 = Clock::now();
   std::lock_guard gpu(gpu_work_mutex());
@@ -160,7 +155,12 @@ Img2ImgEngine::Img2ImgEngine(const Img2ImgModels& o, const Img2ImgSettings& sett
                      },
                      1 << static_cast<int>(taesd.config.encoder_block_out_channels.size() - 1)};
   }
+  // With a TAESD the pipeline's VAE is optional (a folder downloaded without
+  // vae/ still runs; asking for the VAE live is then refused).
   m.coding_with_taesd = m.taesd.has_value() && (settings.taesd || !m.pipeline.vae);
+  if (!settings.taesd && !m.pipeline.vae) {
+    log::warn("{}: the vae/ folder is missing; frames are coded with the TAESD", o.model);
+  }
   const engine::LatentCodec& codec = m.coding_with_taesd ? m.taesd_codec : m.vae_codec;
   family_ = m.pipeline.family;
   codec_name_ = codec.name;

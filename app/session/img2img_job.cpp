@@ -71,15 +71,18 @@ Img2ImgStats run_img2img(const Img2ImgOptions& o, const std::function<void(const
   BoundedQueue<media::Frame> input(live ? 2 : 4, live ? QueuePolicy::kLatestWins : QueuePolicy::kBlocking);
   BoundedQueue<media::Frame> output(4, QueuePolicy::kBlocking);
   // The source thread's time per frame, from one delivery to the next (a
-  // blocked push to a full queue is not counted).
+  // blocked push to a full queue is not counted; the first frame, which
+  // also carries opening the source, is not timed).
   std::atomic<double> source_s{0};
   std::atomic<std::int64_t> source_frames{0};
-  auto delivered = Clock::now();
+  std::optional<Clock::time_point> delivered;  // source thread only
   media::SourceThread source(
       spec,
       [&](media::Frame&& f) {
-        source_s.store(source_s.load() + seconds_since(delivered));
-        source_frames.fetch_add(1);
+        if (delivered) {
+          source_s.store(source_s.load() + seconds_since(*delivered));
+          source_frames.fetch_add(1);
+        }
         const bool more = input.push(std::move(f));
         delivered = Clock::now();
         return more;

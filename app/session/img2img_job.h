@@ -43,7 +43,7 @@ struct Img2ImgStats {
   // leaving the pipeline (queues, the latent buffer's lag and the frame
   // buffer included), over every output frame.
   double latency_sum_s = 0, latency_max_s = 0;
-  std::int64_t source_frames = 0;  // frames the source delivered (decode_s is over these)
+  std::int64_t source_frames = 0;  // frames timed for decode_s (all the source delivered but the first)
   bool live_source = false;        // decode_s then includes the source's frame interval
   std::int64_t latency_frames = 0;
   double elapsed_s = 0, fps = 0;

@@ -1,6 +1,7 @@
 #include "app/session/v3_player.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -51,14 +52,21 @@ V3Player::V3Player(render::VulkanContext& ctx, const std::filesystem::path& sour
   // On a software Vulkan device the "GPU" is this CPU, and the plain C++ loop
   // beats the shader there (measured: tests/bench/volumetric).
   cpu_dequantize_ = where == Dequantize::kCpu || (where == Dequantize::kAuto && ctx.device_info().software);
+  // A still scene by its extension (so a mistyped scene path is named as a
+  // missing file, not as a sequence folder); anything else is a sequence.
+  std::string ext = source.extension().string();
+  for (char& ch : ext) ch = char(std::tolower(static_cast<unsigned char>(ch)));
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(source, ec)) {
+  if (ext != ".ply" && ext != ".splat" && std::filesystem::is_regular_file(source, ec)) {
+    throw Error("{}: unknown Gaussian file type (a still scene is a .ply or .splat file; a sequence is a V^3 folder)",
+                source.string());
+  }
+  if (ext != ".ply" && ext != ".splat") {
     sequence_ = std::make_unique<V3Sequence>(V3Sequence::open(source));
     decoder_ = std::make_unique<V3Decoder>(*sequence_);
     return;
   }
-  // A still scene: loaded once; .ply and .splat by extension (anything else
-  // is refused by load_gaussians with the file's name).
+  // A still scene, loaded once (load_gaussians names a missing or bad file).
   const render::GaussianCloud cloud = render::load_gaussians(source.string());
   if (cloud.size() == 0) throw Error("{}: the scene holds no Gaussians", source.string());
   for (int a = 0; a < 3; ++a) {

@@ -324,10 +324,19 @@ void StreamDiffusion::set_params(const StreamParams& params) {
 
 void StreamDiffusion::set_codec(LatentCodec codec) {
   const bool restart = codec.downscale != codec_.downscale;
+  LatentCodec old = std::move(codec_);
   codec_ = std::move(codec);
   encode_graph_.reset();  // captured with the old codec's kernels
   decode_graph_.reset();
-  if (restart) prepare();
+  if (!restart) return;
+  try {
+    prepare();
+  } catch (...) {
+    // A codec the stream's size does not fit leaves the stream as it was.
+    codec_ = std::move(old);
+    prepare();
+    throw;
+  }
 }
 
 void StreamDiffusion::set_init_noise(Tensor noise) {

@@ -425,6 +425,12 @@ TEST(V3Cli, RenderStillPlyAndSplatScenes) {
                         test::shell_quote((dir / "x.mp4").string()));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "notes.txt: unknown Gaussian file type")) << r.output;
+  // A mistyped scene path is named as a missing file, not as a sequence folder.
+  r = test::run_command(cli + " v3 render " + test::shell_quote((dir / "typo.ply").string()) + " --output " +
+                        test::shell_quote((dir / "typo.mp4").string()));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(contains(r.output, "typo.ply")) << r.output;
+  EXPECT_FALSE(contains(r.output, "V^3 sequence folder")) << r.output;
 }
 
 }  // namespace
