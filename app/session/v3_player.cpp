@@ -69,10 +69,18 @@ V3Player::V3Player(render::VulkanContext& ctx, const std::filesystem::path& sour
   // A still scene, loaded once (load_gaussians names a missing or bad file).
   const render::GaussianCloud cloud = render::load_gaussians(source.string());
   if (cloud.size() == 0) throw Error("{}: the scene holds no Gaussians", source.string());
+  // The camera frames the 2nd to 98th percentile on each axis: real captures
+  // carry a few far "floaters" that a min/max box would frame instead of the
+  // subject. (Small scenes use the whole range.)
+  const std::size_t n = cloud.size();
+  std::vector<float> axis(n);
   for (int a = 0; a < 3; ++a) {
-    float lo = cloud.positions[std::size_t(a)], hi = lo;
-    for (std::size_t i = std::size_t(a); i < cloud.positions.size(); i += 3)
-      lo = std::min(lo, cloud.positions[i]), hi = std::max(hi, cloud.positions[i]);
+    for (std::size_t i = 0; i < n; ++i) axis[i] = cloud.positions[3 * i + std::size_t(a)];
+    const std::size_t cut = n >= 100 ? n / 50 : 0;
+    std::nth_element(axis.begin(), axis.begin() + std::ptrdiff_t(cut), axis.end());
+    const float lo = axis[cut];
+    std::nth_element(axis.begin(), axis.begin() + std::ptrdiff_t(n - 1 - cut), axis.end());
+    const float hi = axis[n - 1 - cut];
     still_bounds_[std::size_t(2 * a)] = lo;
     still_bounds_[std::size_t(2 * a + 1)] = hi;
   }

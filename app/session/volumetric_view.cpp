@@ -14,6 +14,11 @@ VolumetricView::VolumetricView(render::VulkanContext& ctx, const std::filesystem
   last_ = clock_();
 }
 
+void VolumetricView::play() {
+  if (!loop_ && frame_count() > 1 && frame_ >= frame_count() - 1) seek(0);
+  playing_ = true;
+}
+
 void VolumetricView::seek(int frame) {
   frame_ = std::clamp(frame, 0, frame_count() - 1);
   clock_s_ = frame_ / fps();

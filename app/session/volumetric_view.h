@@ -20,7 +20,9 @@ class VolumetricView {
   VolumetricView(render::VulkanContext& ctx, const std::filesystem::path& source, Clock clock = {});
 
   // Playback
-  void play() { playing_ = true; }
+  // Play; from the start when a clip that does not loop has played to its end
+  // (what a media player's play button does).
+  void play();
   void pause() { playing_ = false; }
   bool playing() const { return playing_; }
   void set_loop(bool loop) { loop_ = loop; }

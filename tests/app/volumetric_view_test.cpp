@@ -155,6 +155,11 @@ TEST_F(VolumetricPlayback, WithoutLoopStopsAtTheLastFrame) {
   EXPECT_FALSE(view_->playing());
   for (int i = 0; i < 5; ++i) ASSERT_EQ(step(100), 5);
   expect_shows(5);
+  // Play at the end starts the clip again, as a media player's does.
+  view_->play();
+  EXPECT_EQ(step(0), 0);
+  expect_shows(0);
+  EXPECT_EQ(step(150), 1);
 }
 
 TEST_F(VolumetricPlayback, AStallDoesNotSkipAhead) {
@@ -268,6 +273,43 @@ TEST(VolumetricStill, APlyFileIsAOneFrameScene) {
   }
   EXPECT_TRUE(view.playing());  // a looping one-frame clip
   EXPECT_EQ(ctx.validation_errors(), 0u);
+}
+
+// Real captures carry a few far "floaters": the default camera frames the
+// subject as if they were not there.
+TEST(VolumetricStill, TheCameraFramesTheSubjectNotItsFloaters) {
+  const std::string pid = std::to_string(getpid());
+  const fs::path clean = fs::path(SC_TEST_TMP_DIR) / ("still_clean_" + pid + ".ply");
+  const fs::path floaters = fs::path(SC_TEST_TMP_DIR) / ("still_floaters_" + pid + ".ply");
+  render::GaussianCloud c = cloud(1000, 4);
+  render::save_ply(c, clean.string());
+  const std::size_t n = c.size();
+  render::GaussianCloud f = c;
+  f.resize(n + 5, 0);
+  for (std::size_t i = 0; i < n; ++i) {  // resize keeps nothing: copy the subject back
+    for (int k = 0; k < 3; ++k) {
+      f.positions[3 * i + k] = c.positions[3 * i + k];
+      f.scales[3 * i + k] = c.scales[3 * i + k];
+    }
+    for (int k = 0; k < 4; ++k) f.rotations[4 * i + k] = c.rotations[4 * i + k];
+    f.opacities[i] = c.opacities[i];
+    for (int k = 0; k < 3; ++k) f.sh[3 * i + k] = c.sh[3 * i + k];
+  }
+  for (std::size_t i = n; i < n + 5; ++i) {
+    for (int k = 0; k < 3; ++k) f.positions[3 * i + k] = 400.0f + float(i - n);
+    for (int k = 0; k < 3; ++k) f.scales[3 * i + k] = 0.05f;
+    f.rotations[4 * i] = 1;
+    f.opacities[i] = 0.5f;
+  }
+  render::save_ply(f, floaters.string());
+  render::VulkanContext ctx(render::ContextOptions{});
+  const OrbitCamera a = V3Player(ctx, clean).default_camera();
+  const OrbitCamera b = V3Player(ctx, floaters).default_camera();
+  EXPECT_LT(b.distance, 1.2f * a.distance) << "5 floaters out of 1005 Gaussians pulled the camera back";
+  EXPECT_GT(b.distance, 0.8f * a.distance);
+  for (int k = 0; k < 3; ++k) EXPECT_LT(std::fabs(b.target[k] - a.target[k]), 0.2f) << "axis " << k;
+  fs::remove(clean);
+  fs::remove(floaters);
 }
 
 }  // namespace
