@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 
 #include "base/error.h"
 #include "engine/models/taesd/taesd.h"
@@ -49,69 +50,75 @@ StreamParams golden_params(CfgMode cfg) {
   return p;
 }
 
-void check_mode(const std::string& name, std::int64_t rows_per_frame) {
-  const SafetensorsFile f = SafetensorsFile::open(fixture_dir("stream_diffusion") / (name + ".safetensors"));
-  const CfgMode cfg = parse_cfg_mode(name);
-  StreamDiffusion stream(&models().unet, models().codec(), LcmScheduler{}, golden_params(cfg));
-  stream.set_init_noise(f.load("init_noise"));
-  stream.set_prompt_embeds(f.load("cond"), f.load("uncond"));
-  const Tensor images = f.load("images");
-  const Tensor outputs = f.load("outputs");
-  const Tensor latents = f.load("latents");
-  const std::int64_t frames = images.shape()[0];
-  double worst_image = 0, worst_latent = 0;
-  for (std::int64_t i = 0; i < frames; ++i) {
-    const StreamDiffusion::Result r = stream.process(images.slice(0, i, i + 1).clone());
-    // n = 2 steps: the first frame fills the buffer and is not shown.
-    EXPECT_EQ(r.warming_up, i == 0) << "frame " << i;
-    worst_latent = std::max(worst_latent, relative_l2(r.latent, latents.slice(0, i, i + 1).clone()));
-    if (r.warming_up) {
-      EXPECT_FALSE(r.decoded.defined());
-      continue;
-    }
-    worst_image = std::max(worst_image, relative_l2(r.host_image(), outputs.slice(0, i, i + 1).clone()));
-  }
-  const double per_frame = static_cast<double>(stream.counters().unet_rows) / static_cast<double>(frames);
-  std::printf("cfg %s: rel L2 image %.3g latent %.3g, UNet rows per frame %.0f (1 call)\n", name.c_str(), worst_image,
-              worst_latent, per_frame);
-  ::testing::Test::RecordProperty("rel_l2_image", std::to_string(worst_image));
-  ::testing::Test::RecordProperty("unet_rows_per_frame", std::to_string(per_frame));
-  EXPECT_LT(worst_image, kPipelineTolerance);
-  EXPECT_LT(worst_latent, kPipelineTolerance);
-  EXPECT_EQ(stream.unet_rows_per_frame(), rows_per_frame);
-  EXPECT_EQ(stream.counters().unet_rows, rows_per_frame * frames);
-  EXPECT_EQ(stream.counters().unet_calls, frames);
-  EXPECT_EQ(std::to_string(rows_per_frame), f.metadata().at("unet_rows_per_frame"));
-}
+struct GoldenRun {
+  double image = 0, latent = 0;  // worst rel L2 over the calls
+  std::int64_t unet_rows = 0, unet_calls = 0, rows_per_frame = 0;
+};
 
-// A frame buffer of 2: two 32x32 frames per call, 2 steps x 2 frames of UNet
-// rows (x2 for full, + 2 for initialize).
-void check_mode_fb2(const std::string& name, std::int64_t rows_per_frame) {
-  const SafetensorsFile f = SafetensorsFile::open(fixture_dir("stream_diffusion_fb2") / (name + ".safetensors"));
-  ASSERT_EQ(f.metadata().at("frame_buffer_size"), "2");
-  StreamParams p = golden_params(parse_cfg_mode(name));
-  p.height = p.width = 32;
-  p.frame_buffer_size = 2;
+// Runs a fixture's frames through a stream made with `p`, frame_buffer_size
+// frames per call, and compares every call's latent and every shown image with
+// the reference. The first `warm_calls` calls fill the latent buffer and show
+// nothing. `live`, when given, may change the stream before each call.
+GoldenRun run_golden(const SafetensorsFile& f, const StreamParams& p, std::int64_t warm_calls,
+                     const std::function<void(std::int64_t call, StreamDiffusion&)>& live = {}) {
   StreamDiffusion stream(&models().unet, models().codec(), LcmScheduler{}, p);
   stream.set_init_noise(f.load("init_noise"));
   stream.set_prompt_embeds(f.load("cond"), f.load("uncond"));
   const Tensor images = f.load("images"), outputs = f.load("outputs"), latents = f.load("latents");
-  ASSERT_EQ(images.shape()[0], 6);
-  double worst_image = 0, worst_latent = 0;
-  for (std::int64_t i = 0; i < 6; i += 2) {
-    const StreamDiffusion::Result r = stream.process(images.slice(0, i, i + 2).clone());
-    EXPECT_EQ(r.warming_up, i == 0);  // 2 steps: the first call fills the buffer
-    ASSERT_EQ(r.latent.shape()[0], 2);
-    worst_latent = std::max(worst_latent, relative_l2(r.latent, latents.slice(0, i, i + 2).clone()));
-    if (r.warming_up) continue;
-    worst_image = std::max(worst_image, relative_l2(r.host_image(), outputs.slice(0, i, i + 2).clone()));
+  const std::int64_t fb = p.frame_buffer_size;
+  GoldenRun g;
+  for (std::int64_t i = 0, call = 0; i < images.shape()[0]; i += fb, ++call) {
+    if (live) live(call, stream);
+    const StreamDiffusion::Result r = stream.process(images.slice(0, i, i + fb).clone());
+    EXPECT_EQ(r.warming_up, call < warm_calls) << "call " << call;
+    EXPECT_EQ(r.latent.shape()[0], fb);
+    g.latent = std::max(g.latent, relative_l2(r.latent, latents.slice(0, i, i + fb).clone()));
+    if (r.warming_up) {
+      EXPECT_FALSE(r.decoded.defined());
+      continue;
+    }
+    g.image = std::max(g.image, relative_l2(r.host_image(), outputs.slice(0, i, i + fb).clone()));
   }
-  std::printf("cfg %s, frame buffer 2: rel L2 image %.3g latent %.3g\n", name.c_str(), worst_image, worst_latent);
-  EXPECT_LT(worst_image, kPipelineTolerance);
-  EXPECT_LT(worst_latent, kPipelineTolerance);
-  EXPECT_EQ(stream.unet_rows_per_frame(), rows_per_frame);
-  EXPECT_EQ(stream.counters().unet_rows, rows_per_frame * 6);
-  EXPECT_EQ(stream.counters().unet_calls, 3);
+  g.unet_rows = stream.counters().unet_rows;
+  g.unet_calls = stream.counters().unet_calls;
+  g.rows_per_frame = stream.unet_rows_per_frame();
+  return g;
+}
+
+// n = 2 steps: the first frame fills the buffer and is not shown.
+void check_mode(const std::string& name, std::int64_t rows_per_frame) {
+  const SafetensorsFile f = SafetensorsFile::open(fixture_dir("stream_diffusion") / (name + ".safetensors"));
+  const std::int64_t frames = f.load("images").shape()[0];
+  const GoldenRun g = run_golden(f, golden_params(parse_cfg_mode(name)), 1);
+  const double per_frame = static_cast<double>(g.unet_rows) / static_cast<double>(frames);
+  std::printf("cfg %s: rel L2 image %.3g latent %.3g, UNet rows per frame %.0f (1 call)\n", name.c_str(), g.image,
+              g.latent, per_frame);
+  ::testing::Test::RecordProperty("rel_l2_image", std::to_string(g.image));
+  ::testing::Test::RecordProperty("unet_rows_per_frame", std::to_string(per_frame));
+  EXPECT_LT(g.image, kPipelineTolerance);
+  EXPECT_LT(g.latent, kPipelineTolerance);
+  EXPECT_EQ(g.rows_per_frame, rows_per_frame);
+  EXPECT_EQ(g.unet_rows, rows_per_frame * frames);
+  EXPECT_EQ(g.unet_calls, frames);
+  EXPECT_EQ(std::to_string(rows_per_frame), f.metadata().at("unet_rows_per_frame"));
+}
+
+// A frame buffer of 2: two 32x32 frames per call, 2 steps x 2 frames of UNet
+// rows (x2 for full, + 2 for initialize); the first call fills the buffer.
+void check_mode_fb2(const std::string& name, std::int64_t rows_per_frame) {
+  const SafetensorsFile f = SafetensorsFile::open(fixture_dir("stream_diffusion_fb2") / (name + ".safetensors"));
+  ASSERT_EQ(f.metadata().at("frame_buffer_size"), "2");
+  ASSERT_EQ(f.load("images").shape()[0], 6);
+  StreamParams p = golden_params(parse_cfg_mode(name));
+  p.height = p.width = 32;
+  p.frame_buffer_size = 2;
+  const GoldenRun g = run_golden(f, p, 1);
+  std::printf("cfg %s, frame buffer 2: rel L2 image %.3g latent %.3g\n", name.c_str(), g.image, g.latent);
+  EXPECT_LT(g.image, kPipelineTolerance);
+  EXPECT_LT(g.latent, kPipelineTolerance);
+  EXPECT_EQ(g.rows_per_frame, rows_per_frame);
+  EXPECT_EQ(g.unet_rows, rows_per_frame * 6);
+  EXPECT_EQ(g.unet_calls, 3);
   EXPECT_EQ(std::to_string(rows_per_frame), f.metadata().at("unet_rows_per_frame"));
 }
 
@@ -121,31 +128,19 @@ void check_mode_fb2(const std::string& name, std::int64_t rows_per_frame) {
 void check_ramp(const std::string& name) {
   const SafetensorsFile f = SafetensorsFile::open(fixture_dir("stream_diffusion") / (name + "_ramp.safetensors"));
   const int ramp_at = std::stoi(f.metadata().at("guidance_from_frame"));
+  ASSERT_LT(ramp_at, f.load("images").shape()[0]);
   StreamParams p = golden_params(parse_cfg_mode(name));
   const float guidance = p.guidance;
   p.guidance = 1.0f;
-  StreamDiffusion stream(&models().unet, models().codec(), LcmScheduler{}, p);
-  stream.set_init_noise(f.load("init_noise"));
-  stream.set_prompt_embeds(f.load("cond"), f.load("uncond"));
-  const Tensor images = f.load("images"), outputs = f.load("outputs"), latents = f.load("latents");
-  const std::int64_t frames = images.shape()[0];
-  ASSERT_LT(ramp_at, frames);
-  double worst_image = 0, worst_latent = 0;
-  for (std::int64_t i = 0; i < frames; ++i) {
-    if (i == ramp_at) {
-      p.guidance = guidance;
-      stream.set_params(p);  // live: no restart
-    }
-    const StreamDiffusion::Result r = stream.process(images.slice(0, i, i + 1).clone());
-    EXPECT_EQ(r.warming_up, i == 0) << "frame " << i;
-    worst_latent = std::max(worst_latent, relative_l2(r.latent, latents.slice(0, i, i + 1).clone()));
-    if (!r.warming_up)
-      worst_image = std::max(worst_image, relative_l2(r.host_image(), outputs.slice(0, i, i + 1).clone()));
-  }
-  std::printf("cfg %s, guidance raised at frame %d: rel L2 image %.3g latent %.3g\n", name.c_str(), ramp_at,
-              worst_image, worst_latent);
-  EXPECT_LT(worst_image, kPipelineTolerance);
-  EXPECT_LT(worst_latent, kPipelineTolerance);
+  const GoldenRun g = run_golden(f, p, 1, [&](std::int64_t call, StreamDiffusion& stream) {
+    if (call != ramp_at) return;
+    p.guidance = guidance;
+    stream.set_params(p);  // live: no restart
+  });
+  std::printf("cfg %s, guidance raised at frame %d: rel L2 image %.3g latent %.3g\n", name.c_str(), ramp_at, g.image,
+              g.latent);
+  EXPECT_LT(g.image, kPipelineTolerance);
+  EXPECT_LT(g.latent, kPipelineTolerance);
 }
 
 // sd-turbo's path: one step from the noisiest timestep (t_index 0), no cfg.
@@ -156,21 +151,11 @@ TEST(GoldenStreamDiffusion, SingleStepFromTheNoisiestTimestep) {
   StreamParams p = golden_params(CfgMode::kNone);
   p.t_index_list = t_index_list_for(1.0f, 1);  // what --steps 1 --strength 1 asks for
   ASSERT_EQ(p.t_index_list, std::vector<int>({0}));
-  StreamDiffusion stream(&models().unet, models().codec(), LcmScheduler{}, p);
-  stream.set_init_noise(f.load("init_noise"));
-  stream.set_prompt_embeds(f.load("cond"), f.load("uncond"));
-  const Tensor images = f.load("images"), outputs = f.load("outputs"), latents = f.load("latents");
-  double worst_image = 0, worst_latent = 0;
-  for (std::int64_t i = 0; i < images.shape()[0]; ++i) {
-    const StreamDiffusion::Result r = stream.process(images.slice(0, i, i + 1).clone());
-    EXPECT_FALSE(r.warming_up) << "frame " << i;
-    worst_latent = std::max(worst_latent, relative_l2(r.latent, latents.slice(0, i, i + 1).clone()));
-    worst_image = std::max(worst_image, relative_l2(r.host_image(), outputs.slice(0, i, i + 1).clone()));
-  }
-  std::printf("1 step, t_index 0: rel L2 image %.3g latent %.3g\n", worst_image, worst_latent);
-  EXPECT_LT(worst_image, kPipelineTolerance);
-  EXPECT_LT(worst_latent, kPipelineTolerance);
-  EXPECT_EQ(stream.counters().unet_rows, images.shape()[0]);
+  const GoldenRun g = run_golden(f, p, 0);
+  std::printf("1 step, t_index 0: rel L2 image %.3g latent %.3g\n", g.image, g.latent);
+  EXPECT_LT(g.image, kPipelineTolerance);
+  EXPECT_LT(g.latent, kPipelineTolerance);
+  EXPECT_EQ(g.unet_rows, f.load("images").shape()[0]);
 }
 
 TEST(GoldenStreamDiffusion, CfgSelfWithGuidanceRaisedLive) { check_ramp("self"); }
