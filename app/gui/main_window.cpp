@@ -743,7 +743,7 @@ void MainWindow::push_img2img_settings() {
     showError(tr("img2img: %1").arg(QString::fromStdString(e.what())));
   }
   // The codec the next frames use (the engine switches at its next frame).
-  const bool taesd = img2img_->has_taesd() && (img2img_->settings().taesd || !img2img_->has_vae());
+  const bool taesd = img2img_->uses_taesd(img2img_->settings());
   img2img_status_->setText(tr("%1 (%2) on %3")
                                .arg(QString::fromStdString(img2img_->family()),
                                     taesd ? QStringLiteral("TAESD") : QStringLiteral("VAE"),

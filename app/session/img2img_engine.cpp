@@ -98,8 +98,7 @@ struct Img2ImgEngine::Loaded {
   std::optional<engine::Taesd> taesd;
   std::optional<engine::PromptEncoder> prompts;
   std::optional<engine::StreamDiffusion> stream;
-  engine::LatentCodec vae_codec, taesd_codec;  // taesd_codec only with a TAESD
-  bool coding_with_taesd = false;              // what the stream has now
+  engine::LatentCodec vae_codec, taesd_codec;  // each only with its model
 };
 
 Img2ImgEngine::Img2ImgEngine(const Img2ImgModels& o, const Img2ImgSettings& settings) {
@@ -123,8 +122,7 @@ Img2ImgEngine::Img2ImgEngine(const Img2ImgModels& o, const Img2ImgSettings& sett
              std::nullopt,
              std::nullopt,
              {},
-             {},
-             false});
+             {}});
   model_ = o.model;
   Loaded& m = *loaded_;
   const engine::UNetConfig& unet = m.pipeline.unet.config();
@@ -157,20 +155,19 @@ Img2ImgEngine::Img2ImgEngine(const Img2ImgModels& o, const Img2ImgSettings& sett
   }
   // With a TAESD the pipeline's VAE is optional (a folder downloaded without
   // vae/ still runs; asking for the VAE live is then refused).
-  m.coding_with_taesd = m.taesd.has_value() && (settings.taesd || !m.pipeline.vae);
+  coding_with_taesd_ = uses_taesd(settings);
   if (!settings.taesd && !m.pipeline.vae) {
     log::warn("{}: the vae/ folder is missing; frames are coded with the TAESD", o.model);
   }
-  const engine::LatentCodec& codec = m.coding_with_taesd ? m.taesd_codec : m.vae_codec;
+  const engine::LatentCodec& codec = coding_with_taesd_ ? m.taesd_codec : m.vae_codec;
   family_ = m.pipeline.family;
-  codec_name_ = codec.name;
   compute_ = placement.device == engine::Device::kCuda ? fmt::format("CUDA {}", o.dtype) : std::string("CPU fp32");
   m.prompts.emplace(&m.pipeline.tokenizer, &m.pipeline.text_encoder);
   m.stream.emplace(&m.pipeline.unet, codec, load_scheduler(folder), params);
   latest_ = settings;
   pending_ = settings;
   apply_pending();  // encodes the prompts and sets the stream's parameters
-  log::info("img2img: {} ({}) on {} loaded in {:.1f} s", family_, codec_name_, compute_, seconds_since(t0));
+  log::info("img2img: {} ({}) on {} loaded in {:.1f} s", family_, codec_name(), compute_, seconds_since(t0));
 }
 
 Img2ImgEngine::~Img2ImgEngine() = default;
@@ -211,29 +208,23 @@ void Img2ImgEngine::apply_pending() {
     m.stream->set_prompt_embeds(cond, uncond);
   }
   m.stream->set_params(stream_params(*next));
-  const bool taesd = m.taesd.has_value() && (next->taesd || !m.pipeline.vae);
-  if (taesd != m.coding_with_taesd) {
+  const bool taesd = uses_taesd(*next);
+  if (taesd != coding_with_taesd_) {
     // Released TAESDs and VAEs share the latent space and its 1/8 scale: the
     // latent buffer carries on, only the frames' way in and out changes (a
     // codec of another scale restarts the stream).
     m.stream->set_codec(taesd ? m.taesd_codec : m.vae_codec);
-    m.coding_with_taesd = taesd;
-    {
-      std::lock_guard lock(mutex_);
-      codec_name_ = taesd ? m.taesd_codec.name : m.vae_codec.name;
-    }
+    coding_with_taesd_ = taesd;
     log::info("img2img: frames are now encoded and decoded with {}", taesd ? "TAESD" : "the pipeline's VAE");
   }
   current_ = *next;
 }
 
-std::string Img2ImgEngine::codec_name() const {
-  std::lock_guard lock(mutex_);
-  return codec_name_;
-}
+std::string Img2ImgEngine::codec_name() const { return coding_with_taesd_ ? "TAESD" : "VAE"; }
 
 bool Img2ImgEngine::has_taesd() const { return loaded_->taesd.has_value(); }
 bool Img2ImgEngine::has_vae() const { return loaded_->pipeline.vae.has_value(); }
+bool Img2ImgEngine::uses_taesd(const Img2ImgSettings& s) const { return has_taesd() && (s.taesd || !has_vae()); }
 
 std::optional<media::Frame> Img2ImgEngine::process(const media::Frame& input, Timing* timing, bool filter) {
   return run(frame_pixels(input), FrameMeta{input.pts_us, input.capture_time, true}, timing, filter);

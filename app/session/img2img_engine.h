@@ -6,6 +6,7 @@
 // edits the prompt and parameters. update() may be called from any thread: it
 // checks the values at once (throwing sc::Error for a bad one, which leaves
 // the stream as it was) and the next frame applies them.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -98,6 +99,9 @@ class Img2ImgEngine : public FrameProcessor {
   std::string codec_name() const;  // "TAESD" or "VAE": what the next frame is coded with
   bool has_taesd() const;
   bool has_vae() const;  // false: the pipeline folder has no vae/ (a TAESD codes the frames)
+  // Whether frames are coded with the TAESD under these settings (it is asked
+  // for, or there is no VAE).
+  bool uses_taesd(const Img2ImgSettings& settings) const;
   const std::string& compute() const { return compute_; }  // "CUDA fp16", "CPU fp32"
   bool prompt_truncated() const { return prompt_truncated_; }
 
@@ -115,7 +119,7 @@ class Img2ImgEngine : public FrameProcessor {
   struct Loaded;
   std::unique_ptr<Loaded> loaded_;
   std::string family_, compute_, model_;
-  std::string codec_name_;  // guarded by mutex_
+  std::atomic<bool> coding_with_taesd_{false};  // what the stream codes with now (read from any thread)
   bool prompt_truncated_ = false;
   bool prompts_encoded_ = false;  // current_'s prompts are in the stream
 
