@@ -132,14 +132,11 @@ TEST(Gui, VolumetricModePlaysTheBundledSample) {
   EXPECT_GT(title, 150) << "no HUD in the volumetric view";
 }
 
-TEST(Gui, VolumetricModeShowsAStillPlyScene) {
-  // A single .ply (not a V^3 folder) given to --volumetric: a one-frame scene
-  // of saturated red splats framed by the default camera.
-  const std::string dir = std::string(SC_TEST_TMP_DIR) + "/gui_still";
-  std::filesystem::create_directories(dir);
+// n saturated red splats spread through the cube [-1, 1]^3 (SH degree 0).
+sc::render::GaussianCloud red_scene(std::size_t n) {
   sc::render::GaussianCloud c;
-  c.resize(3000, 0);
-  for (std::size_t i = 0; i < c.size(); ++i) {
+  c.resize(n, 0);
+  for (std::size_t i = 0; i < n; ++i) {
     for (int a = 0; a < 3; ++a) c.positions[3 * i + a] = float((i * (7 + 13 * a)) % 101) / 50.0f - 1.0f;
     for (int a = 0; a < 3; ++a) c.scales[3 * i + a] = 0.06f;
     c.rotations[4 * i] = 1;
@@ -147,8 +144,16 @@ TEST(Gui, VolumetricModeShowsAStillPlyScene) {
     c.sh[3 * i] = 0.5f / sc::render::kShC0;  // colour (1, 0, 0)
     c.sh[3 * i + 1] = c.sh[3 * i + 2] = -0.5f / sc::render::kShC0;
   }
+  return c;
+}
+
+TEST(Gui, VolumetricModeShowsAStillPlyScene) {
+  // A single .ply (not a V^3 folder) given to --volumetric: a one-frame scene
+  // of saturated red splats framed by the default camera.
+  const std::string dir = std::string(SC_TEST_TMP_DIR) + "/gui_still";
+  std::filesystem::create_directories(dir);
   const std::string scene = dir + "/red.ply", shot = dir + "/shot.png";
-  sc::render::save_ply(c, scene);
+  sc::render::save_ply(red_scene(3000), scene);
   std::filesystem::remove(shot);
   auto r = run_gui(gui_env() + kXvfb + kGui + " --volumetric " + shell_quote(scene) + " --quit-after 4 --screenshot " +
                    shell_quote(shot));
@@ -197,16 +202,8 @@ TEST(Gui, DroppedFilesAndFoldersOpenWhatTheyAre) {
   const std::string dir = std::string(SC_TEST_TMP_DIR) + "/gui_drop_" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir + "/not_a_model");
-  sc::render::GaussianCloud c;
-  c.resize(200, 0);
-  for (std::size_t i = 0; i < c.size(); ++i) {
-    for (int a = 0; a < 3; ++a) c.positions[3 * i + a] = float((i * (5 + 11 * a)) % 41) / 20.0f - 1.0f;
-    for (int a = 0; a < 3; ++a) c.scales[3 * i + a] = 0.05f;
-    c.rotations[4 * i] = 1;
-    c.opacities[i] = 0.9f;
-  }
   const std::string scene = dir + "/scene.ply", video = dir + "/clip.mp4";
-  sc::render::save_ply(c, scene);
+  sc::render::save_ply(red_scene(200), scene);
   ASSERT_EQ(std::system(("ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=160x120:rate=25 -t 2 -pix_fmt yuv420p " +
                          shell_quote(video))
                             .c_str()),
