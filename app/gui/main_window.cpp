@@ -347,21 +347,11 @@ void MainWindow::build_docks() {
   connect(reset_cam, &QPushButton::clicked, this, [this] {
     if (volumetric_) volumetric_->reset_camera();
   });
-  connect(timeline_, &QSlider::sliderMoved, this, [this](int f) {
-    if (volumetric_) volumetric_->seek(f);
+  // Every way of moving the timeline (drag, a click beside the handle, keys,
+  // wheel) is an action; the slider's position is already the new one.
+  connect(timeline_, &QSlider::actionTriggered, this, [this] {
+    if (volumetric_) volumetric_->seek(timeline_->sliderPosition());
     refresh_timeline();
-  });
-  // A click beside the handle, the arrow keys or the wheel on the timeline
-  // seek too (actionTriggered comes before the slider moves: seek after it).
-  connect(timeline_, &QSlider::actionTriggered, this, [this](int action) {
-    if (action == QAbstractSlider::SliderMove || action == QAbstractSlider::SliderNoAction) return;
-    QMetaObject::invokeMethod(
-        this,
-        [this] {
-          if (volumetric_) volumetric_->seek(timeline_->value());
-          refresh_timeline();
-        },
-        Qt::QueuedConnection);
   });
   connect(display_box_, &QComboBox::currentTextChanged, this, [this] { update_view(); });
   connect(side_by_side_, &QCheckBox::toggled, this, [this] { update_view(); });
