@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 #include "render/context.h"
+#include "render/render_pass.h"
 #include "render/vk_util.h"
 
 namespace sc::render {
@@ -119,11 +120,7 @@ void ExportableSemaphore::signal(std::uint64_t value) {
 }
 
 bool ExportableSemaphore::wait(std::uint64_t value, std::uint64_t timeout_ns) const {
-  VkSemaphoreWaitInfo info{VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO, nullptr, 0, 1, &semaphore_, &value};
-  VkResult r = vkWaitSemaphores(ctx_.device(), &info, timeout_ns);
-  if (r == VK_TIMEOUT) return false;
-  vk_check(r, "vkWaitSemaphores");
-  return true;
+  return wait_timeline(ctx_.device(), semaphore_, value, timeout_ns);
 }
 
 }  // namespace sc::render

@@ -69,4 +69,12 @@ void submit_frame(VkQueue queue, VkCommandBuffer cmd, VkSemaphore wait_binary, V
   vk_check(vkQueueSubmit(queue, 1, &si, fence), "vkQueueSubmit");
 }
 
+bool wait_timeline(VkDevice device, VkSemaphore s, std::uint64_t value, std::uint64_t timeout_ns) {
+  VkSemaphoreWaitInfo info{VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO, nullptr, 0, 1, &s, &value};
+  const VkResult r = vkWaitSemaphores(device, &info, timeout_ns);
+  if (r == VK_TIMEOUT) return false;
+  vk_check(r, "vkWaitSemaphores");
+  return true;
+}
+
 }  // namespace sc::render

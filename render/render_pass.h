@@ -23,6 +23,11 @@ struct TimelineSync {
   bool empty() const { return wait == VK_NULL_HANDLE && signal == VK_NULL_HANDLE; }
 };
 
+// Waits until timeline semaphore `s` reaches `value`; false on timeout.
+// (A submission's fence may be seen signalled before its timeline signals
+// are: wait on the semaphore itself for them.)
+bool wait_timeline(VkDevice device, VkSemaphore s, std::uint64_t value, std::uint64_t timeout_ns);
+
 struct FrameCallbacks {
   virtual ~FrameCallbacks() = default;
   virtual void before_pass(VkCommandBuffer) {}

@@ -20,6 +20,7 @@
 #include "engine/safetensors.h"
 #include "render/buffer.h"
 #include "render/context.h"
+#include "render/render_pass.h"
 
 namespace sc {
 namespace {
@@ -62,8 +63,8 @@ std::vector<std::uint8_t> copy_out(render::VulkanContext& ctx, const app::GpuFra
   // The release shares the fence's submission but may become visible after
   // it (lavapipe does so under load): wait for it, as the writer's next
   // publish into this slot needs it.
-  VkSemaphoreWaitInfo wait{VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO, nullptr, 0, 1, &f.sync.signal, &f.sync.signal_value};
-  EXPECT_EQ(vkWaitSemaphores(ctx.device(), &wait, 5'000'000'000ull), VK_SUCCESS) << "the copy never signalled";
+  EXPECT_TRUE(render::wait_timeline(ctx.device(), f.sync.signal, f.sync.signal_value, 5'000'000'000ull))
+      << "the copy never signalled";
   const auto* p = static_cast<const std::uint8_t*>(host.mapped());
   return std::vector<std::uint8_t>(p, p + bytes);
 }
