@@ -38,9 +38,11 @@ struct Recorder::Impl {
     try {
       for (;;) {
         auto frame = frames.pop_for(std::chrono::milliseconds(50));
+        // The frame first: a live writer lines the audio up against the first
+        // frame's capture time, so audio must not start the file.
+        if (frame) writer->write(*frame);
         write_pending_audio();
         if (frame) {
-          writer->write(*frame);
           std::lock_guard lock(stats_mutex);
           written = writer->stats();
         } else if (frames.closed()) {

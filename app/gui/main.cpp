@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "app/gui/main_window.h"
+#include "app/gui/panels/img2img_panel.h"
+#include "app/gui/panels/volumetric_panel.h"
 #include "app/gui/viewport_window.h"
 #include "base/environment.h"
 #include "base/error.h"
@@ -37,6 +39,7 @@ constexpr const char* kUsage =
     "                    [--close-after SECONDS] [--self-test resize] [--drop PATH] [--help] [--version]\n"
     "\n"
     "  --source SRC           start on this source (test, v4l2:/dev/video0, screen, FILE); default: the last one\n"
+    "  --audio SRC            audio beside the picture: mic, pulse[:SRC], alsa[:DEV], tone[:HZ] or a file\n"
     "  --record FILE          start recording to FILE (.mp4 or .mkv) as soon as there is a picture\n"
     "  --volumetric [PATH]    start in the volumetric mode on a V^3 sequence folder or a still .ply/.splat\n"
     "                         scene (default: the bundled sample)\n"
@@ -66,6 +69,7 @@ struct GuiArgs {
   bool volumetric = false;
   std::string sequence;
   std::string img2img, taesd, prompt;
+  std::string audio;  // --audio: an audio source beside the picture
   int width = 0, height = 0;
   int frame_buffer = 0;  // 0: the dock's value
 };
@@ -120,6 +124,8 @@ GuiArgs parse_args(int argc, char** argv) {
       const std::string v = value(arg);
       if (std::sscanf(v.c_str(), "%d", &a.frame_buffer) != 1 || a.frame_buffer < 1 || a.frame_buffer > 16)
         usage_error("--frame-buffer needs 1 to 16 frames; got '" + v + "'");
+    } else if (arg == "--audio") {
+      a.audio = value(arg);
     } else if (arg == "--record") {
       a.record = value(arg);
     } else if (arg == "--self-test") {
@@ -223,13 +229,16 @@ int main(int argc, char** argv) {
             : settings.value(QStringLiteral("source/last"), QStringLiteral("test")).toString().toStdString();
     sc::log::info("StreamCanvas {} on '{}' ({}); source {}", sc::kVersion, ctx.device_info().name,
                   ctx.device_info().type, source);
+    if (!args.audio.empty()) window.startAudio(QString::fromStdString(args.audio));
     if (args.volumetric) {
-      window.openVolumetric(QString::fromStdString(args.sequence));
+      if (auto* p = qobject_cast<sc::gui::VolumetricPanel*>(window.panel("volumetric")))
+        p->load(QString::fromStdString(args.sequence));
     } else {
       window.startSource(QString::fromStdString(source));
       if (!args.img2img.empty()) {
-        window.startImg2Img(QString::fromStdString(args.img2img), QString::fromStdString(args.taesd),
-                            QString::fromStdString(args.prompt), args.width, args.height, args.frame_buffer);
+        if (auto* p = qobject_cast<sc::gui::Img2ImgPanel*>(window.panel("img2img")))
+          p->start(QString::fromStdString(args.img2img), QString::fromStdString(args.taesd),
+                   QString::fromStdString(args.prompt), args.width, args.height, args.frame_buffer);
       }
     }
 

@@ -11,7 +11,7 @@
 
 #include "app/session/gpu_frame_link.h"
 #include "app/session/live_session.h"
-#include "app/session/volumetric_view.h"
+#include "app/modes/volumetric/volumetric_view.h"
 #include "render/canvas.h"
 #include "render/hud.h"
 

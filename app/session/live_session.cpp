@@ -11,10 +11,47 @@ namespace sc::app {
 
 using Clock = std::chrono::steady_clock;
 
+// The mode's products, delivered where they belong.
+class LiveSession::Output final : public ModeOutput {
+ public:
+  Output(LiveSession& s, media::Scaler& scaler) : s_(s), scaler_(scaler) {}
+  void begin(const media::Frame* input) {
+    input_ = input;
+    frames_ = 0;
+  }
+  int frames() const { return frames_; }
+
+  void video(media::Frame frame) override {
+    ++frames_;
+    // A mode without a video input (talking head) shows its own frame as the input too.
+    s_.show_and_record(input_ ? *input_ : frame, std::move(frame), scaler_);
+  }
+  void audio(media::AudioChunk chunk) override {
+    if (chunk.sample_rate != kAudioFormat.sample_rate || chunk.channels != kAudioFormat.channels) {
+      throw Error("audio of {} Hz x {} is not the session's {} Hz x {}", chunk.sample_rate, chunk.channels,
+                  kAudioFormat.sample_rate, kAudioFormat.channels);
+    }
+    if (chunk.capture_time == Clock::time_point{}) chunk.capture_time = Clock::now();
+    s_.record_audio(std::move(chunk));
+  }
+  void text(TextEvent event) override {
+    if (event.capture_time == Clock::time_point{}) event.capture_time = Clock::now();
+    std::lock_guard lock(s_.text_mutex_);
+    s_.text_out_.push_back(std::move(event));
+  }
+
+ private:
+  LiveSession& s_;
+  media::Scaler& scaler_;
+  const media::Frame* input_ = nullptr;
+  int frames_ = 0;
+};
+
 LiveSession::LiveSession() = default;
 
 LiveSession::~LiveSession() {
   stop();
+  stop_audio();
   try {
     if (recording().active) stop_recording();
   } catch (const std::exception& e) {
@@ -63,11 +100,120 @@ void LiveSession::stop() {
 
 bool LiveSession::running() const { return source_ != nullptr && source_->status().end == media::SourceEnd::kRunning; }
 
+void LiveSession::start_audio(const std::string& source) {
+  stop_audio();
+  const media::AudioSpec spec = media::parse_audio_spec(source);
+  auto reader = std::make_shared<media::AudioReader>(spec, kAudioFormat);
+  stop_audio_ = false;
+  {
+    std::lock_guard lock(recorder_mutex_);
+    audio_reader_ = reader;
+    audio_name_ = spec.text;
+  }
+  // A device delivers in real time by itself; a file or the tone would race ahead.
+  audio_thread_ = std::thread([this, reader, paced = !spec.live, name = spec.text] { audio_loop(reader, paced, name); });
+  log::info("audio '{}': {} Hz x {} ({}) -> {} Hz mono", spec.text, reader->info().input_sample_rate,
+            reader->info().input_channels, reader->info().codec, kAudioFormat.sample_rate);
+}
+
+void LiveSession::stop_audio() {
+  stop_audio_ = true;
+  std::shared_ptr<media::AudioReader> reader;
+  {
+    std::lock_guard lock(recorder_mutex_);
+    reader = std::move(audio_reader_);
+    audio_name_.clear();
+  }
+  if (reader) reader->interrupt();
+  if (audio_thread_.joinable()) audio_thread_.join();
+}
+
+void LiveSession::audio_loop(std::shared_ptr<media::AudioReader> reader, bool paced, std::string name) {
+  const Clock::time_point start = Clock::now();
+  std::int64_t first_pts_us = -1;
+  try {
+    media::AudioChunk chunk;
+    while (!stop_audio_ && reader->read(chunk)) {
+      if (first_pts_us < 0) first_pts_us = chunk.pts_us;
+      if (paced) {
+        // Hand each chunk over when its last sample would have been heard.
+        const auto due = start + std::chrono::microseconds(chunk.pts_us - first_pts_us +
+                                                           std::int64_t(chunk.frames()) * 1000000 / chunk.sample_rate);
+        while (!stop_audio_ && Clock::now() < due)
+          std::this_thread::sleep_for(std::min<Clock::duration>(due - Clock::now(), std::chrono::milliseconds(5)));
+        chunk.capture_time = Clock::now();
+      }
+      audio_.tick();
+      const std::shared_ptr<Mode> mode = this->mode();
+      if (mode && mode->consumes().audio) {
+        if (!audio_queue_.push(chunk)) break;
+      } else {
+        record_audio(chunk);
+      }
+    }
+  } catch (const std::exception& e) {
+    if (!stop_audio_) report(fmt::format("audio '{}' stopped: {}", name, e.what()));
+  }
+}
+
+void LiveSession::drop_mode(const std::shared_ptr<Mode>& mode, const std::exception& e) {
+  report(fmt::format("{}: {}; showing the source unchanged", mode->name(), e.what()));
+  std::lock_guard lock(mode_mutex_);
+  if (mode_ == mode) mode_.reset();
+}
+
 void LiveSession::worker_loop() {
   media::Scaler scaler;
+  Output out(*this, scaler);
   bool reported_end = false;
+  std::int64_t next_audio_pts_us = -1;  // where the mode's audio continues; a later chunk means a gap
   while (!stop_worker_) {
-    auto frame = input_queue_->pop_for(std::chrono::milliseconds(50));
+    std::shared_ptr<Mode> mode = this->mode();
+    // Text and audio first: they are small, and a question should not wait
+    // behind a frame.
+    while (auto event = text_in_.pop_for(std::chrono::milliseconds(0))) {
+      if (!mode || !mode->consumes().text) {
+        report(fmt::format("{} takes no questions or prompts; '{}' was not sent", mode ? mode->name() : "passthrough",
+                           event->text));
+        continue;
+      }
+      out.begin(nullptr);
+      try {
+        mode->on_text(*event, out);
+      } catch (const std::exception& e) {
+        drop_mode(mode, e);
+        mode.reset();
+      }
+    }
+    while (mode && mode->consumes().audio) {
+      auto chunk = audio_queue_.pop_for(std::chrono::milliseconds(0));
+      if (!chunk) break;
+      const auto t0 = Clock::now();
+      out.begin(nullptr);
+      try {
+        // Chunks the queue dropped (the mode fell behind) are a gap in the
+        // stream times: the mode hears silence there, never a jump.
+        if (next_audio_pts_us >= 0 && chunk->pts_us - next_audio_pts_us > 1000) {
+          ++audio_gaps_;
+          media::AudioChunk silence;
+          silence.sample_rate = chunk->sample_rate;
+          silence.channels = chunk->channels;
+          silence.pts_us = next_audio_pts_us;
+          silence.capture_time = chunk->capture_time;
+          silence.samples.assign(std::size_t((chunk->pts_us - next_audio_pts_us) * chunk->sample_rate / 1000000) *
+                                     std::size_t(chunk->channels),
+                                 0.0f);
+          mode->on_audio(silence, out);
+        }
+        next_audio_pts_us = chunk->pts_us + std::int64_t(chunk->frames()) * 1000000 / chunk->sample_rate;
+        mode->on_audio(*chunk, out);
+      } catch (const std::exception& e) {
+        drop_mode(mode, e);
+        mode.reset();
+      }
+      if (out.frames() > 0) process_.tick(std::chrono::duration<double>(Clock::now() - t0).count());
+    }
+    auto frame = input_queue_->pop_for(std::chrono::milliseconds(10));
     if (!frame) {
       if (!reported_end && source_) {
         auto st = source_->status();
@@ -81,70 +227,103 @@ void LiveSession::worker_loop() {
       }
       continue;
     }
+    newest_pts_us_ = frame->pts_us;
     const auto t0 = Clock::now();
-    // The active mode runs here. Passthrough: the output is the input itself
-    // (shared pixels, no copy); a processor (img2img, ...) replaces it.
     media::Frame input = std::move(*frame);
-    media::Frame output = input;
-    const std::shared_ptr<FrameProcessor> processor = this->processor();
-    if (processor) {
-      std::optional<media::Frame> result;
-      try {
-        result = processor->process(input);
-      } catch (const std::exception& e) {
-        report(fmt::format("{}: {}; showing the source unchanged", processor->name(), e.what()));
-        std::lock_guard lock(processor_mutex_);
-        if (processor_ == processor) processor_.reset();
-        result = input;
-      }
+    if (!mode || !mode->consumes().video) {
+      // Passthrough: the output is the input itself (shared pixels, no copy).
       process_.tick(std::chrono::duration<double>(Clock::now() - t0).count());
-      if (!result) continue;  // warming up: nothing to show or record yet
-      output = std::move(*result);
-    } else {
-      process_.tick(std::chrono::duration<double>(Clock::now() - t0).count());
+      show_and_record(input, input, scaler);
+      continue;
     }
-    {
-      std::lock_guard lock(recorder_mutex_);
-      if (recorder_) {
-        auto st = recorder_->stats();
-        if (!st.error.empty()) {
-          // The recorder stopped itself (disk full, ...); finish and tell the user.
-          std::string error = st.error;
-          try {
-            recorder_->stop();
-          } catch (const std::exception&) {
-          }
-          recorder_.reset();
-          report(error);
-        } else {
-          media::Frame rec = output;
-          if (rec.width != record_size_.first || rec.height != record_size_.second) {
-            // The source changed size mid-recording: scale to the file's size.
-            media::Frame scaled;
-            scaler.to_rgba(rec, record_size_.first, record_size_.second, scaled);
-            rec = std::move(scaled);
-          }
-          recorder_->push(std::move(rec));
-          record_.tick();
-        }
-      }
+    out.begin(&input);
+    try {
+      mode->on_video(input, out);  // none while warming up; the results are shown and recorded
+    } catch (const std::exception& e) {
+      drop_mode(mode, e);
+      show_and_record(input, input, scaler);
     }
-    std::lock_guard lock(latest_mutex_);
-    latest_.input = std::move(input);
-    latest_.output = std::move(output);
-    ++latest_.seq;
+    process_.tick(std::chrono::duration<double>(Clock::now() - t0).count());
   }
 }
 
-void LiveSession::set_processor(std::shared_ptr<FrameProcessor> processor) {
-  std::lock_guard lock(processor_mutex_);
-  processor_ = std::move(processor);
-  log::info("mode: {}", processor_ ? processor_->name() : std::string("passthrough"));
+void LiveSession::show_and_record(media::Frame input, media::Frame output, media::Scaler& scaler) {
+  {
+    std::lock_guard lock(recorder_mutex_);
+    if (recorder_) {
+      auto st = recorder_->stats();
+      if (!st.error.empty()) {
+        // The recorder stopped itself (disk full, ...); finish and tell the user.
+        std::string error = st.error;
+        try {
+          recorder_->stop();
+        } catch (const std::exception&) {
+        }
+        recorder_.reset();
+        report(error);
+      } else {
+        media::Frame rec = output;
+        if (rec.width != record_size_.first || rec.height != record_size_.second) {
+          // The source changed size mid-recording: scale to the file's size.
+          media::Frame scaled;
+          scaler.to_rgba(rec, record_size_.first, record_size_.second, scaled);
+          rec = std::move(scaled);
+        }
+        if (record_video_start_ == Clock::time_point{})
+          record_video_start_ = rec.capture_time == Clock::time_point{} ? Clock::now() : rec.capture_time;
+        recorder_->push(std::move(rec));
+        record_.tick();
+      }
+    }
+  }
+  std::lock_guard lock(latest_mutex_);
+  latest_.input = std::move(input);
+  latest_.output = std::move(output);
+  ++latest_.seq;
 }
 
-std::shared_ptr<FrameProcessor> LiveSession::processor() const {
-  std::lock_guard lock(processor_mutex_);
-  return processor_;
+void LiveSession::record_audio(media::AudioChunk chunk) {
+  std::lock_guard lock(recorder_mutex_);
+  if (!recorder_ || !record_has_audio_ || record_video_start_ == Clock::time_point{}) return;
+  // Audio heard before the recording's first picture was captured is not
+  // part of the take: the writer lines the rest up by capture time.
+  const auto chunk_start = chunk.capture_time - std::chrono::microseconds(std::int64_t(chunk.frames()) * 1000000 /
+                                                                         std::max(chunk.sample_rate, 1));
+  if (chunk.capture_time <= record_video_start_) return;
+  if (chunk_start < record_video_start_) {
+    // Keep only the samples after the first picture.
+    const auto keep = std::chrono::duration<double>(chunk.capture_time - record_video_start_).count();
+    const std::size_t frames = std::min(chunk.frames(), std::size_t(keep * chunk.sample_rate));
+    chunk.samples.erase(chunk.samples.begin(),
+                        chunk.samples.end() - std::ptrdiff_t(frames) * chunk.channels);
+  }
+  if (!chunk.samples.empty()) recorder_->push_audio(std::move(chunk));
+}
+
+void LiveSession::set_mode(std::shared_ptr<Mode> mode) {
+  std::lock_guard lock(mode_mutex_);
+  mode_ = std::move(mode);
+  log::info("mode: {}", mode_ ? mode_->name() : std::string("passthrough"));
+}
+
+std::shared_ptr<Mode> LiveSession::mode() const {
+  std::lock_guard lock(mode_mutex_);
+  return mode_;
+}
+
+void LiveSession::send_text(TextEvent event) {
+  if (event.pts_us == 0) event.pts_us = newest_pts_us_;
+  if (event.capture_time == Clock::time_point{}) event.capture_time = Clock::now();
+  if (!worker_.joinable()) {
+    report(fmt::format("no source is running; '{}' was not sent", event.text));
+    return;
+  }
+  text_in_.push(std::move(event));
+}
+
+std::vector<TextEvent> LiveSession::take_text() {
+  std::lock_guard lock(text_mutex_);
+  return std::exchange(text_out_, {});
 }
 
 bool LiveSession::latest(DisplayFrames& out, std::uint64_t* seq) {
@@ -177,10 +356,20 @@ void LiveSession::start_recording(const RecordSettings& settings) {
   w.crf = settings.quality;
   w.encoder = settings.encoder;
   w.timing = media::FrameTiming::kFramePts;
+  // A track for the microphone (or the mode's own audio) when there is one.
+  const std::shared_ptr<Mode> m = mode();
+  const bool audio = audio_reader_ != nullptr || (m && m->consumes().audio);
+  if (audio) {
+    w.audio_sample_rate = kAudioFormat.sample_rate;
+    w.audio_channels = kAudioFormat.channels;
+  }
   recorder_ = std::make_unique<media::Recorder>(settings.path, w, media::RecorderOptions{8, true});
   record_settings_ = settings;
   record_size_ = {w.width, w.height};
-  log::info("recording to {} ({}x{}, {})", settings.path, w.width, w.height, recorder_->stats().encoder);
+  record_video_start_ = {};
+  record_has_audio_ = audio;
+  log::info("recording to {} ({}x{}, {}{})", settings.path, w.width, w.height, recorder_->stats().encoder,
+            audio ? ", with audio" : "");
 }
 
 RecordingStatus LiveSession::stop_recording() {
@@ -220,12 +409,14 @@ RecordingStatus LiveSession::recording() const {
 
 SessionStats LiveSession::stats() const {
   SessionStats s;
-  for (const StageMeter* m : {&capture_, &process_, &display_, &record_})
+  for (const StageMeter* m : {&capture_, &audio_, &process_, &display_, &record_})
     if (m->total() > 0) s.stages.push_back({m->name(), {m->fps(), m->mean_busy_ms()}});
   if (input_queue_) {
     s.queues.push_back({"input", input_queue_->size()});
     s.dropped = input_queue_->dropped();
   }
+  if (const std::shared_ptr<Mode> m = mode(); m && m->consumes().audio)
+    s.queues.push_back({"audio", audio_queue_.size()});
   {
     std::lock_guard lock(recorder_mutex_);
     if (recorder_) {
@@ -233,12 +424,14 @@ SessionStats LiveSession::stats() const {
       s.queues.push_back({"record", r.queued});
       s.dropped += r.dropped;
     }
+    if (audio_reader_) s.audio = audio_name_;
   }
   s.latency_ms = latency_ms_.value();
   s.source = source_name_;
   s.decoder = source_ ? source_->info().decoder : "";
   s.running = running();
-  if (const auto p = processor()) s.mode = p->name();
+  s.audio_gaps = audio_gaps_;
+  if (const auto m = mode()) s.mode = m->name();
   return s;
 }
 

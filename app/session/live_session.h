@@ -1,6 +1,12 @@
 #pragma once
-// The live studio without Qt: source thread -> latest-wins queue -> worker
-// thread (the active mode) -> latest output for the viewport, and the recorder.
+// The live studio without Qt. Its streams, each item with a stream time and a
+// steady-clock capture time:
+//   video: source thread -> latest-wins queue -> worker (the active mode)
+//          -> latest output for the viewport, and the recorder
+//   audio: audio thread (microphone, tone, a file's track) -> the recorder,
+//          or -> queue -> worker when the mode consumes audio
+//   text:  send_text() (questions, prompts) -> worker -> the mode's answers
+//          and status lines -> take_text()
 // The GUI polls latest() once per displayed frame; nothing here blocks it.
 #include <atomic>
 #include <cstdint>
@@ -10,12 +16,17 @@
 #include <thread>
 #include <vector>
 
-#include "app/session/frame_processor.h"
+#include "app/session/mode.h"
 #include "app/session/metrics.h"
 #include "base/bounded_queue.h"
+#include "media/audio.h"
 #include "media/frame.h"
 #include "media/recorder.h"
 #include "media/source.h"
+
+namespace sc::media {
+class Scaler;
+}
 
 namespace sc::app {
 
@@ -47,7 +58,9 @@ struct SessionStats {
   double latency_ms = 0;      // capture -> display
   std::string source;
   std::string decoder;
-  std::string mode = "passthrough";  // the active FrameProcessor's name
+  std::string mode = "passthrough";  // the active Mode's name
+  std::string audio;                 // the audio source, "" when none
+  std::uint64_t audio_gaps = 0;      // gaps in the audio the mode took (it fell behind): filled with silence
   bool running = false;
 };
 
@@ -63,10 +76,25 @@ class LiveSession {
   void stop();
   bool running() const;
 
-  // The active mode, from the next frame on (nullptr: passthrough). Any
-  // thread. A processor that throws is reported and dropped (passthrough).
-  void set_processor(std::shared_ptr<FrameProcessor> processor);
-  std::shared_ptr<FrameProcessor> processor() const;
+  // Starts (or switches to) an audio source beside the video: mic,
+  // pulse[:SRC], alsa[:DEV], tone[:HZ] or a file (media/audio.h). Files and
+  // the tone are paced to real time. Throws sc::Error when it cannot open.
+  void start_audio(const std::string& source);
+  void stop_audio();
+  // The session's audio format: what modes receive and must produce.
+  static constexpr media::AudioFormat kAudioFormat{48000, 1};
+
+  // The active mode, from the next item on (nullptr: passthrough). Any
+  // thread. A mode that throws is reported and dropped (passthrough).
+  void set_mode(std::shared_ptr<Mode> mode);
+  std::shared_ptr<Mode> mode() const;
+
+  // A question or prompt for the active mode (any thread); stamped with the
+  // newest frame's stream time and now when those are left empty. Ignored
+  // (and reported) when the mode takes no text.
+  void send_text(TextEvent event);
+  // What the mode said since the last call (answers, status), in order.
+  std::vector<TextEvent> take_text();
 
   // Newest frames, when newer than *seq (updated). False when nothing new.
   bool latest(DisplayFrames& out, std::uint64_t* seq);
@@ -84,8 +112,14 @@ class LiveSession {
   std::vector<std::string> take_errors();
 
  private:
+  class Output;
   void worker_loop();
+  void audio_loop(std::shared_ptr<media::AudioReader> reader, bool paced, std::string name);
   void report(const std::string& error);
+  void drop_mode(const std::shared_ptr<Mode>& mode, const std::exception& e);
+  // Sinks, on the worker thread (video, text) or the audio thread (audio).
+  void show_and_record(media::Frame input, media::Frame output, media::Scaler& scaler);
+  void record_audio(media::AudioChunk chunk);
 
   std::unique_ptr<BoundedQueue<media::Frame>> input_queue_;
   std::unique_ptr<media::SourceThread> source_;
@@ -100,13 +134,29 @@ class LiveSession {
   RecordSettings record_settings_;
   std::pair<int, int> record_size_{0, 0};
 
-  mutable std::mutex processor_mutex_;
-  std::shared_ptr<FrameProcessor> processor_;
+  mutable std::mutex mode_mutex_;
+  std::shared_ptr<Mode> mode_;
+
+  // Audio: its own thread; into the worker only when the mode consumes it.
+  std::shared_ptr<media::AudioReader> audio_reader_;
+  std::thread audio_thread_;
+  std::atomic<bool> stop_audio_{false};
+  std::string audio_name_;  // guarded by recorder_mutex_
+  BoundedQueue<media::AudioChunk> audio_queue_{256, QueuePolicy::kLatestWins};  // ~5 s of 20 ms chunks
+  std::atomic<std::uint64_t> audio_gaps_{0};
+  // The recording's video has started at this capture time (audio before it is not recorded).
+  std::chrono::steady_clock::time_point record_video_start_{};
+  bool record_has_audio_ = false;
+
+  BoundedQueue<TextEvent> text_in_{64, QueuePolicy::kBlocking};
+  mutable std::mutex text_mutex_;
+  std::vector<TextEvent> text_out_;
+  std::atomic<std::int64_t> newest_pts_us_{0};
 
   mutable std::mutex errors_mutex_;
   std::vector<std::string> errors_;
 
-  StageMeter capture_{"capture"}, process_{"process"}, display_{"display"}, record_{"record"};
+  StageMeter capture_{"capture"}, process_{"process"}, display_{"display"}, record_{"record"}, audio_{"audio"};
   Smoothed latency_ms_;
   std::string source_name_;
 };

@@ -8,6 +8,8 @@
 #include <functional>
 #include <string>
 
+#include "app/session/cli_support.h"
+
 namespace sc::app {
 
 struct RecordOptions {
@@ -22,14 +24,8 @@ struct RecordOptions {
   int crf = 20;
 };
 
-struct RecordProgress {
-  std::int64_t frames = 0;
-  std::int64_t total_frames = 0;  // 0 when unknown
-  double elapsed_s = 0;
-  double fps = 0;
-  std::uint64_t dropped = 0;
-  std::int64_t bytes = 0;
-};
+// Progress as the CLI's progress line shows it.
+using RecordProgress = cli::Progress;
 
 struct RecordResult {
   std::int64_t frames = 0;

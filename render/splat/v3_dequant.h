@@ -1,6 +1,6 @@
 #pragma once
 // De-quantises a V^3 frame on the GPU straight into a SplatRenderer's scene
-// (format: app/session/v3_format.h). render/ knows nothing of files: it gets
+// (format: app/modes/volumetric/v3_format.h). render/ knows nothing of files: it gets
 // the attribute planes and min/max as plain arrays.
 #include <cstdint>
 #include <memory>

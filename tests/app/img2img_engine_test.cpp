@@ -1,7 +1,7 @@
 // The img2img mode as the studio runs it: Img2ImgEngine (models + stream,
-// frames in and out, live updates) and LiveSession's pluggable frame
-// processor, on the tiny pipeline made from the golden fixtures.
-#include "app/session/img2img_engine.h"
+// frames in and out, live updates) and as the live session's mode, on the
+// tiny pipeline made from the golden fixtures.
+#include "app/modes/img2img/img2img_engine.h"
 
 #include <gtest/gtest.h>
 
@@ -312,31 +312,8 @@ TEST(Img2ImgEngine, LoadErrorsNameTheProblem) {
   }
 }
 
-// ---- LiveSession with a processor ------------------------------------------
-
-class Invert final : public FrameProcessor {
- public:
-  std::string name() const override { return "invert"; }
-  std::optional<media::Frame> process(const media::Frame& in) override {
-    media::Frame out = media::Frame::make_rgba(in.width, in.height);
-    for (int y = 0; y < in.height; ++y) {
-      for (int x = 0; x < in.width * 4; ++x) {
-        out.row(y)[x] = static_cast<std::uint8_t>(x % 4 == 3 ? 255 : 255 - in.row(y)[x]);
-      }
-    }
-    out.pts_us = in.pts_us;
-    out.capture_time = in.capture_time;
-    ++calls;
-    return out;
-  }
-  std::atomic<int> calls{0};
-};
-
-class Failing final : public FrameProcessor {
- public:
-  std::string name() const override { return "failing"; }
-  std::optional<media::Frame> process(const media::Frame&) override { throw Error("the model ran out of patience"); }
-};
+// ---- img2img as the live session's mode --------------------------------------
+// (The session's own behaviour with any mode: tests/app/live_session_test.cpp.)
 
 bool wait_for_frames(LiveSession& s, DisplayFrames& f, std::uint64_t* seq, int count) {
   for (int i = 0; i < 400 && count > 0; ++i) {
@@ -346,45 +323,10 @@ bool wait_for_frames(LiveSession& s, DisplayFrames& f, std::uint64_t* seq, int c
   return count == 0;
 }
 
-TEST(LiveSessionProcessor, ProcessorOutputReachesTheViewport) {
-  LiveSession s;
-  auto invert = std::make_shared<Invert>();
-  s.set_processor(invert);
-  s.start("test:64x48@30");
-  DisplayFrames f;
-  std::uint64_t seq = 0;
-  ASSERT_TRUE(wait_for_frames(s, f, &seq, 3));
-  EXPECT_GT(invert->calls.load(), 0);
-  EXPECT_EQ(s.stats().mode, "invert");
-  ASSERT_EQ(f.output.width, f.input.width);
-  EXPECT_EQ(f.output.row(10)[0], 255 - f.input.row(10)[0]);
-  EXPECT_EQ(f.output.row(20)[5], 255 - f.input.row(20)[5]);
-  s.set_processor(nullptr);
-  ASSERT_TRUE(wait_for_frames(s, f, &seq, 3));
-  EXPECT_TRUE(same_pixels(f.input, f.output));
-  EXPECT_EQ(s.stats().mode, "passthrough");
-  s.stop();
-}
-
-TEST(LiveSessionProcessor, AFailingProcessorIsReportedAndPassthroughResumes) {
-  LiveSession s;
-  s.set_processor(std::make_shared<Failing>());
-  s.start("test:64x48@30");
-  DisplayFrames f;
-  std::uint64_t seq = 0;
-  ASSERT_TRUE(wait_for_frames(s, f, &seq, 3));
-  EXPECT_EQ(s.processor(), nullptr);
-  EXPECT_TRUE(same_pixels(f.input, f.output));
-  const std::vector<std::string> errors = s.take_errors();
-  ASSERT_FALSE(errors.empty());
-  EXPECT_NE(errors.front().find("failing: the model ran out of patience"), std::string::npos) << errors.front();
-  s.stop();
-}
-
 TEST(LiveSessionProcessor, Img2ImgRunsLiveAndRecords) {
   auto engine = std::make_shared<Img2ImgEngine>(tiny_models(), tiny_settings());
   LiveSession s;
-  s.set_processor(engine);
+  s.set_mode(engine);
   s.start("test:96x64@20");
   DisplayFrames f;
   std::uint64_t seq = 0;

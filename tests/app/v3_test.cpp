@@ -7,8 +7,8 @@
 #include <fstream>
 #include <random>
 
-#include "app/session/v3_player.h"
-#include "app/session/v3_sequence.h"
+#include "app/modes/volumetric/v3_player.h"
+#include "app/modes/volumetric/v3_sequence.h"
 #include "base/error.h"
 #include "media/video_reader.h"
 #include "render/buffer.h"

@@ -1,8 +1,8 @@
-// The volumetric mode's playback (app/session/volumetric_view.h) on a tiny
+// The volumetric mode's playback (app/modes/volumetric/volumetric_view.h) on a tiny
 // V^3 sequence under a test-driven clock: no sleeps, every step exact. Each
 // frame has its own Gaussian count, so the scene on the GPU tells which frame
 // was decoded and drawn. Runs on any Vulkan device (lavapipe in CI).
-#include "app/session/volumetric_view.h"
+#include "app/modes/volumetric/volumetric_view.h"
 
 #include <gtest/gtest.h>
 
@@ -17,7 +17,7 @@
 
 #include <unistd.h>
 
-#include "app/session/v3_sequence.h"
+#include "app/modes/volumetric/v3_sequence.h"
 #include "render/context.h"
 #include "render/splat/gaussians.h"
 

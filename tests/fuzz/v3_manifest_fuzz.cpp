@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "app/session/camera_path.h"
-#include "app/session/v3_sequence.h"
+#include "app/modes/volumetric/camera_path.h"
+#include "app/modes/volumetric/v3_sequence.h"
 #include "base/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <functional>
 
+#include "media/audio.h"
 #include "media/source_spec.h"
 #include "media/video_reader.h"
 #include "render/splat/gaussians.h"
@@ -353,6 +354,39 @@ TEST(Gui, ResizeStormAndMinimiseRestoreStayClean) {
 
 // The Record dock's container: a file name with an extension chooses it (and
 // it is remembered), a name without one gets it.
+// A passthrough source recorded from the window with its microphone (the
+// test tone stands in for one): the file has both tracks, and they start and
+// end together (within a frame).
+TEST(Gui, RecordingTheLiveSourceWithItsMicrophoneKeepsThemInSync) {
+  const std::string dir = std::string(SC_TEST_TMP_DIR) + "/gui_mic_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string file = dir + "/take.mp4";
+  auto r = run_gui(gui_env() + kXvfb + kGui + " --source test:160x120@25 --audio tone --record " + shell_quote(file) +
+                   " --close-after 3");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "with audio")) << r.output;
+  double video_start = -1, video_end = 0, audio_start = -1, audio_end = 0;
+  {
+    sc::media::VideoReader reader(sc::media::parse_source_spec(file));
+    sc::media::Frame f;
+    while (reader.read(f)) {
+      if (video_start < 0) video_start = f.pts_us / 1e6;
+      video_end = f.pts_us / 1e6 + 1.0 / 25;
+    }
+  }
+  sc::media::AudioReader audio(sc::media::parse_audio_spec(file), {48000, 1});  // throws without an audio track
+  sc::media::AudioChunk c;
+  while (audio.read(c)) {
+    if (audio_start < 0) audio_start = c.pts_us / 1e6;
+    audio_end = c.pts_us / 1e6 + double(c.frames()) / c.sample_rate;
+  }
+  EXPECT_GT(video_end - video_start, 1.0) << r.output;
+  EXPECT_LE(std::abs(audio_start - video_start), 1.0 / 25) << audio_start << " vs " << video_start;
+  EXPECT_LE(std::abs(audio_end - video_end), 1.0 / 25) << audio_end << " vs " << video_end;
+  if (!::testing::Test::HasFailure()) std::filesystem::remove_all(dir);
+}
+
 TEST(Gui, ARecordingNameWithoutExtensionTakesTheContainer) {
   const std::string dir = std::string(SC_TEST_TMP_DIR) + "/gui_container_" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);

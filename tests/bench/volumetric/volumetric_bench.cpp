@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <random>
 
-#include "app/session/v3_player.h"
-#include "app/session/v3_sequence.h"
+#include "app/modes/volumetric/v3_player.h"
+#include "app/modes/volumetric/v3_sequence.h"
 #include "render/context.h"
 #include "render/splat/splat_renderer.h"
 

@@ -1,12 +1,12 @@
 #pragma once
-// Reading and writing V^3 sequences (layout in app/session/v3_format.h).
+// Reading and writing V^3 sequences (layout in app/modes/volumetric/v3_format.h).
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "app/session/v3_format.h"
+#include "app/modes/volumetric/v3_format.h"
 
 namespace sc::app {
 

@@ -1,4 +1,4 @@
-#include "app/session/v3_player.h"
+#include "app/modes/volumetric/v3_player.h"
 
 #include <algorithm>
 #include <cctype>

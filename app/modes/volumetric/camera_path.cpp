@@ -1,4 +1,4 @@
-#include "app/session/camera_path.h"
+#include "app/modes/volumetric/camera_path.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "app/session/volumetric_view.h"
+#include "app/modes/volumetric/volumetric_view.h"
 
 #include <algorithm>
 #include <cmath>

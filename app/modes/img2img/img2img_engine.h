@@ -17,8 +17,8 @@
 #include <utility>
 #include <vector>
 
-#include "app/session/frame_processor.h"
 #include "app/session/gpu_frame_link.h"
+#include "app/session/mode.h"
 #include "engine/pipelines/stream_diffusion.h"
 #include "media/frame.h"
 
@@ -58,7 +58,7 @@ struct Img2ImgModels {
 // Settings -> StreamDiffusion parameters; throws sc::Error naming a bad value.
 engine::StreamParams stream_params(const Img2ImgSettings& s);
 
-class Img2ImgEngine : public FrameProcessor {
+class Img2ImgEngine : public Mode {
  public:
   struct Timing {
     double preprocess_s = 0, postprocess_s = 0;
@@ -81,7 +81,7 @@ class Img2ImgEngine : public FrameProcessor {
   // a frame buffer, until frame_buffer_size frames have come in; nothing
   // comes out until then. A restart (new steps, strength, seed, size or frame
   // buffer size) drops the frames in flight. Call from one thread at a time.
-  std::optional<media::Frame> process(const media::Frame& input, Timing* timing, bool filter = true);
+  std::optional<media::Frame> process(const media::Frame& input, Timing* timing = nullptr, bool filter = true);
   // At the end of a file: pushes the frames still in flight out (feeding
   // `last` as padding, filter off) and returns their outputs, so every input
   // frame has its output. Padding frames' outputs are not returned.
@@ -90,8 +90,12 @@ class Img2ImgEngine : public FrameProcessor {
   // memory, into the viewport's link (when the stream runs on CUDA). Any
   // thread; null detaches.
   void set_display_link(std::shared_ptr<GpuFrameLink> link);
-  std::optional<media::Frame> process(const media::Frame& input) override { return process(input, nullptr); }
+  // The live session's mode: video in, restyled video out.
   std::string name() const override { return "img2img"; }
+  Streams consumes() const override { return {.video = true}; }
+  void on_video(const media::Frame& input, ModeOutput& out) override {
+    if (auto frame = process(input)) out.video(std::move(*frame));
+  }
 
   const engine::StreamDiffusion::Counters& counters() const;
   std::int64_t unet_rows_per_frame() const;

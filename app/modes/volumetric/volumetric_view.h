@@ -8,7 +8,7 @@
 #include <functional>
 #include <memory>
 
-#include "app/session/v3_player.h"
+#include "app/modes/volumetric/v3_player.h"
 
 namespace sc::app {
 

@@ -1,4 +1,4 @@
-#include "app/session/v3_sequence.h"
+#include "app/modes/volumetric/v3_sequence.h"
 
 #include <algorithm>
 #include <cmath>

@@ -9,7 +9,7 @@
 #include <functional>
 #include <string>
 
-#include "app/session/img2img_engine.h"
+#include "app/modes/img2img/img2img_engine.h"
 
 namespace sc::app {
 

@@ -1,4 +1,4 @@
-#include "app/session/v3_format.h"
+#include "app/modes/volumetric/v3_format.h"
 
 #include <algorithm>
 #include <cmath>

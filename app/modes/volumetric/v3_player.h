@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "app/session/camera_path.h"
-#include "app/session/v3_sequence.h"
+#include "app/modes/volumetric/camera_path.h"
+#include "app/modes/volumetric/v3_sequence.h"
 #include "render/splat/splat_renderer.h"
 #include "render/splat/v3_dequant.h"
 

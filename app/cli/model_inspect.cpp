@@ -1,4 +1,4 @@
-#include "app/session/model_inspect.h"
+#include "app/cli/model_inspect.h"
 
 #include <nlohmann/json.hpp>
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "app/session/v3_sequence.h"
+#include "app/modes/volumetric/v3_sequence.h"
 #include "base/error.h"
 
 namespace sc::app {

@@ -1,4 +1,4 @@
-#include "app/session/img2img_engine.h"
+#include "app/modes/img2img/img2img_engine.h"
 
 #include <algorithm>
 #include <chrono>
