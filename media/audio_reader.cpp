@@ -1,10 +1,11 @@
-#include <atomic>
 #include <charconv>
+#include <optional>
 #include <string_view>
 
 #include "base/error.h"
 #include "media/audio.h"
 #include "media/ffmpeg_util.h"
+#include "media/input_context.h"
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -17,7 +18,6 @@ extern "C" {
 namespace sc::media {
 
 using detail::av_error_text;
-using detail::DecodePump;
 
 AudioSpec parse_audio_spec(const std::string& text) {
   AudioSpec spec;
@@ -60,86 +60,39 @@ struct AudioReader::Impl {
   AudioSpec spec;
   AudioFormat out_format;
   AudioInfo info;
-  AVFormatContext* fmt = nullptr;
-  AVCodecContext* dec = nullptr;
+  // input before dec: the decoder reads through the input, so it goes first.
+  std::optional<detail::InputContext> input;
+  std::optional<detail::Decoder> dec;
   SwrContext* swr = nullptr;
-  AVPacket* pkt = nullptr;
-  AVFrame* frame = nullptr;
-  int stream_index = -1;
-  AVRational time_base{1, 1};
-  bool draining = false;
   std::int64_t next_pts_us = 0;
-  std::atomic<bool> interrupted{false};
 
-  ~Impl() {
-    swr_free(&swr);
-    av_frame_free(&frame);
-    av_packet_free(&pkt);
-    avcodec_free_context(&dec);
-    avformat_close_input(&fmt);
-  }
-
-  static int interrupt_cb(void* self) { return static_cast<Impl*>(self)->interrupted.load() ? 1 : 0; }
+  ~Impl() { swr_free(&swr); }
 
   void open() {
-    detail::ensure_devices_registered();
     if (out_format.sample_rate < 1000 || out_format.sample_rate > 384000 || out_format.channels < 1 ||
         out_format.channels > 8)
       throw Error("audio source '{}': unsupported output format {} Hz x {} channels", spec.text, out_format.sample_rate,
                   out_format.channels);
-    const AVInputFormat* ifmt = nullptr;
-    if (!spec.input_format.empty()) {
-      ifmt = av_find_input_format(spec.input_format.c_str());
-      if (!ifmt) throw Error("audio source '{}': this FFmpeg has no '{}' input device", spec.text, spec.input_format);
-    }
-    fmt = avformat_alloc_context();
-    fmt->interrupt_callback = {&Impl::interrupt_cb, this};
-    int err = avformat_open_input(&fmt, spec.url.c_str(), ifmt, nullptr);
-    if (err < 0) {
-      std::string hint = spec.live && spec.input_format != "lavfi"
-                             ? " (is a sound server running and a microphone connected? see `streamcanvas-cli sources`)"
-                             : "";
-      throw Error("cannot open audio source '{}': {}{}", spec.text, av_error_text(err), hint);
-    }
-    if ((err = avformat_find_stream_info(fmt, nullptr)) < 0)
-      throw Error("audio source '{}': cannot read stream information: {}", spec.text, av_error_text(err));
-    const AVCodec* codec = nullptr;
-    stream_index = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
-    if (stream_index < 0) throw Error("'{}' has no audio track", spec.text);
-    if (!codec) throw Error("audio source '{}': no decoder for its audio codec", spec.text);
-    AVStream* st = fmt->streams[stream_index];
-    time_base = st->time_base;
-    dec = avcodec_alloc_context3(codec);
-    avcodec_parameters_to_context(dec, st->codecpar);
-    if ((err = avcodec_open2(dec, codec, nullptr)) < 0)
-      throw Error("audio source '{}': cannot open the {} decoder: {}", spec.text, codec->name, av_error_text(err));
-    if (dec->sample_rate <= 0 || dec->ch_layout.nb_channels <= 0)
+    const std::string hint =
+        spec.live && spec.input_format != "lavfi"
+            ? " (is a sound server running and a microphone connected? see `streamcanvas-cli sources`)"
+            : "";
+    input.emplace(detail::InputSpec{"audio source '" + spec.text + "'", spec.url, spec.input_format, {}, hint});
+    dec.emplace(input->open_decoder(detail::MediaType::kAudio));
+    AVCodecContext* c = dec->context();  // swr_alloc_set_opts2 of FFmpeg 5.1 takes non-const layouts
+    if (c->sample_rate <= 0 || c->ch_layout.nb_channels <= 0)
       throw Error("audio source '{}': the audio track has no sample rate or channels", spec.text);
-    info.input_sample_rate = dec->sample_rate;
-    info.input_channels = dec->ch_layout.nb_channels;
-    info.codec = codec->name;
-    if (!spec.live) {
-      if (st->duration > 0)
-        info.duration_s = st->duration * av_q2d(st->time_base);
-      else if (fmt->duration > 0)
-        info.duration_s = fmt->duration / double(AV_TIME_BASE);
-    }
+    info.input_sample_rate = c->sample_rate;
+    info.input_channels = c->ch_layout.nb_channels;
+    info.codec = dec->codec_name();
+    if (!spec.live) info.duration_s = dec->duration_s();
     AVChannelLayout out_layout;
     av_channel_layout_default(&out_layout, out_format.channels);
-    err = swr_alloc_set_opts2(&swr, &out_layout, AV_SAMPLE_FMT_FLT, out_format.sample_rate, &dec->ch_layout,
-                              dec->sample_fmt, dec->sample_rate, 0, nullptr);
+    int err = swr_alloc_set_opts2(&swr, &out_layout, AV_SAMPLE_FMT_FLT, out_format.sample_rate, &c->ch_layout,
+                                  c->sample_fmt, c->sample_rate, 0, nullptr);
     if (err < 0 || (err = swr_init(swr)) < 0)
       throw Error("audio source '{}': cannot resample to {} Hz: {}", spec.text, out_format.sample_rate,
                   av_error_text(err));
-    pkt = av_packet_alloc();
-    frame = av_frame_alloc();
-  }
-
-  bool decode_next() {
-    DecodePump p{fmt, dec, pkt, frame, stream_index, draining};
-    const bool got = detail::decode_next(p, interrupted, "audio source '" + spec.text + "'");
-    draining = p.draining;
-    return got;
   }
 };
 
@@ -152,13 +105,14 @@ AudioReader::AudioReader(const AudioSpec& spec, const AudioFormat& out) : impl_(
 AudioReader::~AudioReader() = default;
 const AudioInfo& AudioReader::info() const { return impl_->info; }
 const AudioFormat& AudioReader::format() const { return impl_->out_format; }
-void AudioReader::interrupt() { impl_->interrupted = true; }
+void AudioReader::interrupt() { impl_->input->interrupt(); }
 
 bool AudioReader::read(AudioChunk& out) {
   Impl& m = *impl_;
   for (;;) {
-    bool got = m.decode_next();
-    const int in_frames = got ? m.frame->nb_samples : 0;
+    const bool got = m.dec->next();
+    AVFrame* frame = m.dec->frame();
+    const int in_frames = got ? frame->nb_samples : 0;
     const int capacity = swr_get_out_samples(m.swr, in_frames);
     if (!got && capacity <= 0) return false;
     out.sample_rate = m.out_format.sample_rate;
@@ -168,12 +122,13 @@ bool AudioReader::read(AudioChunk& out) {
     // that much before this packet's timestamp.
     const std::int64_t delay_us = swr_get_delay(m.swr, 1000000);
     std::int64_t first_us = m.next_pts_us;
-    if (got && m.frame->best_effort_timestamp != AV_NOPTS_VALUE)
-      first_us = av_rescale_q(m.frame->best_effort_timestamp, m.time_base, AVRational{1, 1000000}) - delay_us;
+    if (got && frame->best_effort_timestamp != AV_NOPTS_VALUE)
+      first_us =
+          av_rescale_q(frame->best_effort_timestamp, m.dec->stream()->time_base, AVRational{1, 1000000}) - delay_us;
     std::uint8_t* dst = reinterpret_cast<std::uint8_t*>(out.samples.data());
-    int n = swr_convert(m.swr, &dst, capacity, got ? const_cast<const std::uint8_t**>(m.frame->extended_data) : nullptr,
+    int n = swr_convert(m.swr, &dst, capacity, got ? const_cast<const std::uint8_t**>(frame->extended_data) : nullptr,
                         in_frames);
-    if (got) av_frame_unref(m.frame);
+    if (got) av_frame_unref(frame);
     if (n < 0) throw Error("audio source '{}': resampling failed: {}", m.spec.text, av_error_text(n));
     if (n == 0) {
       if (!got) return false;

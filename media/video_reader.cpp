@@ -1,8 +1,8 @@
 #include "media/video_reader.h"
 
-#include <atomic>
 #include <cstring>
 #include <cstdlib>
+#include <optional>
 #include <string_view>
 #include <thread>
 
@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "media/convert.h"
 #include "media/ffmpeg_util.h"
+#include "media/input_context.h"
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -23,7 +24,6 @@ extern "C" {
 namespace sc::media {
 
 using detail::av_error_text;
-using detail::DecodePump;
 
 namespace {
 
@@ -44,159 +44,103 @@ struct VideoReader::Impl {
   SourceSpec spec;
   ReaderOptions opt;
   StreamInfo info;
-  AVFormatContext* fmt = nullptr;
-  AVCodecContext* dec = nullptr;
-  AVBufferRef* hw_device = nullptr;
+  // input before dec: the decoder reads through the input, so it goes first.
+  std::optional<detail::InputContext> input;
+  std::optional<detail::Decoder> dec;
   SwsContext* sws = nullptr;
-  AVPacket* pkt = nullptr;
-  AVFrame* frame = nullptr;
-  AVFrame* sw_frame = nullptr;
-  int stream_index = -1;
-  AVRational time_base{1, 1};
-  bool draining = false;
+  detail::AvPtr<AVFrame> sw_frame{av_frame_alloc()};
   std::int64_t loop_offset_us = 0;
   std::int64_t last_pts_us = 0;
   std::chrono::steady_clock::time_point pace_start{};
   std::int64_t pace_first_pts_us = -1;
-  std::atomic<bool> interrupted{false};
 
-  ~Impl() {
-    sws_freeContext(sws);
-    av_frame_free(&frame);
-    av_frame_free(&sw_frame);
-    av_packet_free(&pkt);
-    avcodec_free_context(&dec);
-    av_buffer_unref(&hw_device);
-    avformat_close_input(&fmt);
-  }
+  ~Impl() { sws_freeContext(sws); }
 
-  static int interrupt_cb(void* self) { return static_cast<Impl*>(self)->interrupted.load() ? 1 : 0; }
-
-  bool try_hardware(const AVCodec* codec) {
+  bool try_hardware(AVCodecContext& c) {
     if (!opt.hardware_decode || opt.luma_only || env_flag("SC_NO_HWDEC") || spec.kind == SourceKind::kTest)
       return false;
     bool supported = false;
     for (int i = 0;; ++i) {
-      const AVCodecHWConfig* cfg = avcodec_get_hw_config(codec, i);
+      const AVCodecHWConfig* cfg = avcodec_get_hw_config(c.codec, i);
       if (!cfg) break;
       if (cfg->device_type == AV_HWDEVICE_TYPE_CUDA && (cfg->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX))
         supported = true;
     }
     if (!supported) return false;
-    int err = av_hwdevice_ctx_create(&hw_device, AV_HWDEVICE_TYPE_CUDA, nullptr, nullptr, 0);
+    // The codec context owns the device, so a software retry frees it with the context.
+    int err = av_hwdevice_ctx_create(&c.hw_device_ctx, AV_HWDEVICE_TYPE_CUDA, nullptr, nullptr, 0);
     if (err < 0) {
       log::debug("source '{}': NVDEC unavailable ({}); decoding in software", spec.text, av_error_text(err));
       return false;
     }
-    dec->hw_device_ctx = av_buffer_ref(hw_device);
-    dec->get_format = pick_cuda_format;
+    c.get_format = pick_cuda_format;
     return true;
   }
 
   void open() {
-    detail::ensure_devices_registered();
-    const AVInputFormat* ifmt = nullptr;
-    if (!spec.input_format.empty()) {
-      ifmt = av_find_input_format(spec.input_format.c_str());
-      if (!ifmt)
-        throw Error("source '{}': this FFmpeg has no '{}' input device (see `streamcanvas-cli doctor`)", spec.text,
-                    spec.input_format);
-    }
-    fmt = avformat_alloc_context();
-    if (!fmt) throw Error("source '{}': out of memory", spec.text);
-    fmt->interrupt_callback = {&Impl::interrupt_cb, this};
-    AVDictionary* opts = nullptr;
-    for (auto& [k, v] : spec.options) av_dict_set(&opts, k.c_str(), v.c_str(), 0);
-    int err = avformat_open_input(&fmt, spec.url.c_str(), ifmt, &opts);
-    av_dict_free(&opts);
-    if (err < 0) {
-      std::string hint;
-      if (spec.kind == SourceKind::kV4l2) hint = " (is the camera connected, and is your user in the 'video' group?)";
-      if (spec.kind == SourceKind::kScreen) hint = " (is an X server running on that display?)";
-      throw Error("cannot open source '{}': {}{}", spec.text, av_error_text(err), hint);
-    }
-    if ((err = avformat_find_stream_info(fmt, nullptr)) < 0)
-      throw Error("source '{}': cannot read stream information: {}", spec.text, av_error_text(err));
-    const AVCodec* codec = nullptr;
-    stream_index = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
-    if (stream_index < 0) throw Error("source '{}' has no video stream", spec.text);
-    if (!codec) throw Error("source '{}': no decoder for its video codec", spec.text);
-    info.has_audio = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0) >= 0;
-    AVStream* st = fmt->streams[stream_index];
-    time_base = st->time_base;
-    dec = avcodec_alloc_context3(codec);
-    if (!dec) throw Error("source '{}': out of memory creating the decoder", spec.text);
-    avcodec_parameters_to_context(dec, st->codecpar);
-    // Many small data streams decode best one thread each, side by side.
-    dec->thread_count = opt.luma_only ? 1 : 0;
-    info.hardware_decode = try_hardware(codec);
-    if ((err = avcodec_open2(dec, codec, nullptr)) < 0) {
-      if (!info.hardware_decode)
-        throw Error("source '{}': cannot open the {} decoder: {}", spec.text, codec->name, av_error_text(err));
+    std::string hint;
+    if (spec.kind == SourceKind::kV4l2) hint = " (is the camera connected, and is your user in the 'video' group?)";
+    if (spec.kind == SourceKind::kScreen) hint = " (is an X server running on that display?)";
+    input.emplace(detail::InputSpec{"source '" + spec.text + "'", spec.url, spec.input_format, spec.options, hint});
+    info.has_audio = input->has_stream(detail::MediaType::kAudio);
+    try {
+      dec.emplace(input->open_decoder(detail::MediaType::kVideo, [&](AVCodecContext& c) {
+        // Many small data streams decode best one thread each, side by side.
+        c.thread_count = opt.luma_only ? 1 : 0;
+        info.hardware_decode = try_hardware(c);
+      }));
+    } catch (const Error&) {
+      if (!info.hardware_decode) throw;
       // NVDEC refused this stream: start again in software.
-      avcodec_free_context(&dec);
-      av_buffer_unref(&hw_device);
-      dec = avcodec_alloc_context3(codec);
-      avcodec_parameters_to_context(dec, st->codecpar);
-      dec->thread_count = 0;
       info.hardware_decode = false;
-      if ((err = avcodec_open2(dec, codec, nullptr)) < 0)
-        throw Error("source '{}': cannot open the {} decoder: {}", spec.text, codec->name, av_error_text(err));
+      dec.emplace(input->open_decoder(detail::MediaType::kVideo, [](AVCodecContext& c) { c.thread_count = 0; }));
     }
-    if (dec->width <= 0 || dec->height <= 0) throw Error("source '{}': video has no frame size", spec.text);
-    pkt = av_packet_alloc();
-    frame = av_frame_alloc();
-    sw_frame = av_frame_alloc();
-    info.width = opt.width > 0 ? opt.width : dec->width;
-    info.height = opt.height > 0 ? opt.height : dec->height;
+    const AVCodecContext* c = dec->context();
+    if (c->width <= 0 || c->height <= 0) throw Error("source '{}': video has no frame size", spec.text);
+    const AVStream* st = dec->stream();
+    info.width = opt.width > 0 ? opt.width : c->width;
+    info.height = opt.height > 0 ? opt.height : c->height;
     AVRational r = st->avg_frame_rate.num ? st->avg_frame_rate : st->r_frame_rate;
     info.fps = r.num && r.den ? av_q2d(r) : 0;
-    info.codec = codec->name;
-    info.decoder = std::string(codec->name) + (info.hardware_decode ? " (NVDEC)" : " (software)");
-    if (st->duration > 0)
-      info.duration_s = st->duration * av_q2d(st->time_base);
-    else if (fmt->duration > 0)
-      info.duration_s = fmt->duration / double(AV_TIME_BASE);
+    info.codec = dec->codec_name();
+    info.decoder = info.codec + (info.hardware_decode ? " (NVDEC)" : " (software)");
+    info.duration_s = dec->duration_s();
     info.frame_count = st->nb_frames > 0                       ? st->nb_frames
                        : (info.duration_s > 0 && info.fps > 0) ? std::int64_t(info.duration_s * info.fps + 0.5)
                                                                : 0;
     if (spec.live()) info.frame_count = 0, info.duration_s = 0;
-    log::debug("source '{}': {}x{} @ {:.2f} fps, decoder {}", spec.text, dec->width, dec->height, info.fps,
-               info.decoder);
+    log::debug("source '{}': {}x{} @ {:.2f} fps, decoder {}", spec.text, c->width, c->height, info.fps, info.decoder);
   }
 
   bool rewind() {
-    int err = av_seek_frame(fmt, stream_index, 0, AVSEEK_FLAG_BACKWARD);
+    int err = av_seek_frame(input->get(), dec->stream_index(), 0, AVSEEK_FLAG_BACKWARD);
     if (err < 0) return false;
-    avcodec_flush_buffers(dec);
-    draining = false;
+    dec->flush();
     loop_offset_us = last_pts_us + (info.fps > 0 ? std::int64_t(1e6 / info.fps) : 33333);
     return true;
   }
 
   std::int64_t seek_target_us = -1;  // frames before this are decoded and skipped
 
-  // Returns true with a decoded frame in `frame`, false at end of stream.
+  // Returns true with a decoded frame in dec->frame(), false at end of stream.
   bool decode_next() {
     for (;;) {
-      DecodePump p{fmt, dec, pkt, frame, stream_index, draining};
-      const bool got = detail::decode_next(p, interrupted, "source '" + spec.text + "'");
-      draining = p.draining;
-      if (got) return true;
-      if (!interrupted && spec.loop && rewind()) continue;
+      if (dec->next()) return true;
+      if (!input->interrupted() && spec.loop && rewind()) continue;
       return false;
     }
   }
 
   void convert(Frame& out) {
+    AVFrame* frame = dec->frame();
     AVFrame* src = frame;
     if (frame->format == AV_PIX_FMT_CUDA) {
       // Frames come back to host memory here; keeping them on the GPU end to
       // end needs the engine's CUDA interop (see docs/design.md, data flow).
-      av_frame_unref(sw_frame);
-      int err = av_hwframe_transfer_data(sw_frame, frame, 0);
+      av_frame_unref(sw_frame.get());
+      int err = av_hwframe_transfer_data(sw_frame.get(), frame, 0);
       if (err < 0) throw Error("source '{}': NVDEC download failed: {}", spec.text, av_error_text(err));
-      src = sw_frame;
+      src = sw_frame.get();
     }
     if (opt.luma_only) {
       const AVPixelFormat f = static_cast<AVPixelFormat>(src->format);
@@ -232,17 +176,17 @@ VideoReader::~VideoReader() = default;
 
 const StreamInfo& VideoReader::info() const { return impl_->info; }
 const SourceSpec& VideoReader::spec() const { return impl_->spec; }
-void VideoReader::interrupt() { impl_->interrupted = true; }
+void VideoReader::interrupt() { impl_->input->interrupt(); }
 
 bool VideoReader::seek(double seconds) {
   Impl& m = *impl_;
   if (m.spec.live() || !(seconds >= 0)) return false;
   const std::int64_t target_us = static_cast<std::int64_t>(seconds * 1e6);
-  std::int64_t ts = av_rescale_q(target_us, AVRational{1, 1000000}, m.time_base);
-  if (m.fmt->streams[m.stream_index]->start_time != AV_NOPTS_VALUE) ts += m.fmt->streams[m.stream_index]->start_time;
-  if (av_seek_frame(m.fmt, m.stream_index, ts, AVSEEK_FLAG_BACKWARD) < 0) return false;
-  avcodec_flush_buffers(m.dec);
-  m.draining = false;
+  const AVStream* st = m.dec->stream();
+  std::int64_t ts = av_rescale_q(target_us, AVRational{1, 1000000}, st->time_base);
+  if (st->start_time != AV_NOPTS_VALUE) ts += st->start_time;
+  if (av_seek_frame(m.input->get(), m.dec->stream_index(), ts, AVSEEK_FLAG_BACKWARD) < 0) return false;
+  m.dec->flush();
   m.loop_offset_us = 0;
   m.pace_first_pts_us = -1;
   m.seek_target_us = target_us;
@@ -254,16 +198,17 @@ bool VideoReader::read(Frame& out) {
   std::int64_t pts_us = 0;
   for (;;) {
     if (!m.decode_next()) return false;
-    std::int64_t ts = m.frame->best_effort_timestamp;
-    pts_us = ts == AV_NOPTS_VALUE ? m.last_pts_us : av_rescale_q(ts, m.time_base, AVRational{1, 1000000});
+    std::int64_t ts = m.dec->frame()->best_effort_timestamp;
+    pts_us =
+        ts == AV_NOPTS_VALUE ? m.last_pts_us : av_rescale_q(ts, m.dec->stream()->time_base, AVRational{1, 1000000});
     // After a seek the decoder restarts at the keyframe before the target.
     if (m.seek_target_us < 0 || pts_us + 500 >= m.seek_target_us) break;
-    av_frame_unref(m.frame);
+    av_frame_unref(m.dec->frame());
   }
   m.seek_target_us = -1;
   pts_us += m.loop_offset_us;
   m.convert(out);
-  av_frame_unref(m.frame);
+  av_frame_unref(m.dec->frame());
   m.last_pts_us = pts_us;
   out.pts_us = pts_us;
   const bool paced = m.spec.kind == SourceKind::kFile || m.spec.kind == SourceKind::kTest;
@@ -275,7 +220,7 @@ bool VideoReader::read(Frame& out) {
       m.pace_start = now;
     }
     auto due = m.pace_start + std::chrono::microseconds(pts_us - m.pace_first_pts_us);
-    while (due > std::chrono::steady_clock::now() && !m.interrupted)
+    while (due > std::chrono::steady_clock::now() && !m.input->interrupted())
       std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(due - std::chrono::steady_clock::now(),
                                                                                 std::chrono::milliseconds(20)));
   }

@@ -2,6 +2,7 @@
 // Helpers shared by the media tests: temp paths and clips made on the spot.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 
 #include "media/frame.h"
@@ -39,6 +40,30 @@ inline void write_index_clip(const std::string& path, int w, int h, int n, doubl
   o.crf = crf;
   VideoWriter writer(path, o);
   for (int i = 0; i < n; ++i) writer.write(make_index_frame(w, h, i));
+  writer.close();
+}
+
+// Writes n 64x48 index frames at fps with a 16 kHz mono sine of tone_hz
+// (amplitude 0.5), one frame's worth of audio after each frame.
+inline void write_tone_clip(const std::string& path, int n, double fps, float tone_hz) {
+  WriterOptions o;
+  o.width = 64;
+  o.height = 48;
+  o.fps = fps;
+  o.audio_sample_rate = 16000;
+  o.audio_channels = 1;
+  VideoWriter writer(path, o);
+  const int per_frame = static_cast<int>(16000 / fps);
+  for (int i = 0; i < n; ++i) {
+    writer.write(make_index_frame(64, 48, i));
+    AudioChunk a;
+    a.sample_rate = 16000;
+    a.channels = 1;
+    a.samples.resize(per_frame);
+    for (int s = 0; s < per_frame; ++s)
+      a.samples[s] = 0.5f * std::sin(2 * 3.14159265f * tone_hz * (i * per_frame + s) / 16000);
+    writer.write_audio(a);
+  }
   writer.close();
 }
 

@@ -89,25 +89,7 @@ TEST(Recorder, FramePtsTimingKeepsGapsAsGaps) {
 
 TEST(Recorder, RecordsAnAudioTrack) {
   const std::string path = tmp_path("av.mp4");
-  WriterOptions w;
-  w.width = 64;
-  w.height = 48;
-  w.fps = 10;
-  w.audio_sample_rate = 16000;
-  w.audio_channels = 1;
-  {
-    VideoWriter writer(path, w);
-    for (int i = 0; i < 20; ++i) {
-      writer.write(make_index_frame(64, 48, i));
-      AudioChunk a;
-      a.sample_rate = 16000;
-      a.channels = 1;
-      a.samples.resize(1600);
-      for (int s = 0; s < 1600; ++s) a.samples[s] = 0.5f * std::sin(2 * 3.14159265f * 1000.0f * (i * 1600 + s) / 16000);
-      writer.write_audio(a);
-    }
-    writer.close();
-  }
+  test::write_tone_clip(path, 20, 10, 1000.0f);
   VideoReader r(parse_source_spec(path));
   EXPECT_TRUE(r.info().has_audio);
   AudioReader audio(parse_audio_spec(path), AudioFormat{16000, 1});
