@@ -1,7 +1,7 @@
 #version 450
 // V^3 de-quantisation on the GPU: the attribute images (bytes, one plane per
 // stream) and the frame's min/max become the renderer's Gaussian buffers.
-// Layout and formulas: app/session/v3_format.h.
+// Layout and formulas: app/modes/volumetric/v3_format.h.
 layout(local_size_x = 256) in;
 layout(std430, binding = 0) readonly buffer Planes { uint plane_words[]; };  // bytes, 4 per word
 layout(std430, binding = 1) readonly buffer MinMax { float minmax[]; };
