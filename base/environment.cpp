@@ -2,7 +2,9 @@
 
 #include <dlfcn.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -59,6 +61,16 @@ DisplayInfo probe_display() {
   }
   if (info.reason.empty()) info.reason = "neither DISPLAY nor WAYLAND_DISPLAY is set";
   return info;
+}
+
+long resident_memory_kib() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  long pages = 0, rss = 0;
+  if (f) {
+    if (std::fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = 0;
+    std::fclose(f);
+  }
+  return rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 }  // namespace sc

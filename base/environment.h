@@ -1,6 +1,6 @@
 #pragma once
 // Facts about the process environment that several modules need: is there a
-// display to open a window on, and which.
+// display to open a window on, and which; how much memory the process holds.
 #include <string>
 
 namespace sc {
@@ -16,5 +16,9 @@ struct DisplayInfo {
 // an X server that accepts a connection (libxcb is loaded at run time, so this
 // works in binaries that do not link X).
 DisplayInfo probe_display();
+
+// Resident memory of this process in KiB (/proc/self/statm), 0 when unknown.
+// Under a sanitizer it includes shadow memory: compare it within one build.
+long resident_memory_kib();
 
 }  // namespace sc

@@ -150,16 +150,6 @@ GuiArgs parse_args(int argc, char** argv) {
   return a;
 }
 
-// Resident memory of this process, for the leak check of --self-test.
-long rss_kib() {
-  std::FILE* f = std::fopen("/proc/self/statm", "r");
-  long pages = 0, rss = 0;
-  if (f) {
-    if (std::fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = 0;
-    std::fclose(f);
-  }
-  return rss * (sysconf(_SC_PAGESIZE) / 1024);
-}
 
 std::vector<std::string> surface_extensions(QVulkanInstance& qvk) {
   std::vector<std::string> want = {"VK_KHR_surface"};
@@ -297,7 +287,7 @@ int main(int argc, char** argv) {
     }
     if (args.self_test == "resize") {
       QTimer::singleShot(500, &window, [&] {
-        const long rss_before = rss_kib();
+        const long rss_before = sc::resident_memory_kib();
         for (int i = 0; i < 50; ++i) {
           window.resize(640 + (i * 97) % 700, 400 + (i * 61) % 400);
           for (int k = 0; k < 3; ++k) QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
@@ -324,7 +314,7 @@ int main(int argc, char** argv) {
             "self-test resize: 50 resizes + minimise/restore ({}), {} swapchain builds, {} frames, {} frames while "
             "minimised, {} after restore, RSS {:+} KiB",
             wm_minimised ? "by the window manager" : "unmapped", window.viewport()->swapchain_rebuilds(),
-            window.viewport()->frames_presented(), while_minimised, after_restore, rss_kib() - rss_before);
+            window.viewport()->frames_presented(), while_minimised, after_restore, sc::resident_memory_kib() - rss_before);
         app.quit();
       });
     }
