@@ -33,10 +33,10 @@
 
 #include "engine/cuda/runtime.h"
 #include "engine/models/clip_text/clip_text.h"
-#include "engine/models/clip_text/clip_tokenizer.h"
 #include "engine/models/unet/unet.h"
 #include "engine/schedulers/lcm_scheduler.h"
 #include "engine/tensor.h"
+#include "engine/tokenizers/clip_tokenizer.h"
 
 namespace sc::engine {
 
