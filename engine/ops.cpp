@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <iterator>
 #include <type_traits>
 
 #include <fmt/format.h>
@@ -70,8 +71,29 @@ Device common_device(const char* op, std::initializer_list<const Tensor*> tensor
   return first ? first->device() : Device::kCpu;
 }
 
-// Runs the kernel of the tensors' device. In a build without CUDA the CUDA
-// branch is nullptr and asking for it says so plainly.
+// How each backend runs each op, from engine/op_list.inc.
+enum class Backing { kKernel, kComposed, kNone };
+#define SC_OP_BACKING_KERNEL Backing::kKernel
+#define SC_OP_BACKING_COMPOSED Backing::kComposed
+#define SC_OP_BACKING_NONE Backing::kNone
+struct OpEntry {
+  const char* name;
+  Backing cpu, cuda;
+};
+constexpr OpEntry kOpTable[] = {
+#define SC_OP(Enum, kernel, cpu, cuda, params) {#kernel, SC_OP_BACKING_##cpu, SC_OP_BACKING_##cuda},
+#include "engine/op_list.inc"
+};
+static_assert(std::size(kOpTable) == std::size(kAllOps));
+
+constexpr Backing backing(Device device, Op op) {
+  const OpEntry& e = kOpTable[static_cast<std::size_t>(op)];
+  return device == Device::kCpu ? e.cpu : e.cuda;
+}
+
+// Runs the kernel of the tensors' device. A backend without a kernel for the
+// op passes nullptr (in a build without CUDA every CUDA branch is nullptr),
+// and asking for it says so plainly.
 #if SC_HAVE_CUDA
 #define SC_CUDA_KERNEL(...) [&] { __VA_ARGS__; }
 #else
@@ -82,8 +104,11 @@ template <typename Cpu, typename Cuda>
 void dispatch(const char* op, Device device, Cpu&& cpu, Cuda&& cuda_kernel) {
   switch (device) {
     case Device::kCpu:
-      cpu();
-      return;
+      if constexpr (!std::is_same_v<std::decay_t<Cpu>, std::nullptr_t>) {
+        cpu();
+        return;
+      }
+      break;
     case Device::kCuda:
       if constexpr (!std::is_same_v<std::decay_t<Cuda>, std::nullptr_t>) {
         cuda::require_available(op);
@@ -97,7 +122,10 @@ void dispatch(const char* op, Device device, Cpu&& cpu, Cuda&& cuda_kernel) {
       }
       break;
   }
-  throw Error("{}: no {} kernel in this build (built without CUDA); run on the CPU path", op, to_string(device));
+  if (device == Device::kCuda && !cuda::compiled()) {
+    throw Error("{}: no {} kernel in this build (built without CUDA); run on the CPU path", op, to_string(device));
+  }
+  throw Error("{}: the {} backend has no kernel for this op (engine/op_list.inc)", op, to_string(device));
 }
 
 Tensor unary_op(const char* op, cpu::UnaryOp kind, const Tensor& x, float param = 0.0f) {
@@ -145,6 +173,20 @@ std::int64_t conv_out_size(const char* op, std::int64_t in, std::int64_t k, std:
 }
 
 }  // namespace
+
+// ---- which device runs which op ------------------------------------------
+
+const char* op_name(Op op) { return kOpTable[static_cast<std::size_t>(op)].name; }
+
+bool supports(Device device, Op op) {
+  if (device == Device::kCuda && !cuda::compiled()) return false;
+  return backing(device, op) != Backing::kNone;
+}
+
+bool has_kernel(Device device, Op op) {
+  if (device == Device::kCuda && !cuda::compiled()) return false;
+  return backing(device, op) == Backing::kKernel;
+}
 
 // ---- conversion ------------------------------------------------------------
 
@@ -268,13 +310,14 @@ Tensor conv2d_nhwc(const Tensor& x, const Tensor& weight, const Tensor& bias, co
                                    weight.dim(1), weight.dim(2), bias, p);
   const Device device = common_device("conv2d_nhwc", {&x, &weight, &bias});
   require_same_dtype("conv2d_nhwc", {&x, &weight, &bias});
+  static_assert(backing(Device::kCpu, Op::kConv2dNhwc) == Backing::kComposed,
+                "engine/op_list.inc gave the CPU a conv2d_nhwc kernel: dispatch to it here");
   if (device == Device::kCpu) {
     // The CPU backend convolves channels-first: the same arithmetic between transposes.
     return permute(conv2d(permute(x, {0, 3, 1, 2}), permute(weight, {0, 3, 1, 2}), bias, p), {0, 2, 3, 1});
   }
   Tensor out = Tensor::empty({x.dim(0), ho, wo, weight.dim(0)}, x.dtype(), device);
-  dispatch(
-      "conv2d_nhwc", device, [] {}, SC_CUDA_KERNEL(cuda::conv2d_nhwc(x, weight, bias, p, out)));
+  dispatch("conv2d_nhwc", device, nullptr, SC_CUDA_KERNEL(cuda::conv2d_nhwc(x, weight, bias, p, out)));
   return out;
 }
 
@@ -406,12 +449,13 @@ Tensor geglu(const Tensor& x) {
     throw Error("geglu: the last dimension of x {} must be even (value and gate halves)", x.describe());
   }
   const std::int64_t half = x.dim(-1) / 2;
+  static_assert(backing(Device::kCpu, Op::kGeglu) == Backing::kComposed,
+                "engine/op_list.inc gave the CPU a geglu kernel: dispatch to it here");
   if (x.device() == Device::kCpu) return mul(slice(x, -1, 0, half), gelu(slice(x, -1, half, 2 * half)));
   Shape shape = x.shape();
   shape[shape.rank() - 1] = half;
   Tensor out = Tensor::empty(shape, x.dtype(), x.device());
-  dispatch(
-      "geglu", x.device(), [] {}, SC_CUDA_KERNEL(cuda::geglu(x, out)));
+  dispatch("geglu", x.device(), nullptr, SC_CUDA_KERNEL(cuda::geglu(x, out)));
   return out;
 }
 Tensor add(const Tensor& a, const Tensor& b) { return binary_op("add", cpu::BinaryOp::kAdd, a, b); }

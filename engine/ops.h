@@ -1,12 +1,16 @@
 #pragma once
 // Tensor operations. Free functions that check their arguments (throwing
 // sc::Error naming the op and the offending shapes), allocate the result on
-// the inputs' device and dispatch to that device's backend (engine/cpu/* now,
-// engine/cuda/* when it lands). Model code calls these and never names a
-// device. Floating-point ops compute in f32 on the CPU (convert f16/bf16 data
-// with to_dtype first); on CUDA they take f32, f16 or bf16 storage (every input
-// of one op the same) and accumulate in f32. The result has the inputs' dtype. Semantics follow PyTorch's functional
-// API (the golden tests compare against it); where they differ it is said below.
+// the inputs' device and dispatch to that device's backend: engine/cpu/* (the
+// reference, always built) or engine/cuda/* (built when nvcc is found; at run
+// time a CUDA op without a usable GPU throws saying why). The kernels both
+// backends implement are listed once, in engine/op_list.inc; supports() below
+// answers from it. Model code calls these and never names a device.
+// Floating-point ops compute in f32 on the CPU (convert f16/bf16 data with
+// to_dtype first); on CUDA they take f32, f16 or bf16 storage (every input of
+// one op the same) and accumulate in f32. The result has the inputs' dtype.
+// Semantics follow PyTorch's functional API (the golden tests compare against
+// it); where they differ it is said below.
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -158,5 +162,30 @@ struct TopK {
 };
 // The k largest (or smallest) along dim, sorted; equal values keep index order.
 TopK topk(const Tensor& x, std::int64_t k, int dim = -1, bool largest = true);
+
+// ---- which device runs which op ------------------------------------------
+// One enumerator per backend entry point of engine/op_list.inc. Some public
+// ops share one: silu, gelu, quick_gelu, relu, tanh, sigmoid, scale and
+// add_scalar are kUnary; add, sub, mul and div are kBinary.
+enum class Op {
+#define SC_OP(Enum, kernel, cpu, cuda, params) Enum,
+#include "engine/op_list.inc"
+};
+// Every Op, in list order.
+inline constexpr Op kAllOps[] = {
+#define SC_OP(Enum, kernel, cpu, cuda, params) Op::Enum,
+#include "engine/op_list.inc"
+};
+// The entry point's name in the list: "conv2d_nhwc", "unary".
+const char* op_name(Op op);
+// Whether ops on `device` can run `op` in this build: its backend has the
+// kernel, or ops.cpp composes the op from other ops there. A CUDA answer is
+// about the build, not the machine: it is true without a GPU (then the op
+// throws saying why; ask cuda::available() or compute_path() about the GPU)
+// and false in a build without the CUDA backend.
+bool supports(Device device, Op op);
+// Whether the device's backend has a kernel of its own for `op` (false where
+// ops.cpp composes it from other ops, e.g. geglu and conv2d_nhwc on the CPU).
+bool has_kernel(Device device, Op op);
 
 }  // namespace sc::engine

@@ -7,7 +7,7 @@
 #include <mutex>
 
 #include "base/error.h"
-#include "engine/thread_pool.h"
+#include "base/thread_pool.h"
 
 namespace sc::engine::cpu {
 

@@ -6,9 +6,9 @@
 #include <cstring>
 #include <vector>
 
+#include "base/thread_pool.h"
 #include "engine/cpu/blas.h"
 #include "engine/cpu/kernels.h"
-#include "engine/thread_pool.h"
 
 namespace sc::engine::cpu {
 

@@ -2,9 +2,9 @@
 #include <cstring>
 #include <limits>
 
+#include "base/thread_pool.h"
 #include "engine/cpu/kernels.h"
 #include "engine/half.h"
-#include "engine/thread_pool.h"
 
 namespace sc::engine::cpu {
 

@@ -2,9 +2,9 @@
 #include <cmath>
 #include <vector>
 
+#include "base/thread_pool.h"
 #include "engine/cpu/kernels.h"
 #include "engine/cpu/simd.h"
-#include "engine/thread_pool.h"
 
 namespace sc::engine::cpu {
 

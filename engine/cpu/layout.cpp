@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/thread_pool.h"
 #include "engine/cpu/kernels.h"
 #include "engine/image_math.h"
-#include "engine/thread_pool.h"
 
 namespace sc::engine::cpu {
 

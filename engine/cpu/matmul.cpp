@@ -1,8 +1,8 @@
 #include <algorithm>
 
+#include "base/thread_pool.h"
 #include "engine/cpu/blas.h"
 #include "engine/cpu/kernels.h"
-#include "engine/thread_pool.h"
 
 namespace sc::engine::cpu {
 

@@ -4,8 +4,8 @@
 #include <numeric>
 #include <vector>
 
+#include "base/thread_pool.h"
 #include "engine/cpu/kernels.h"
-#include "engine/thread_pool.h"
 
 namespace sc::engine::cpu {
 

@@ -2,7 +2,7 @@
 // Error reporting for the CUDA backend, usable from .cu files (which cannot
 // include fmt, see common.cuh) and host .cpp files alike: checks that name the
 // failing call, and a plain string builder for messages. All of it throws
-// sc::Error (implemented in check.cpp).
+// sc::Error (implemented in runtime.cpp).
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 

@@ -1,9 +1,13 @@
 // Matrix products and convolution on CUDA: every product is one cuBLASLt
 // matmul (f32 accumulation; f32 data uses full f32 compute, no TF32, so it
 // matches the CPU reference), planned once per shape and cached. linear fuses
-// its bias through the BIAS epilogue. conv2d unfolds the input (im2col; a 1x1
-// stride-1 convolution needs none) and runs a batched GEMM over the images,
-// with the bias pre-written into the output and accumulated (beta = 1).
+// its bias through the BIAS epilogue. conv2d runs whichever of three was
+// fastest on the shape's first call (choose()): im2col (a 1x1 stride-1
+// convolution needs none) + a batched GEMM over the images with the bias
+// pre-written into the output and accumulated (beta = 1), cuDNN on NCHW, or
+// cuDNN's channels-last kernels between transposes (cudnn_conv.h; without
+// cuDNN, im2col). conv2d_nhwc is cuDNN's NHWC kernel, else conv2d between
+// transposes.
 #include <algorithm>
 #include <atomic>
 #include <map>

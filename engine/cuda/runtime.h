@@ -17,7 +17,6 @@
 // Ordering. All engine kernels, copies and library calls go to one stream
 // (stream()), so a block freed by the host can be reused by the next kernel
 // without further synchronisation. Copies to the host wait for the stream.
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -120,6 +119,7 @@ class OpTimer {
 };
 
 // GPU time between start() and stop() on the engine's stream (CUDA events).
+// engine/graph.h's StageTimer is this on CUDA and wall-clock elsewhere.
 class Timer {
  public:
   Timer();
@@ -133,45 +133,6 @@ class Timer {
  private:
   void* start_ = nullptr;
   void* stop_ = nullptr;
-};
-
-// The time of one stage of a frame, for per-stage statistics. On the GPU:
-// the time between two events on the engine stream, read by collect() once
-// the work is done, so timing a stage never stalls the queue (a host sync per
-// stage would cost more than some stages). On the CPU: wall-clock time.
-class StageTimer {
- public:
-  explicit StageTimer(bool gpu) {
-    if (gpu) gpu_ = std::make_unique<Timer>();
-  }
-  void start() {
-    if (gpu_) {
-      gpu_->start();
-    } else {
-      begin_ = std::chrono::steady_clock::now();
-    }
-  }
-  void stop() {
-    if (gpu_) {
-      gpu_->stop();
-    } else {
-      host_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin_).count();
-    }
-    pending_ = true;
-  }
-  // Adds the last start..stop (if not yet collected) to *total_s; waits for
-  // the GPU to get there if it has not.
-  void collect(double* total_s) {
-    if (!pending_) return;
-    pending_ = false;
-    *total_s += gpu_ ? gpu_->milliseconds() / 1000.0 : host_s_;
-  }
-
- private:
-  std::unique_ptr<Timer> gpu_;
-  std::chrono::steady_clock::time_point begin_{};
-  double host_s_ = 0;
-  bool pending_ = false;
 };
 
 }  // namespace sc::engine::cuda

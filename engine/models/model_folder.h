@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "engine/models/clip_text/clip_text.h"
-#include "engine/models/clip_text/clip_tokenizer.h"
 #include "engine/models/taesd/taesd.h"
 #include "engine/models/unet/unet.h"
 #include "engine/models/vae/autoencoder_kl.h"
+#include "engine/tokenizers/clip_tokenizer.h"
 
 namespace sc::engine {
 

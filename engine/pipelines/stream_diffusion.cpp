@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "base/error.h"
-#include "engine/cuda/runtime.h"
+#include "engine/graph.h"
 #include "engine/ops.h"
 
 namespace sc::engine {
@@ -144,21 +144,24 @@ StreamDiffusion::StreamDiffusion(const UNet2DCondition* unet, LatentCodec codec,
       codec_(std::move(codec)),
       scheduler_(std::move(scheduler)),
       params_(std::move(params)),
-      preprocess_timer_(std::make_unique<cuda::StageTimer>(device_ == Device::kCuda)),
-      encode_timer_(std::make_unique<cuda::StageTimer>(device_ == Device::kCuda)),
-      unet_timer_(std::make_unique<cuda::StageTimer>(device_ == Device::kCuda)),
-      decode_timer_(std::make_unique<cuda::StageTimer>(device_ == Device::kCuda)),
-      postprocess_timer_(std::make_unique<cuda::StageTimer>(device_ == Device::kCuda)) {
+      preprocess_timer_(std::make_unique<StageTimer>(device_)),
+      encode_timer_(std::make_unique<StageTimer>(device_)),
+      unet_timer_(std::make_unique<StageTimer>(device_)),
+      decode_timer_(std::make_unique<StageTimer>(device_)),
+      postprocess_timer_(std::make_unique<StageTimer>(device_)) {
   prepare();
 }
 
-// A call (the UNet, the encoder, the decoder) as a CUDA graph: the first call
+// A call (the UNet, the encoder, the decoder) as a recorded Graph
+// (engine/graph.h: a CUDA graph where the stream runs on CUDA): the first call
 // with a set of input shapes runs eagerly (plans, workspaces and algorithm
 // choices are made outside any capture), the second copies its inputs into
 // static buffers and captures, every later one copies and replays. The result
 // is cloned out of the graph's memory, which the next replay overwrites.
 class StreamDiffusion::GraphedCall {
  public:
+  explicit GraphedCall(Device device) : device_(device) {}
+
   Tensor run(const std::vector<Tensor>& inputs, const std::function<Tensor(const std::vector<Tensor>&)>& fn) {
     if (!same_shapes(inputs)) {
       out_ = Tensor();
@@ -175,7 +178,7 @@ class StreamDiffusion::GraphedCall {
     if (!graph_) {
       try {
         for (const Tensor& t : inputs) static_in_.push_back(t.clone());
-        graph_ = std::make_unique<cuda::Graph>();
+        graph_ = std::make_unique<Graph>(device_);
         graph_->capture([&] { out_ = fn(static_in_); });
       } catch (...) {
         // Start over with the next call (eager, then a new capture) rather
@@ -187,10 +190,7 @@ class StreamDiffusion::GraphedCall {
         throw;
       }
     } else {
-      for (std::size_t i = 0; i < inputs.size(); ++i) {
-        if (!inputs[i].shares_storage_with(static_in_[i]) || inputs[i].offset_bytes() != static_in_[i].offset_bytes())
-          cuda::copy_device_to_device(static_in_[i].raw_data(), inputs[i].raw_data(), inputs[i].nbytes());
-      }
+      for (std::size_t i = 0; i < inputs.size(); ++i) copy_into(static_in_[i], inputs[i]);
     }
     graph_->replay();
     return out_.clone();
@@ -205,9 +205,10 @@ class StreamDiffusion::GraphedCall {
     return true;
   }
 
+  Device device_;
   std::vector<std::pair<Shape, DType>> shapes_;
   bool warmed_up_ = false;
-  std::unique_ptr<cuda::Graph> graph_;
+  std::unique_ptr<Graph> graph_;
   std::vector<Tensor> static_in_;
   Tensor out_;  // in the graph's pool
 };
@@ -218,11 +219,11 @@ StreamDiffusion& StreamDiffusion::operator=(StreamDiffusion&&) noexcept = defaul
 
 Tensor StreamDiffusion::graphed(std::unique_ptr<GraphedCall>& slot, const std::vector<Tensor>& inputs,
                                 const std::function<Tensor(const std::vector<Tensor>&)>& fn) {
-  if (device_ != Device::kCuda || !params_.cuda_graphs) {
+  if (!Graph::supported(device_) || !params_.cuda_graphs) {
     slot.reset();
     return fn(inputs);
   }
-  if (!slot) slot = std::make_unique<GraphedCall>();
+  if (!slot) slot = std::make_unique<GraphedCall>(device_);
   return slot->run(inputs, fn);
 }
 

@@ -31,12 +31,12 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/cuda/runtime.h"
+#include "engine/graph.h"
 #include "engine/models/clip_text/clip_text.h"
-#include "engine/models/clip_text/clip_tokenizer.h"
 #include "engine/models/unet/unet.h"
 #include "engine/schedulers/lcm_scheduler.h"
 #include "engine/tensor.h"
+#include "engine/tokenizers/clip_tokenizer.h"
 
 namespace sc::engine {
 
@@ -225,7 +225,7 @@ class StreamDiffusion {
   Tensor last_decoded_;
   Counters counters_;
   // Encode, UNet and decode times (GPU events on CUDA).
-  std::unique_ptr<cuda::StageTimer> preprocess_timer_, encode_timer_, unet_timer_, decode_timer_, postprocess_timer_;
+  std::unique_ptr<StageTimer> preprocess_timer_, encode_timer_, unet_timer_, decode_timer_, postprocess_timer_;
   void collect_model_timings();  // encode, UNet, decode
 };
 

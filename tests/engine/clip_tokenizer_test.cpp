@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
-#include "engine/models/clip_text/clip_tokenizer.h"
 #include "engine/safetensors.h"
+#include "engine/tokenizers/clip_tokenizer.h"
 #include "model_test_util.h"
 
 namespace sc::engine {

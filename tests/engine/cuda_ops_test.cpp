@@ -22,6 +22,7 @@
 #include "cuda_test_util.h"
 #include "engine/cuda/cudnn_conv.h"
 #include "engine/cuda/runtime.h"
+#include "engine/graph.h"
 #include "engine/models/weights.h"
 #include "engine/ops.h"
 #include "tests/common/expect_error.h"
@@ -1522,6 +1523,34 @@ TEST_F(CudaGraph, HostCopiesInsideCaptureAreAnError) {
   graph.capture([&] { out = scale(dev, 3.0f); });
   graph.replay();
   EXPECT_LT(relative_l2(download(out), scale(host, 3.0f)), 1e-7);
+}
+
+TEST_F(CudaGraph, TheDeviceNeutralFacadeRecordsAndReplays) {
+  // engine/graph.h as a pipeline uses it: capture once, copy_into new input
+  // values (from the GPU and from the host), replay, time the replay.
+  const Tensor host = randn({4, 8}, 3450);
+  Tensor x = upload(host);
+  ASSERT_TRUE(Graph::supported(Device::kCuda));
+  Graph graph(Device::kCuda);
+  Tensor out;
+  graph.capture([&] { out = scale(x, 2.0f); });
+  EXPECT_TRUE(graph.captured());
+  EXPECT_GT(graph.nodes(), 0u);
+  const Tensor next = randn({4, 8}, 3451);
+  copy_into(x, upload(next));
+  graph.replay();
+  EXPECT_LT(relative_l2(download(out), scale(next, 2.0f)), 1e-7);
+  copy_into(x, host);
+  StageTimer timer(Device::kCuda);
+  timer.start();
+  graph.replay();
+  timer.stop();
+  Tensor back = Tensor::zeros({4, 8});
+  copy_into(back, out);
+  EXPECT_LT(relative_l2(back, scale(host, 2.0f)), 1e-7);
+  double total_s = 0;
+  timer.collect(&total_s);
+  EXPECT_GT(total_s, 0.0);
 }
 
 TEST_F(CudaTimer, MeasuresGpuWork) {

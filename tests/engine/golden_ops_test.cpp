@@ -15,9 +15,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/thread_pool.h"
 #include "engine/ops.h"
 #include "engine/safetensors.h"
-#include "engine/thread_pool.h"
 
 namespace sc::engine {
 namespace {

@@ -5,6 +5,8 @@
 
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -206,6 +208,59 @@ TEST(ModelFolder, OriginalTaesdReleaseFilesLoad) {
   EXPECT_LT(relative_l2(taesd.decoder.forward(io.load("latent")), io.load("decoded")), kModelTolerance);
   const ModelReport report = inspect_model(dir);
   EXPECT_EQ(report.family, "TAESD");
+}
+
+TEST(ModelFolder, EveryFolderLoaderNamesTheFileAndTheTensor) {
+  // One load sequence (engine/models/folder_loader.h) behind every loader: a
+  // stray tensor, a misshapen one and a missing one each fail naming the file
+  // and the tensor.
+  struct Case {
+    const char* fixture;
+    const char* weights;
+    std::function<void(const fs::path&)> load;
+  };
+  const Case cases[] = {
+      {"diffusion_unet_sd_turbo", "diffusion_pytorch_model.safetensors",
+       [](const fs::path& d) { UNet2DCondition::load(d); }},
+      {"diffusion_clip_text_gelu", "model.safetensors", [](const fs::path& d) { ClipTextModel::load(d); }},
+      {"diffusion_vae", "diffusion_pytorch_model.safetensors", [](const fs::path& d) { AutoencoderKl::load(d); }},
+      {"diffusion_taesd", "diffusion_pytorch_model.safetensors", [](const fs::path& d) { Taesd::load(d); }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.fixture);
+    const fs::path dir = fs::path(SC_TEST_TMP_DIR) / (std::string(c.fixture) + "_edited");
+    const std::map<std::string, Tensor> original = read_all(fixture_dir(c.fixture) / c.weights);
+    auto write = [&](const std::map<std::string, Tensor>& tensors) {
+      fs::remove_all(dir);
+      fs::create_directories(dir);
+      fs::copy_file(fixture_dir(c.fixture) / "config.json", dir / "config.json");
+      write_safetensors(dir / c.weights, tensors);
+    };
+    auto expect_load_error = [&](const std::string& tensor) {
+      try {
+        c.load(dir);
+        ADD_FAILURE() << "loaded despite " << tensor;
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find((dir / c.weights).string()), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find(tensor), std::string::npos) << e.what();
+      }
+    };
+    write(original);
+    EXPECT_NO_THROW(c.load(dir));
+    auto extra = original;
+    extra["stray.weight"] = Tensor::zeros({2});
+    write(extra);
+    expect_load_error("stray.weight");
+    auto misshapen = original;
+    const std::string first = original.begin()->first;
+    misshapen[first] = Tensor::zeros({original.begin()->second.numel() + 1});
+    write(misshapen);
+    expect_load_error(first);
+    auto missing = original;
+    missing.erase(first);
+    write(missing);
+    expect_load_error(first);
+  }
 }
 
 TEST(ModelFolder, FamilyFromTheUNetConfig) {

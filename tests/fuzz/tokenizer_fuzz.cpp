@@ -14,7 +14,7 @@
 #include <string_view>
 
 #include "base/error.h"
-#include "engine/models/clip_text/clip_tokenizer.h"
+#include "engine/tokenizers/clip_tokenizer.h"
 
 namespace {
 

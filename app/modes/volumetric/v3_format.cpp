@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "base/error.h"
-#include "engine/thread_pool.h"
+#include "base/thread_pool.h"
 
 namespace sc::app {
 namespace {

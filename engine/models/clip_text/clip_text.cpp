@@ -1,6 +1,7 @@
 #include "engine/models/clip_text/clip_text.h"
 
 #include "base/error.h"
+#include "engine/models/folder_loader.h"
 
 namespace sc::engine {
 
@@ -52,14 +53,7 @@ ClipTextModel ClipTextModel::load(WeightSource& w, const ClipTextConfig& c) {
 
 ClipTextModel ClipTextModel::load(const std::filesystem::path& folder, const std::string& variant,
                                   const Placement& placement) {
-  const ClipTextConfig config = ClipTextConfig::from_config(Config::load(folder / "config.json"));
-  WeightSource w = WeightSource::from_file(find_weights_file(folder, variant));
-  w.set_placement(placement);
-  ClipTextModel m = load(w, config);
-  if (const auto unused = w.unused(); !unused.empty()) {
-    throw Error("{}: {} tensors not used by CLIPTextModel, e.g. {}", w.source(), unused.size(), unused.front());
-  }
-  return m;
+  return load_model_folder<ClipTextModel, ClipTextConfig>(folder, variant, placement, "CLIPTextModel");
 }
 
 Tensor ClipTextModel::forward(const Tensor& ids) const {

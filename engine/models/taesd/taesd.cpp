@@ -4,6 +4,7 @@
 #include <span>
 
 #include "base/error.h"
+#include "engine/models/folder_loader.h"
 #include "engine/ops.h"
 
 namespace sc::engine {
@@ -207,23 +208,25 @@ Taesd Taesd::load(const std::filesystem::path& folder, const std::string& varian
     if (!fs::is_regular_file(enc) && !fs::is_regular_file(dec)) throw;
     diffusers_layout = false;
   }
+  // config.json is optional here (the original release has none), so this is
+  // load_weights_file with the config above rather than load_model_folder.
   if (diffusers_layout) {
-    WeightSource w = WeightSource::from_file(find_weights_file(folder, variant));
-    w.set_placement(placement);
-    Taesd t = load(w, config);
-    if (const auto unused = w.unused(); !unused.empty()) {
-      throw Error("{}: {} tensors not used by AutoencoderTiny, e.g. {}", w.source(), unused.size(), unused.front());
-    }
-    return t;
+    return load_weights_file(find_weights_file(folder, variant), placement, "AutoencoderTiny",
+                             [&](WeightSource& w) { return load(w, config); });
   }
   for (const fs::path& p : {enc, dec}) {
     if (!fs::is_regular_file(p)) throw Error("TAESD folder {}: missing {}", folder.string(), p.filename().string());
   }
-  WeightSource we = WeightSource::from_file(enc);
-  WeightSource wd = WeightSource::from_file(dec);
-  we.set_placement(placement);
-  wd.set_placement(placement);
-  return Taesd{config, TaesdEncoder::load(we, config, ""), TaesdDecoder::load(wd, config, "", 1)};
+  // The original release's files were never held to the unused-tensor check
+  // and no manifest of them is committed to prove a real download passes it,
+  // so they keep loading as before; inspect_model still lists any unused one.
+  TaesdEncoder encoder = load_weights_file(
+      enc, placement, "the TAESD encoder", [&](WeightSource& w) { return TaesdEncoder::load(w, config, ""); },
+      UnusedWeights::kAllow);
+  TaesdDecoder decoder = load_weights_file(
+      dec, placement, "the TAESD decoder", [&](WeightSource& w) { return TaesdDecoder::load(w, config, "", 1); },
+      UnusedWeights::kAllow);
+  return Taesd{config, std::move(encoder), std::move(decoder)};
 }
 
 }  // namespace sc::engine

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
+#include "engine/models/folder_loader.h"
 
 namespace sc::engine {
 namespace {
@@ -240,14 +241,7 @@ UNet2DCondition UNet2DCondition::load(WeightSource& w, const UNetConfig& c) {
 
 UNet2DCondition UNet2DCondition::load(const std::filesystem::path& folder, const std::string& variant,
                                       const Placement& placement) {
-  const UNetConfig config = UNetConfig::from_config(Config::load(folder / "config.json"));
-  WeightSource w = WeightSource::from_file(find_weights_file(folder, variant));
-  w.set_placement(placement);
-  UNet2DCondition m = load(w, config);
-  if (const auto unused = w.unused(); !unused.empty()) {
-    throw Error("{}: {} tensors not used by UNet2DConditionModel, e.g. {}", w.source(), unused.size(), unused.front());
-  }
-  return m;
+  return load_model_folder<UNet2DCondition, UNetConfig>(folder, variant, placement, "UNet2DConditionModel");
 }
 
 Tensor UNet2DCondition::forward(const Tensor& sample, std::span<const float> timesteps, const Tensor& context) const {

@@ -1,6 +1,7 @@
 #include "engine/models/vae/autoencoder_kl.h"
 
 #include "base/error.h"
+#include "engine/models/folder_loader.h"
 
 namespace sc::engine {
 namespace {
@@ -87,14 +88,7 @@ AutoencoderKl AutoencoderKl::load(WeightSource& w, const AutoencoderKlConfig& c)
 
 AutoencoderKl AutoencoderKl::load(const std::filesystem::path& folder, const std::string& variant,
                                   const Placement& placement) {
-  const AutoencoderKlConfig config = AutoencoderKlConfig::from_config(Config::load(folder / "config.json"));
-  WeightSource w = WeightSource::from_file(find_weights_file(folder, variant));
-  w.set_placement(placement);
-  AutoencoderKl m = load(w, config);
-  if (const auto unused = w.unused(); !unused.empty()) {
-    throw Error("{}: {} tensors not used by AutoencoderKL, e.g. {}", w.source(), unused.size(), unused.front());
-  }
-  return m;
+  return load_model_folder<AutoencoderKl, AutoencoderKlConfig>(folder, variant, placement, "AutoencoderKL");
 }
 
 AutoencoderKl::Moments AutoencoderKl::encode(const Tensor& image) const {

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <random>
 
+#include "base/thread_pool.h"
 #include "engine/ops.h"
-#include "engine/thread_pool.h"
 
 namespace sc::engine {
 namespace {

@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/thread_pool.h"
 #include "engine/ops.h"
 #include "engine/pipelines/stream_diffusion.h"
-#include "engine/thread_pool.h"
 #include "tests/bench/common/random_models.h"
 
 using namespace sc;

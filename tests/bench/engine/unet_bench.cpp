@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/thread_pool.h"
 #include "engine/models/unet/unet.h"
-#include "engine/thread_pool.h"
 #include "tests/bench/common/random_models.h"
 
 namespace {
@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"impl\": \"streamcanvas\", \"size\": %d, \"threads\": %d, \"seconds\": %.3f, \"peak_rss_mib\": %.0f, "
         "\"mean_abs_out\": %.4g}\n",
-        size, thread_pool().size(), best, peak_rss_mib(),
+        size, sc::thread_pool().size(), best, peak_rss_mib(),
         checksum / static_cast<double>(latent * latent * config.out_channels));
     return 0;
   } catch (const sc::Error& e) {

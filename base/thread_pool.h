@@ -1,7 +1,10 @@
 #pragma once
-// The one thread pool of the process for CPU kernels. OpenBLAS is kept
-// single-threaded (see engine/cpu/blas.h) and its calls are spread over this
-// pool instead, so the two never compete for the same cores.
+// The one thread pool of the process, for CPU work of any module: the
+// engine's CPU kernels, the V^3 de-quantiser. It lives in base, below the
+// modules, so a module that wants the shared pool need not depend on the
+// engine. One pool, not one per module: the engine keeps OpenBLAS
+// single-threaded (engine/cpu/blas.h) and spreads its calls over this pool,
+// so nothing in the process competes for the same cores.
 //
 // parallel_for hands [0, n) out in chunks; the calling thread works too. A
 // parallel_for issued from inside a task runs inline (no nested fan-out), and
@@ -15,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-namespace sc::engine {
+namespace sc {
 
 class ThreadPool {
  public:
@@ -63,4 +66,16 @@ void set_num_threads(int threads);
 // Convenience over thread_pool().parallel_for.
 void parallel_for(std::int64_t n, std::int64_t grain, const std::function<void(std::int64_t, std::int64_t)>& fn);
 
+}  // namespace sc
+
+// Transitional: the pool was sc::engine's until it moved here, and callers
+// outside the engine still say engine::parallel_for (app's V^3 de-quantiser).
+// These declare no engine code (base still depends on nothing of ours); drop
+// them once no caller qualifies the pool with engine::.
+namespace sc::engine {
+using sc::num_threads;
+using sc::parallel_for;
+using sc::set_num_threads;
+using sc::thread_pool;
+using sc::ThreadPool;
 }  // namespace sc::engine

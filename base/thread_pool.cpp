@@ -1,4 +1,4 @@
-#include "engine/thread_pool.h"
+#include "base/thread_pool.h"
 
 #include <sched.h>
 
@@ -10,7 +10,7 @@
 
 #include "base/error.h"
 
-namespace sc::engine {
+namespace sc {
 
 namespace {
 
@@ -146,4 +146,4 @@ void parallel_for(std::int64_t n, std::int64_t grain, const std::function<void(s
   thread_pool().parallel_for(n, grain, fn);
 }
 
-}  // namespace sc::engine
+}  // namespace sc

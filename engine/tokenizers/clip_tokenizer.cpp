@@ -1,4 +1,4 @@
-#include "engine/models/clip_text/clip_tokenizer.h"
+#include "engine/tokenizers/clip_tokenizer.h"
 
 #include <locale.h>
 #include <wctype.h>

@@ -1,5 +1,5 @@
 // The process-wide pool: complete coverage, errors, nesting, concurrency.
-#include "engine/thread_pool.h"
+#include "base/thread_pool.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-namespace sc::engine {
+namespace sc {
 namespace {
 
 TEST(ThreadPool, EveryIndexRunsExactlyOnce) {
@@ -83,4 +83,4 @@ TEST(ThreadPool, ProcessPoolCanBeResized) {
 }
 
 }  // namespace
-}  // namespace sc::engine
+}  // namespace sc
