@@ -67,15 +67,3 @@ void set_num_threads(int threads);
 void parallel_for(std::int64_t n, std::int64_t grain, const std::function<void(std::int64_t, std::int64_t)>& fn);
 
 }  // namespace sc
-
-// Transitional: the pool was sc::engine's until it moved here, and callers
-// outside the engine still say engine::parallel_for (app's V^3 de-quantiser).
-// These declare no engine code (base still depends on nothing of ours); drop
-// them once no caller qualifies the pool with engine::.
-namespace sc::engine {
-using sc::num_threads;
-using sc::parallel_for;
-using sc::set_num_threads;
-using sc::thread_pool;
-using sc::ThreadPool;
-}  // namespace sc::engine

@@ -131,13 +131,12 @@ std::vector<sc::app::CliCommand> add_record(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "libx264", "h264_nvenc"}))
       ->capture_default_str();
   transcode->add_option("--quality", tc.crf, "Constant quality, 0 (best) to 51")->check(CLI::Range(0, 51));
-  return {{record, [r] { return run_record_command(r->rec, r->size); }},
-          {transcode, [t] {
-             sc::app::RecordOptions o = t->rec;
-             o.source = "file:" + o.source;
-             o.audio = "auto";
-             return run_record_command(o, t->size);
-           }}};
+  return {{record, [r] { return run_record_command(r->rec, r->size); }}, {transcode, [t] {
+                                                                            sc::app::RecordOptions o = t->rec;
+                                                                            o.source = "file:" + o.source;
+                                                                            o.audio = "auto";
+                                                                            return run_record_command(o, t->size);
+                                                                          }}};
 }
 
 std::vector<sc::app::CliCommand> add_models(CLI::App& app) {

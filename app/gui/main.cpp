@@ -150,7 +150,6 @@ GuiArgs parse_args(int argc, char** argv) {
   return a;
 }
 
-
 std::vector<std::string> surface_extensions(QVulkanInstance& qvk) {
   std::vector<std::string> want = {"VK_KHR_surface"};
   const QString platform = QGuiApplication::platformName();
@@ -314,7 +313,8 @@ int main(int argc, char** argv) {
             "self-test resize: 50 resizes + minimise/restore ({}), {} swapchain builds, {} frames, {} frames while "
             "minimised, {} after restore, RSS {:+} KiB",
             wm_minimised ? "by the window manager" : "unmapped", window.viewport()->swapchain_rebuilds(),
-            window.viewport()->frames_presented(), while_minimised, after_restore, sc::resident_memory_kib() - rss_before);
+            window.viewport()->frames_presented(), while_minimised, after_restore,
+            sc::resident_memory_kib() - rss_before);
         app.quit();
       });
     }

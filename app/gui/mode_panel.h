@@ -64,11 +64,17 @@ class ModePanel : public QWidget {
   virtual bool toggle_playback() { return false; }
   // The HUD and the status bar while the panel owns the picture.
   virtual void fill_hud(render::HudStats& hud) const { (void)hud; }
-  virtual QString status_text(double interval_s) { (void)interval_s; return {}; }
+  virtual QString status_text(double interval_s) {
+    (void)interval_s;
+    return {};
+  }
 
   // A file or folder dropped on the window (or given on the command line):
   // true when this mode takes it. Panels are asked in the registry's order.
-  virtual bool open(const QString& path) { (void)path; return false; }
+  virtual bool open(const QString& path) {
+    (void)path;
+    return false;
+  }
   // What open() takes, for the message when no mode takes a folder.
   virtual QString opens() const { return {}; }
 

@@ -111,7 +111,8 @@ void LiveSession::start_audio(const std::string& source) {
     audio_name_ = spec.text;
   }
   // A device delivers in real time by itself; a file or the tone would race ahead.
-  audio_thread_ = std::thread([this, reader, paced = !spec.live, name = spec.text] { audio_loop(reader, paced, name); });
+  audio_thread_ =
+      std::thread([this, reader, paced = !spec.live, name = spec.text] { audio_loop(reader, paced, name); });
   log::info("audio '{}': {} Hz x {} ({}) -> {} Hz mono", spec.text, reader->info().input_sample_rate,
             reader->info().input_channels, reader->info().codec, kAudioFormat.sample_rate);
 }
@@ -288,14 +289,13 @@ void LiveSession::record_audio(media::AudioChunk chunk) {
   // Audio heard before the recording's first picture was captured is not
   // part of the take: the writer lines the rest up by capture time.
   const auto chunk_start = chunk.capture_time - std::chrono::microseconds(std::int64_t(chunk.frames()) * 1000000 /
-                                                                         std::max(chunk.sample_rate, 1));
+                                                                          std::max(chunk.sample_rate, 1));
   if (chunk.capture_time <= record_video_start_) return;
   if (chunk_start < record_video_start_) {
     // Keep only the samples after the first picture.
     const auto keep = std::chrono::duration<double>(chunk.capture_time - record_video_start_).count();
     const std::size_t frames = std::min(chunk.frames(), std::size_t(keep * chunk.sample_rate));
-    chunk.samples.erase(chunk.samples.begin(),
-                        chunk.samples.end() - std::ptrdiff_t(frames) * chunk.channels);
+    chunk.samples.erase(chunk.samples.begin(), chunk.samples.end() - std::ptrdiff_t(frames) * chunk.channels);
   }
   if (!chunk.samples.empty()) recorder_->push_audio(std::move(chunk));
 }

@@ -141,7 +141,7 @@ class LiveSession {
   std::shared_ptr<media::AudioReader> audio_reader_;
   std::thread audio_thread_;
   std::atomic<bool> stop_audio_{false};
-  std::string audio_name_;  // guarded by recorder_mutex_
+  std::string audio_name_;                                                      // guarded by recorder_mutex_
   BoundedQueue<media::AudioChunk> audio_queue_{256, QueuePolicy::kLatestWins};  // ~5 s of 20 ms chunks
   std::atomic<std::uint64_t> audio_gaps_{0};
   // The recording's video has started at this capture time (audio before it is not recorded).

@@ -31,7 +31,7 @@ struct TextEvent {
   std::string text;
   // One id per question and its answer, so a UI can join streamed pieces.
   std::uint64_t id = 0;
-  bool final = true;  // false: more pieces of the same answer follow
+  bool final = true;        // false: more pieces of the same answer follow
   std::int64_t pts_us = 0;  // stream time the item refers to (e.g. the frame a question was asked at)
   std::chrono::steady_clock::time_point capture_time{};  // when it was made (stamped by the session if left empty)
 };

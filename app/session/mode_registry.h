@@ -25,9 +25,9 @@ struct CliCommand {
 using CliRegistration = std::function<std::vector<CliCommand>(CLI::App& cli)>;
 
 struct ModeInfo {
-  std::string id;       // "img2img": the folder, the GUI panel's and the settings' name
-  std::string title;    // "Img2Img (StreamDiffusion)", as the mode list shows it
-  std::string summary;  // one line for tooltips and --help
+  std::string id;           // "img2img": the folder, the GUI panel's and the settings' name
+  std::string title;        // "Img2Img (StreamDiffusion)", as the mode list shows it
+  std::string summary;      // one line for tooltips and --help
   CliRegistration add_cli;  // may be empty
 };
 

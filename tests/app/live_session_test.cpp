@@ -217,7 +217,8 @@ TEST(LiveSession, TheMicrophoneIsRecordedInSyncWithAPassthroughPicture) {
   const double frame_s = 1.0 / kFps;
   RecordProperty("audio_minus_video_start_ms", std::to_string(std::lround((a.start_s - v.start_s) * 1000)));
   RecordProperty("audio_minus_video_end_ms", std::to_string(std::lround((a.end_s - v.end_s) * 1000)));
-  EXPECT_LE(std::abs(a.start_s - v.start_s), frame_s) << "audio starts at " << a.start_s << " s, video at " << v.start_s;
+  EXPECT_LE(std::abs(a.start_s - v.start_s), frame_s)
+      << "audio starts at " << a.start_s << " s, video at " << v.start_s;
   EXPECT_LE(std::abs(a.end_s - v.end_s), frame_s) << "audio ends at " << a.end_s << " s, video at " << v.end_s;
   EXPECT_GT(v.end_s - v.start_s, 1.5);
 }

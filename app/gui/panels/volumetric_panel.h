@@ -32,8 +32,9 @@ class VolumetricPanel final : public ModePanel {
   void deactivate() override;
   bool owns_picture() const override { return true; }
   QString not_recordable() const override {
-    return tr("Recording takes the live source; to export volumetric video use "
-              "`streamcanvas-cli v3 render SEQUENCE --output FILE`");
+    return tr(
+        "Recording takes the live source; to export volumetric video use "
+        "`streamcanvas-cli v3 render SEQUENCE --output FILE`");
   }
   bool toggle_playback() override;
   void fill_hud(render::HudStats& hud) const override;

@@ -26,8 +26,8 @@ struct Img2ImgCommand {
     engine::compute_path();  // says once which path this machine uses
     cli::catch_interrupts();
     const Img2ImgStats r = run_img2img(o, nullptr, cli::cancel_flag());
-    fmt::print("wrote {} frames ({}x{}) to {} in {:.2f} s; {} warm-up frame(s) filled the latent buffer",
-               r.frames_out, o.live.width, o.live.height, r.output, r.elapsed_s, r.warmup);
+    fmt::print("wrote {} frames ({}x{}) to {} in {:.2f} s; {} warm-up frame(s) filled the latent buffer", r.frames_out,
+               o.live.width, o.live.height, r.output, r.elapsed_s, r.warmup);
     fmt::print("{}\n", r.flushed > 0 ? " and were flushed at the end" : "");
     if (r.prompt_truncated) fmt::print("  note: the prompt was longer than 77 CLIP tokens; its end was dropped\n");
     if (stats) fmt::print("{}", format_img2img_stats(r));

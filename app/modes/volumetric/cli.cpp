@@ -80,8 +80,8 @@ int v3_render(const V3RenderOptions& o) {
   writer.close();
   const double s = std::chrono::duration<double>(Clock::now() - start).count();
   fmt::print("{} {} frames of {} ({} Gaussians max, SH degree {}) at {}x{} to {} in {:.2f} s ({:.1f} fps) on {}\n",
-             cli::cancelled() ? "stopped; kept" : "rendered", i, o.sequence, player.max_gaussians(),
-             player.sh_degree(), w, h, o.output, s, s > 0 ? i / s : 0, ctx.device_info().name);
+             cli::cancelled() ? "stopped; kept" : "rendered", i, o.sequence, player.max_gaussians(), player.sh_degree(),
+             w, h, o.output, s, s > 0 ? i / s : 0, ctx.device_info().name);
   if (o.stats && i > 0) {
     const double n = double(i);
     fmt::print(
@@ -173,8 +173,8 @@ std::vector<CliCommand> add_v3_commands(CLI::App& app) {
 }  // namespace
 
 void register_volumetric_mode(ModeRegistry& registry) {
-  registry.add({"volumetric", "Volumetric (V^3)", "Plays a V^3 sequence or a still .ply / .splat scene with a free camera",
-                add_v3_commands});
+  registry.add({"volumetric", "Volumetric (V^3)",
+                "Plays a V^3 sequence or a still .ply / .splat scene with a free camera", add_v3_commands});
 }
 
 }  // namespace sc::app

@@ -117,7 +117,7 @@ void v3_dequantize(const V3Frame& f, render::GaussianCloud& g) {
   // once per coefficient.
   constexpr std::int64_t kBlock = 1024;
   const auto blocks = static_cast<std::int64_t>((f.count + kBlock - 1) / kBlock);
-  engine::parallel_for(blocks, 1, [&](std::int64_t b0, std::int64_t b1) {
+  parallel_for(blocks, 1, [&](std::int64_t b0, std::int64_t b1) {
     for (std::int64_t b = b0; b < b1; ++b) {
       const std::size_t begin = std::size_t(b * kBlock);
       const std::size_t end = std::min<std::size_t>(f.count, begin + kBlock);

@@ -53,9 +53,9 @@ struct Result {
   std::string mode;
   double seconds = 0;
   std::vector<Sample> samples;
-  std::int64_t shown = 0;           // frames the "viewport" took
-  std::uint64_t input_drops = 0;    // the live source outran the mode (by design: latest wins)
-  std::uint64_t record_drops = 0;   // the encoder fell behind: frames missing from the file
+  std::int64_t shown = 0;          // frames the "viewport" took
+  std::uint64_t input_drops = 0;   // the live source outran the mode (by design: latest wins)
+  std::uint64_t record_drops = 0;  // the encoder fell behind: frames missing from the file
   std::uint64_t audio_gaps = 0;
   std::int64_t recorded = 0;        // frames the recorder wrote
   std::int64_t decoded = 0;         // frames read back from the file
@@ -226,7 +226,8 @@ Result soak_volumetric(const Options& o) {
   r.record_drops = rs.dropped;
   r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   r.samples.push_back(sample(r.seconds));
-  if (ctx.validation_errors() > 0) r.errors.push_back(fmt::format("{} Vulkan validation errors", ctx.validation_errors()));
+  if (ctx.validation_errors() > 0)
+    r.errors.push_back(fmt::format("{} Vulkan validation errors", ctx.validation_errors()));
   check_file(file, false, r);
   r.recorded = std::max(r.recorded, rs.written.frames);
   return r;
@@ -234,10 +235,10 @@ Result soak_volumetric(const Options& o) {
 
 void print(const Result& r) {
   const Sample* base = r.baseline();
-  const std::string gpu = r.samples.back().gpu_used_mib >= 0
-                              ? fmt::format("{:.0f} -> {:.0f} MiB", base ? base->gpu_used_mib : 0.0,
-                                            r.samples.back().gpu_used_mib)
-                              : "n/a (no CUDA)";
+  const std::string gpu =
+      r.samples.back().gpu_used_mib >= 0
+          ? fmt::format("{:.0f} -> {:.0f} MiB", base ? base->gpu_used_mib : 0.0, r.samples.back().gpu_used_mib)
+          : "n/a (no CUDA)";
   fmt::print(
       "| {} | {:.1f} min | {} -> {} KiB (max {}) | {:+.2f}% ({:+.2f}%/h) | {} | {} shown | input {} / record {} | {} | "
       "{} / {} frames, video {:.1f} s{} | {} |\n",
