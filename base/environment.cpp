@@ -1,12 +1,21 @@
 #include "base/environment.h"
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+// The sanitizer runtime's allocator statistics (sanitizer/allocator_interface.h,
+// which gcc does not install; the function is in every sanitizer runtime).
+extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
+#define SC_SANITIZER_HEAP 1
+#endif
 
 namespace sc {
 namespace {
@@ -71,6 +80,15 @@ long resident_memory_kib() {
     std::fclose(f);
   }
   return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+long long heap_bytes_in_use() {
+#ifdef SC_SANITIZER_HEAP
+  return static_cast<long long>(__sanitizer_get_current_allocated_bytes());
+#else
+  const struct mallinfo2 m = mallinfo2();
+  return static_cast<long long>(m.uordblks + m.hblkhd);  // small blocks in use + mmapped blocks
+#endif
 }
 
 }  // namespace sc

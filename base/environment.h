@@ -21,4 +21,10 @@ DisplayInfo probe_display();
 // Under a sanitizer it includes shadow memory: compare it within one build.
 long resident_memory_kib();
 
+// Bytes the heap has handed out and not taken back: the allocator's own
+// count (glibc's, or the sanitizer's own allocator in a sanitizer build),
+// so a leak check means the same under ASan, whose RSS holds shadow memory
+// and a quarantine of freed blocks.
+long long heap_bytes_in_use();
+
 }  // namespace sc

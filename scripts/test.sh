@@ -3,7 +3,7 @@
 # runs its tests with ctest. Extra arguments go to ctest, e.g.
 #   scripts/test.sh -L unit
 #   scripts/test.sh --preset asan        # AddressSanitizer + UBSan, the whole suite
-#   scripts/test.sh --preset tsan        # ThreadSanitizer, the threaded tests (label `threads`)
+#   scripts/test.sh --preset tsan        # ThreadSanitizer, the threaded tests (label `unit_threads`)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # ccache: hits across checkouts in different folders (CI clones afresh).

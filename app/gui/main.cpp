@@ -287,6 +287,7 @@ int main(int argc, char** argv) {
     if (args.self_test == "resize") {
       QTimer::singleShot(500, &window, [&] {
         const long rss_before = sc::resident_memory_kib();
+        const long long heap_before = sc::heap_bytes_in_use();
         for (int i = 0; i < 50; ++i) {
           window.resize(640 + (i * 97) % 700, 400 + (i * 61) % 400);
           for (int k = 0; k < 3; ++k) QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
@@ -311,10 +312,10 @@ int main(int argc, char** argv) {
         const std::uint64_t after_restore = window.viewport()->frames_presented() - at_minimise - while_minimised;
         sc::log::info(
             "self-test resize: 50 resizes + minimise/restore ({}), {} swapchain builds, {} frames, {} frames while "
-            "minimised, {} after restore, RSS {:+} KiB",
+            "minimised, {} after restore, heap {:+} KiB, RSS {:+} KiB",
             wm_minimised ? "by the window manager" : "unmapped", window.viewport()->swapchain_rebuilds(),
             window.viewport()->frames_presented(), while_minimised, after_restore,
-            sc::resident_memory_kib() - rss_before);
+            (sc::heap_bytes_in_use() - heap_before) / 1024, sc::resident_memory_kib() - rss_before);
         app.quit();
       });
     }

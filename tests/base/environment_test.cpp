@@ -51,5 +51,18 @@ TEST(Display, MissingWaylandSocketIsReported) {
   EXPECT_NE(d.reason.find("wayland-9"), std::string::npos) << d.reason;
 }
 
+TEST(Memory, HeapInUseFollowsAnAllocationAndItsRelease) {
+  const long long before = heap_bytes_in_use();
+  auto* block = static_cast<volatile char*>(std::malloc(32 << 20));
+  ASSERT_NE(block, nullptr);
+  block[0] = 1;  // touched, so it is not optimised away
+  const long long during = heap_bytes_in_use();
+  std::free(const_cast<char*>(block));
+  const long long after = heap_bytes_in_use();
+  EXPECT_GE(during - before, 32ll << 20);
+  EXPECT_LT(after - before, 1ll << 20);
+  EXPECT_GT(resident_memory_kib(), 0);
+}
+
 }  // namespace
 }  // namespace sc
