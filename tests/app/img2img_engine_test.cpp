@@ -12,10 +12,14 @@
 
 #include "app/session/live_session.h"
 #include "base/error.h"
+#include "tests/common/live_session_util.h"
 #include "tests/common/img2img_fixture.h"
 
 namespace sc::app {
 namespace {
+
+using test::same_pixels;
+using test::wait_for_frames;
 
 using namespace std::chrono_literals;
 
@@ -48,14 +52,6 @@ media::Frame pattern(int width, int height, int phase) {
     }
   }
   return f;
-}
-
-bool same_pixels(const media::Frame& a, const media::Frame& b) {
-  if (a.width != b.width || a.height != b.height) return false;
-  for (int y = 0; y < a.height; ++y) {
-    if (std::memcmp(a.row(y), b.row(y), static_cast<std::size_t>(a.width) * 4) != 0) return false;
-  }
-  return true;
 }
 
 TEST(Img2ImgEngine, WarmsUpThenReturnsFramesAtTheStreamSize) {
@@ -314,14 +310,6 @@ TEST(Img2ImgEngine, LoadErrorsNameTheProblem) {
 
 // ---- img2img as the live session's mode --------------------------------------
 // (The session's own behaviour with any mode: tests/app/live_session_test.cpp.)
-
-bool wait_for_frames(LiveSession& s, DisplayFrames& f, std::uint64_t* seq, int count) {
-  for (int i = 0; i < 400 && count > 0; ++i) {
-    if (s.latest(f, seq)) --count;
-    std::this_thread::sleep_for(10ms);
-  }
-  return count == 0;
-}
 
 TEST(LiveSessionProcessor, Img2ImgRunsLiveAndRecords) {
   auto engine = std::make_shared<Img2ImgEngine>(tiny_models(), tiny_settings());

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "base/error.h"
+#include "tests/common/live_session_util.h"
 #include "media/audio.h"
 #include "media/source_spec.h"
 #include "media/video_reader.h"
@@ -20,23 +21,10 @@
 namespace sc::app {
 namespace {
 
+using test::same_pixels;
+using test::wait_for_frames;
+
 using namespace std::chrono_literals;
-
-bool same_pixels(const media::Frame& a, const media::Frame& b) {
-  if (a.width != b.width || a.height != b.height) return false;
-  for (int y = 0; y < a.height; ++y) {
-    if (std::memcmp(a.row(y), b.row(y), static_cast<std::size_t>(a.width) * 4) != 0) return false;
-  }
-  return true;
-}
-
-bool wait_for_frames(LiveSession& s, DisplayFrames& f, std::uint64_t* seq, int count) {
-  for (int i = 0; i < 400 && count > 0; ++i) {
-    if (s.latest(f, seq)) --count;
-    std::this_thread::sleep_for(10ms);
-  }
-  return count == 0;
-}
 
 class Invert final : public Mode {
  public:
