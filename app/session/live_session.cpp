@@ -231,12 +231,13 @@ void LiveSession::worker_loop() {
     newest_pts_us_ = frame->pts_us;
     const auto t0 = Clock::now();
     media::Frame input = std::move(*frame);
-    if (!mode || !mode->consumes().video) {
+    if (!mode) {
       // Passthrough: the output is the input itself (shared pixels, no copy).
       process_.tick(std::chrono::duration<double>(Clock::now() - t0).count());
       show_and_record(input, input, scaler);
       continue;
     }
+    if (!mode->consumes().video) continue;  // the mode makes the picture (from sound, ...)
     out.begin(&input);
     try {
       mode->on_video(input, out);  // none while warming up; the results are shown and recorded
@@ -352,12 +353,15 @@ void LiveSession::start_recording(const RecordSettings& settings) {
   media::WriterOptions w;
   w.width = current.width & ~1;
   w.height = current.height & ~1;
-  w.fps = source_ && source_->info().fps > 0 ? source_->info().fps : 30;
+  const std::shared_ptr<Mode> m = mode();
+  if (m && m->output_fps() > 0)
+    w.fps = m->output_fps();
+  else
+    w.fps = source_ && source_->info().fps > 0 ? source_->info().fps : 30;
   w.crf = settings.quality;
   w.encoder = settings.encoder;
   w.timing = media::FrameTiming::kFramePts;
   // A track for the microphone (or the mode's own audio) when there is one.
-  const std::shared_ptr<Mode> m = mode();
   const bool audio = audio_reader_ != nullptr || (m && m->consumes().audio);
   if (audio) {
     w.audio_sample_rate = kAudioFormat.sample_rate;

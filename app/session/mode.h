@@ -50,7 +50,7 @@ class ModeOutput {
 class Mode {
  public:
   struct Streams {
-    bool video = true;   // takes the source's frames
+    bool video = true;   // takes the source's frames (false: it makes the picture; the source's is not shown)
     bool audio = false;  // takes the microphone / audio file (and then makes the recorded audio)
     bool text = false;   // takes questions and prompts
   };
@@ -58,6 +58,10 @@ class Mode {
   virtual ~Mode() = default;
   virtual std::string name() const = 0;
   virtual Streams consumes() const { return {}; }
+  // The rate of the pictures it makes when that is its own (a talking head
+  // makes 25 fps whatever the camera does); 0: one picture per source frame.
+  // Recordings are timed at this rate.
+  virtual double output_fps() const { return 0; }
   // Run on the session's worker thread, one at a time, in arrival order per
   // stream. They throw sc::Error; the session then reports it and falls back
   // to passthrough, so the stream never dies.

@@ -181,6 +181,64 @@ StreamSpan audio_span(const std::string& path) {
   return s;
 }
 
+// Listens: takes the microphone and makes the picture (25 fps, one per 40 ms
+// of sound, grey level from the loudness) and the recorded sound itself, as
+// the talking head will.
+class Listener final : public Mode {
+ public:
+  std::string name() const override { return "listener"; }
+  Streams consumes() const override { return {.video = false, .audio = true}; }
+  double output_fps() const override { return 25; }
+  void on_audio(const media::AudioChunk& chunk, ModeOutput& out) override {
+    if (next_pts_us >= 0 && std::llabs(chunk.pts_us - next_pts_us) > 1000) ++discontinuities;
+    next_pts_us = chunk.pts_us + std::int64_t(chunk.frames()) * 1000000 / chunk.sample_rate;
+    if (first_pts_us < 0) first_pts_us = chunk.pts_us;
+    samples += std::int64_t(chunk.frames());
+    for (float v : chunk.samples) peak = std::max(peak, std::abs(v));
+    // Every 40 ms of sound heard so far, one picture.
+    for (; frames * 40000 <= next_pts_us - first_pts_us; ++frames) {
+      media::Frame f = media::Frame::make_rgba(32, 32);
+      for (int y = 0; y < 32; ++y) std::memset(f.row(y), int(peak * 255), 32 * 4);
+      f.pts_us = first_pts_us + frames * 40000;
+      f.capture_time = chunk.capture_time;
+      out.video(std::move(f));
+      peak = 0;
+    }
+    out.audio(chunk);
+  }
+  std::int64_t next_pts_us = -1, first_pts_us = -1, samples = 0, frames = 0;
+  float peak = 0;
+  int discontinuities = 0;
+};
+
+TEST(LiveSession, AModeThatListensGetsTheMicrophoneAndMakesThePictureAndSound) {
+  const std::filesystem::path out = std::filesystem::path(SC_TEST_TMP_DIR) / "session_listener.mp4";
+  std::filesystem::remove(out);
+  LiveSession s;
+  auto listener = std::make_shared<Listener>();
+  s.set_mode(listener);
+  s.start("test:64x48@30");  // the camera runs (at another rate), but this mode does not take it
+  s.start_audio("tone:440");
+  DisplayFrames f;
+  std::uint64_t seq = 0;
+  ASSERT_TRUE(wait_for_frames(s, f, &seq, 3));
+  EXPECT_EQ(f.output.width, 32);      // the mode's picture, not the source's
+  EXPECT_GT(f.output.row(5)[0], 20);  // the tone (amplitude 1/8): not black
+  s.start_recording({out.string(), 23, "libx264"});
+  std::this_thread::sleep_for(1500ms);
+  const RecordingStatus st = s.stop_recording();
+  s.stop_audio();
+  s.stop();
+  EXPECT_TRUE(s.take_errors().empty());
+  EXPECT_EQ(listener->discontinuities, 0);  // every chunk, in order
+  EXPECT_GT(listener->samples, 48000);      // over a second of it
+  EXPECT_GE(st.frames, 10);
+  const StreamSpan v = video_span(out.string());
+  const StreamSpan a = audio_span(out.string());
+  EXPECT_GT(a.end_s - a.start_s, 1.0);
+  EXPECT_LE(std::abs(a.end_s - v.end_s), 0.1) << "audio ends at " << a.end_s << " s, video at " << v.end_s;
+}
+
 TEST(LiveSession, TheMicrophoneIsRecordedInSyncWithAPassthroughPicture) {
   const std::filesystem::path out = std::filesystem::path(SC_TEST_TMP_DIR) / "session_mic.mp4";
   std::filesystem::remove(out);
