@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 #include <iterator>
+#include <limits>
 #include <type_traits>
 
 #include <fmt/format.h>
@@ -442,6 +443,30 @@ Tensor tanh(const Tensor& x) { return unary_op("tanh", cpu::UnaryOp::kTanh, x); 
 Tensor sigmoid(const Tensor& x) { return unary_op("sigmoid", cpu::UnaryOp::kSigmoid, x); }
 Tensor scale(const Tensor& x, float factor) { return unary_op("scale", cpu::UnaryOp::kScale, x, factor); }
 Tensor add_scalar(const Tensor& x, float value) { return unary_op("add_scalar", cpu::UnaryOp::kAddScalar, x, value); }
+Tensor exp(const Tensor& x) { return unary_op("exp", cpu::UnaryOp::kExp, x); }
+Tensor log(const Tensor& x) { return unary_op("log", cpu::UnaryOp::kLog, x); }
+Tensor sqrt(const Tensor& x) { return unary_op("sqrt", cpu::UnaryOp::kSqrt, x); }
+Tensor abs(const Tensor& x) { return unary_op("abs", cpu::UnaryOp::kAbs, x); }
+Tensor reciprocal(const Tensor& x) { return unary_op("reciprocal", cpu::UnaryOp::kReciprocal, x); }
+Tensor erf(const Tensor& x) { return unary_op("erf", cpu::UnaryOp::kErf, x); }
+Tensor sin(const Tensor& x) { return unary_op("sin", cpu::UnaryOp::kSin, x); }
+Tensor cos(const Tensor& x) { return unary_op("cos", cpu::UnaryOp::kCos, x); }
+Tensor leaky_relu(const Tensor& x, float negative_slope) {
+  return unary_op("leaky_relu", cpu::UnaryOp::kLeakyRelu, x, negative_slope);
+}
+Tensor pow_scalar(const Tensor& x, float exponent) {
+  return unary_op("pow_scalar", cpu::UnaryOp::kPowScalar, x, exponent);
+}
+
+Tensor clamp(const Tensor& x, float lo, float hi) {
+  require_float("clamp", "x", x);
+  if (lo > hi) throw Error("clamp: lower bound {} is above the upper bound {}", lo, hi);
+  Tensor out = x;
+  if (lo > -std::numeric_limits<float>::infinity()) out = unary_op("clamp", cpu::UnaryOp::kClampMin, out, lo);
+  if (hi < std::numeric_limits<float>::infinity()) out = unary_op("clamp", cpu::UnaryOp::kClampMax, out, hi);
+  // Unbounded on both sides is still a new tensor, as every op returns.
+  return out.shares_storage_with(x) ? x.clone() : out;
+}
 
 Tensor geglu(const Tensor& x) {
   require_float("geglu", "x", x);
@@ -462,6 +487,9 @@ Tensor add(const Tensor& a, const Tensor& b) { return binary_op("add", cpu::Bina
 Tensor sub(const Tensor& a, const Tensor& b) { return binary_op("sub", cpu::BinaryOp::kSub, a, b); }
 Tensor mul(const Tensor& a, const Tensor& b) { return binary_op("mul", cpu::BinaryOp::kMul, a, b); }
 Tensor div(const Tensor& a, const Tensor& b) { return binary_op("div", cpu::BinaryOp::kDiv, a, b); }
+Tensor pow(const Tensor& a, const Tensor& b) { return binary_op("pow", cpu::BinaryOp::kPow, a, b); }
+Tensor maximum(const Tensor& a, const Tensor& b) { return binary_op("maximum", cpu::BinaryOp::kMax, a, b); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return binary_op("minimum", cpu::BinaryOp::kMin, a, b); }
 
 // ---- layout ----------------------------------------------------------------
 
@@ -637,6 +665,25 @@ Tensor upsample_nearest2x_nhwc(const Tensor& x) {
   return out;
 }
 
+Tensor resize2d(const Tensor& x, const Resize2dParams& p) {
+  require_float("resize2d", "x", x);
+  if (x.rank() < 2) throw Error("resize2d: x must be [..., H, W]; got {}", x.describe());
+  if (p.out_h < 1 || p.out_w < 1 || p.out_h > (1 << 24) || p.out_w > (1 << 24)) {
+    throw Error("resize2d: output size {}x{} of {} must be 1 to 2^24 per axis", p.out_h, p.out_w, x.describe());
+  }
+  if (x.dim(-1) == 0 || x.dim(-2) == 0) throw Error("resize2d: cannot resize the empty image {}", x.describe());
+  for (float s : p.scale) {
+    if (!(s >= 0.0f) || std::isinf(s)) throw Error("resize2d: scale {} must be finite and > 0 (or 0: out / in)", s);
+  }
+  Shape shape = x.shape();
+  shape[shape.rank() - 2] = p.out_h;
+  shape[shape.rank() - 1] = p.out_w;
+  Tensor out = Tensor::empty(shape, x.dtype(), x.device());
+  dispatch(
+      "resize2d", x.device(), [&] { cpu::resize2d(x, p, out); }, SC_CUDA_KERNEL(cuda::resize2d(x, p, out)));
+  return out;
+}
+
 namespace {
 
 Tensor pool_op(const char* op, const Tensor& x, const Pool2dParams& p, bool is_max) {
@@ -716,6 +763,70 @@ Tensor rope(const Tensor& x, std::int64_t start_pos, const RopeOptions& options)
 }
 
 // ---- reductions ------------------------------------------------------------
+
+namespace {
+
+Tensor reduce_op(const char* op, cpu::ReduceOp kind, const Tensor& x, std::span<const int> dims, bool keepdim) {
+  require_float(op, "x", x);
+  std::vector<bool> reduced(static_cast<std::size_t>(x.rank()), false);
+  for (int d : dims) {
+    if (d < -x.rank() || d >= x.rank()) throw Error("{}: dim {} is out of range for {}", op, d, x.describe());
+    const int a = d < 0 ? d + x.rank() : d;
+    if (reduced[static_cast<std::size_t>(a)])
+      throw Error("{}: dim {} appears twice in [{}]", op, a, fmt::join(dims, ", "));
+    reduced[static_cast<std::size_t>(a)] = true;
+  }
+  // Runs of adjacent reduced dims become one dim of a view, so each run is
+  // one kernel call: [N, C, H, W] over (2, 3) is [N, C, H * W] over 2.
+  std::vector<std::int64_t> merged;
+  std::vector<int> runs;  // dims of `merged` to reduce
+  for (int d = 0; d < x.rank(); ++d) {
+    const bool r = reduced[static_cast<std::size_t>(d)];
+    if (r && d > 0 && reduced[static_cast<std::size_t>(d - 1)]) {
+      merged.back() *= x.dim(d);
+    } else {
+      if (r) runs.push_back(static_cast<int>(merged.size()));
+      merged.push_back(x.dim(d));
+    }
+  }
+  Tensor cur = x.reshape(Shape(merged));
+  Shape kept = x.shape();
+  for (int d = 0; d < x.rank(); ++d)
+    if (reduced[static_cast<std::size_t>(d)]) kept[d] = 1;
+  if (runs.empty()) return x.clone();
+  for (int d : runs) {
+    if (cur.dim(d) == 0 && (kind == cpu::ReduceOp::kMax || kind == cpu::ReduceOp::kMin)) {
+      throw Error("{}: cannot take the {} of an empty dimension of {}", op, kind == cpu::ReduceOp::kMax ? "max" : "min",
+                  x.describe());
+    }
+    Shape s = cur.shape();
+    s[d] = 1;
+    Tensor out = Tensor::empty(s, x.dtype(), x.device());
+    dispatch(
+        op, x.device(), [&] { cpu::reduce(kind, cur, d, out); }, SC_CUDA_KERNEL(cuda::reduce(kind, cur, d, out)));
+    cur = out;
+  }
+  if (keepdim) return cur.reshape(kept);
+  std::vector<std::int64_t> dropped;
+  for (int d = 0; d < x.rank(); ++d)
+    if (!reduced[static_cast<std::size_t>(d)]) dropped.push_back(x.dim(d));
+  return cur.reshape(Shape(dropped));
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x, std::span<const int> dims, bool keepdim) {
+  return reduce_op("sum", cpu::ReduceOp::kSum, x, dims, keepdim);
+}
+Tensor mean(const Tensor& x, std::span<const int> dims, bool keepdim) {
+  return reduce_op("mean", cpu::ReduceOp::kMean, x, dims, keepdim);
+}
+Tensor amax(const Tensor& x, std::span<const int> dims, bool keepdim) {
+  return reduce_op("amax", cpu::ReduceOp::kMax, x, dims, keepdim);
+}
+Tensor amin(const Tensor& x, std::span<const int> dims, bool keepdim) {
+  return reduce_op("amin", cpu::ReduceOp::kMin, x, dims, keepdim);
+}
 
 Tensor cumsum(const Tensor& x, int dim) {
   require_defined("cumsum", "x", x);

@@ -92,6 +92,26 @@ Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);
 Tensor scale(const Tensor& x, float factor);
 Tensor add_scalar(const Tensor& x, float value);
+// The C library's functions elementwise (NaN in, NaN out; log and sqrt of
+// negative values are NaN, log(0) is -inf, reciprocal(0) is inf).
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor abs(const Tensor& x);
+Tensor reciprocal(const Tensor& x);  // 1 / x
+Tensor erf(const Tensor& x);
+Tensor sin(const Tensor& x);
+Tensor cos(const Tensor& x);
+Tensor leaky_relu(const Tensor& x, float negative_slope = 0.01f);
+Tensor pow_scalar(const Tensor& x, float exponent);  // std::pow(x, exponent)
+// min(max(x, lo), hi); NaN stays NaN (torch.clamp). Either bound may be
+// left out (-inf / inf) and then costs nothing.
+Tensor clamp(const Tensor& x, float lo, float hi);
+// Binary, broadcasting like add: std::pow(a, b), and the larger / smaller of
+// a and b (NaN if either is NaN, like torch.maximum / torch.minimum).
+Tensor pow(const Tensor& a, const Tensor& b);
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
 // x [..., 2n] -> x[..., :n] * gelu(x[..., n:]) (diffusers' GEGLU after its
 // projection); one fused kernel on CUDA.
 Tensor geglu(const Tensor& x);
@@ -120,6 +140,29 @@ struct Pool2dParams {
   std::array<std::int64_t, 2> stride{2, 2};
   std::array<std::int64_t, 2> padding{0, 0};
 };
+// Resizes x [..., H, W] to [..., out_h, out_w] (torch's interpolate and
+// ONNX's Resize for nearest and linear modes). Each output coordinate maps
+// to an input one by `coords`, with scale = out / in unless given (ONNX
+// Resize's scales input: the coordinate map uses the scale as written, not
+// the rounded size ratio). Linear clamps the source coordinate to the input
+// and blends the two nearest taps per axis; nearest rounds it by `rounding`
+// and clamps the index.
+enum class ResizeMode { kNearest, kLinear };
+enum class ResizeCoords {
+  kHalfPixel,         // (o + 0.5) / scale - 0.5
+  kPytorchHalfPixel,  // the same, but 0 when the output has one element
+  kAlignCorners,      // o * (in - 1) / (out - 1)
+  kAsymmetric         // o / scale
+};
+enum class ResizeRounding { kRoundPreferFloor, kRoundPreferCeil, kFloor, kCeil };
+struct Resize2dParams {
+  std::int64_t out_h = 0, out_w = 0;
+  ResizeMode mode = ResizeMode::kNearest;
+  ResizeCoords coords = ResizeCoords::kHalfPixel;
+  ResizeRounding rounding = ResizeRounding::kRoundPreferFloor;  // nearest only
+  std::array<float, 2> scale{0.0f, 0.0f};                       // 0: out / in
+};
+Tensor resize2d(const Tensor& x, const Resize2dParams& params);
 // Padding counts toward the divisor (PyTorch's count_include_pad=True).
 Tensor avg_pool2d(const Tensor& x, const Pool2dParams& params = {});
 Tensor max_pool2d(const Tensor& x, const Pool2dParams& params = {});
@@ -154,6 +197,14 @@ Tensor rope(const Tensor& x, const Tensor& positions, const RopeOptions& options
 Tensor rope(const Tensor& x, std::int64_t start_pos, const RopeOptions& options = {});
 
 // ---- reductions ------------------------------------------------------------
+// Over the given dimensions (each once; negative ones count from the back),
+// dropping them unless keepdim (torch.sum / mean / amax / amin). Sums
+// accumulate in double on the CPU and f32 on CUDA. An empty reduction sums to
+// 0 and averages to NaN; amax / amin of an empty dimension are an error.
+Tensor sum(const Tensor& x, std::span<const int> dims, bool keepdim = false);
+Tensor mean(const Tensor& x, std::span<const int> dims, bool keepdim = false);
+Tensor amax(const Tensor& x, std::span<const int> dims, bool keepdim = false);
+Tensor amin(const Tensor& x, std::span<const int> dims, bool keepdim = false);
 Tensor cumsum(const Tensor& x, int dim);
 Tensor argmax(const Tensor& x, int dim, bool keepdim = false);  // i64; first of equal maxima
 struct TopK {
@@ -165,8 +216,10 @@ TopK topk(const Tensor& x, std::int64_t k, int dim = -1, bool largest = true);
 
 // ---- which device runs which op ------------------------------------------
 // One enumerator per backend entry point of engine/op_list.inc. Some public
-// ops share one: silu, gelu, quick_gelu, relu, tanh, sigmoid, scale and
-// add_scalar are kUnary; add, sub, mul and div are kBinary.
+// ops share one: silu, gelu, quick_gelu, relu, tanh, sigmoid, scale,
+// add_scalar, exp, log, sqrt, abs, reciprocal, erf, sin, cos, leaky_relu,
+// pow_scalar and clamp are kUnary; add, sub, mul, div, pow, maximum and
+// minimum are kBinary; sum, mean, amax and amin are kReduce.
 enum class Op {
 #define SC_OP(Enum, kernel, cpu, cuda, params) Enum,
 #include "engine/op_list.inc"

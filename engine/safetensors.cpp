@@ -363,6 +363,74 @@ Tensor SafetensorsFile::load(std::string_view tensor, const Shape& expected, DTy
   return load(tensor);
 }
 
+// ---- writing ----------------------------------------------------------------
+
+namespace {
+
+const char* safetensors_dtype(DType dtype) {
+  switch (dtype) {
+    case DType::kF32:
+      return "F32";
+    case DType::kF16:
+      return "F16";
+    case DType::kBF16:
+      return "BF16";
+    case DType::kI32:
+      return "I32";
+    case DType::kI64:
+      return "I64";
+    case DType::kU8:
+      return "U8";
+  }
+  return "?";
+}
+
+}  // namespace
+
+void write_safetensors(const std::filesystem::path& path, const std::map<std::string, Tensor>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  json header = json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::vector<Tensor> host;
+  host.reserve(tensors.size());
+  std::uint64_t offset = 0;
+  for (const auto& [name, t] : tensors) {
+    if (name == "__metadata__")
+      throw Error("safetensors file '{}': '__metadata__' cannot name a tensor", path.string());
+    if (!t.defined()) throw Error("safetensors file '{}': tensor '{}' is undefined", path.string(), name);
+    host.push_back(t.to(Device::kCpu));
+    header[name] = {{"dtype", safetensors_dtype(t.dtype())},
+                    {"shape", t.shape().to_vector()},
+                    {"data_offsets", {offset, offset + t.nbytes()}}};
+    offset += t.nbytes();
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+  const std::filesystem::path tmp = path.string() + ".partial";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error("safetensors file '{}': cannot create: {}", tmp.string(), errno_text(errno));
+    char length[8];
+    for (int i = 0; i < 8; ++i) length[i] = static_cast<char>((text.size() >> (8 * i)) & 0xff);
+    out.write(length, 8);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    for (const Tensor& t : host)
+      out.write(static_cast<const char*>(t.raw_data()), static_cast<std::streamsize>(t.nbytes()));
+    out.flush();
+    if (!out) {
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+      throw Error("safetensors file '{}': writing failed (disk full?)", path.string());
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw Error("safetensors file '{}': cannot move the written file into place: {}", path.string(), ec.message());
+  }
+}
+
 // ---- sharded checkpoints ---------------------------------------------------
 
 std::map<std::string, std::string> parse_safetensors_index(std::string_view text, const std::string& source) {

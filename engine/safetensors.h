@@ -68,6 +68,15 @@ class SafetensorsFile {
 // next to the index. Errors name `source`.
 std::map<std::string, std::string> parse_safetensors_index(std::string_view json, const std::string& source);
 
+// Writes `tensors` as a safetensors file (the format's own layout: names
+// sorted, header padded with spaces to 8 bytes so every tensor is aligned).
+// Any engine dtype; tensors on the GPU are copied to the host first. The file
+// is written beside `path` under a temporary name and renamed into place, so
+// a failed write never leaves a half file where the old one was. Errors name
+// the file.
+void write_safetensors(const std::filesystem::path& path, const std::map<std::string, Tensor>& tensors,
+                       const std::map<std::string, std::string>& metadata = {});
+
 class Checkpoint {
  public:
   // A .safetensors file, a .safetensors.index.json, or a folder with exactly

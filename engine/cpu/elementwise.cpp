@@ -50,6 +50,43 @@ void unary(UnaryOp op, const Tensor& x, float param, Tensor& out) {
       case UnaryOp::kAddScalar:
         for (std::int64_t i = 0; i < n; ++i) ys[i] = xs[i] + param;
         break;
+      case UnaryOp::kExp:
+        for (std::int64_t i = 0; i < n; ++i) ys[i] = std::exp(xs[i]);
+        break;
+      case UnaryOp::kLog:
+        for (std::int64_t i = 0; i < n; ++i) ys[i] = std::log(xs[i]);
+        break;
+      case UnaryOp::kSqrt:
+        for (std::int64_t i = 0; i < n; ++i) ys[i] = std::sqrt(xs[i]);
+        break;
+      case UnaryOp::kAbs:
+        for (std::int64_t i = 0; i < n; ++i) ys[i] = std::fabs(xs[i]);
+        break;
+      case UnaryOp::kReciprocal:
+        for (std::int64_t i = 0; i < n; ++i) ys[i] = 1.0f / xs[i];
+        break;
+      case UnaryOp::kErf:
+        for (std::int64_t i = 0; i < n; ++i) ys[i] = std::erf(xs[i]);
+        break;
+      case UnaryOp::kSin:
+        for (std::int64_t i = 0; i < n; ++i) ys[i] = std::sin(xs[i]);
+        break;
+      case UnaryOp::kCos:
+        for (std::int64_t i = 0; i < n; ++i) ys[i] = std::cos(xs[i]);
+        break;
+      case UnaryOp::kLeakyRelu:
+        for (std::int64_t i = 0; i < n; ++i) ys[i] = xs[i] < 0.0f ? xs[i] * param : xs[i];
+        break;
+      case UnaryOp::kPowScalar:
+        for (std::int64_t i = 0; i < n; ++i) ys[i] = std::pow(xs[i], param);
+        break;
+      // Comparisons that keep NaN (a NaN compares false, so it passes through).
+      case UnaryOp::kClampMin:
+        for (std::int64_t i = 0; i < n; ++i) ys[i] = xs[i] < param ? param : xs[i];
+        break;
+      case UnaryOp::kClampMax:
+        for (std::int64_t i = 0; i < n; ++i) ys[i] = xs[i] > param ? param : xs[i];
+        break;
     }
   });
 }
@@ -62,7 +99,11 @@ inline float apply(float a, float b) {
   if constexpr (kOp == BinaryOp::kAdd) return a + b;
   if constexpr (kOp == BinaryOp::kSub) return a - b;
   if constexpr (kOp == BinaryOp::kMul) return a * b;
-  return a / b;
+  if constexpr (kOp == BinaryOp::kDiv) return a / b;
+  if constexpr (kOp == BinaryOp::kPow) return std::pow(a, b);
+  // NaN on either side gives NaN (torch.maximum / minimum).
+  if constexpr (kOp == BinaryOp::kMax) return std::isnan(a) || a > b ? a : b;
+  return std::isnan(a) || a < b ? a : b;
 }
 
 template <BinaryOp kOp>
@@ -158,6 +199,12 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
       return binary_impl<BinaryOp::kMul>(a, b, out);
     case BinaryOp::kDiv:
       return binary_impl<BinaryOp::kDiv>(a, b, out);
+    case BinaryOp::kPow:
+      return binary_impl<BinaryOp::kPow>(a, b, out);
+    case BinaryOp::kMax:
+      return binary_impl<BinaryOp::kMax>(a, b, out);
+    case BinaryOp::kMin:
+      return binary_impl<BinaryOp::kMin>(a, b, out);
   }
 }
 

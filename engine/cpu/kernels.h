@@ -14,8 +14,33 @@
 
 namespace sc::engine::cpu {
 
-enum class UnaryOp { kSilu, kGelu, kGeluTanh, kQuickGelu, kRelu, kTanh, kSigmoid, kScale, kAddScalar };
-enum class BinaryOp { kAdd, kSub, kMul, kDiv };
+// param: kScale's factor, kAddScalar's value, kLeakyRelu's negative slope,
+// kPowScalar's exponent, kClampMin's lower and kClampMax's upper bound.
+enum class UnaryOp {
+  kSilu,
+  kGelu,
+  kGeluTanh,
+  kQuickGelu,
+  kRelu,
+  kTanh,
+  kSigmoid,
+  kScale,
+  kAddScalar,
+  kExp,
+  kLog,
+  kSqrt,
+  kAbs,
+  kReciprocal,
+  kErf,
+  kSin,
+  kCos,
+  kLeakyRelu,
+  kPowScalar,
+  kClampMin,
+  kClampMax
+};
+enum class BinaryOp { kAdd, kSub, kMul, kDiv, kPow, kMax, kMin };
+enum class ReduceOp { kSum, kMean, kMax, kMin };
 
 // Every entry of engine/op_list.inc whose cpu column says KERNEL, with the
 // list's signature.

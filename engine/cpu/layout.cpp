@@ -10,6 +10,7 @@
 #include "base/thread_pool.h"
 #include "engine/cpu/kernels.h"
 #include "engine/image_math.h"
+#include "engine/resize_math.h"
 
 namespace sc::engine::cpu {
 
@@ -217,6 +218,47 @@ void upsample_nearest2x_nhwc(const Tensor& x, Tensor& out) {
                      std::memcpy(dst + ix * c, src + ix / 2 * c, c * sizeof(float));
                  }
                });
+}
+
+void resize2d(const Tensor& x, const Resize2dParams& p, Tensor& out) {
+  const std::int64_t h = x.dim(-2), w = x.dim(-1), oh = out.dim(-2), ow = out.dim(-1);
+  const std::int64_t planes = x.numel() / (h * w);  // h, w >= 1: ops.cpp refuses empty images
+  const float sy = resize_math::effective_scale(p.scale[0], oh, h);
+  const float sx = resize_math::effective_scale(p.scale[1], ow, w);
+  // One table per axis: every row and column reads the same taps.
+  std::vector<resize_math::Tap> ty(static_cast<std::size_t>(oh)), tx(static_cast<std::size_t>(ow));
+  const bool linear = p.mode == ResizeMode::kLinear;
+  for (std::int64_t o = 0; o < oh; ++o) {
+    ty[static_cast<std::size_t>(o)] = linear ? resize_math::linear(p, o, oh, h, sy)
+                                             : resize_math::Tap{resize_math::nearest(p, o, oh, h, sy), 0, 0.0f};
+  }
+  for (std::int64_t o = 0; o < ow; ++o) {
+    tx[static_cast<std::size_t>(o)] = linear ? resize_math::linear(p, o, ow, w, sx)
+                                             : resize_math::Tap{resize_math::nearest(p, o, ow, w, sx), 0, 0.0f};
+  }
+  const float* px = x.data<float>();
+  float* py = out.data<float>();
+  parallel_for(planes * oh, std::max<std::int64_t>(1, 4096 / ow), [&](std::int64_t r0, std::int64_t r1) {
+    for (std::int64_t row = r0; row < r1; ++row) {
+      const std::int64_t plane = row / oh;
+      const resize_math::Tap& y = ty[static_cast<std::size_t>(row % oh)];
+      const float* src = px + plane * h * w;
+      float* dst = py + row * ow;
+      if (!linear) {
+        const float* line = src + y.lo * w;
+        for (std::int64_t o = 0; o < ow; ++o) dst[o] = line[tx[static_cast<std::size_t>(o)].lo];
+        continue;
+      }
+      const float* top = src + y.lo * w;
+      const float* bottom = src + y.hi * w;
+      for (std::int64_t o = 0; o < ow; ++o) {
+        const resize_math::Tap& t = tx[static_cast<std::size_t>(o)];
+        const float a = top[t.lo] + (top[t.hi] - top[t.lo]) * t.w;
+        const float b = bottom[t.lo] + (bottom[t.hi] - bottom[t.lo]) * t.w;
+        dst[o] = a + (b - a) * y.w;
+      }
+    }
+  });
 }
 
 void rgba8_to_image(const Tensor& rgba, Tensor& out) {

@@ -1,4 +1,5 @@
-// Position and reduction ops: rotary embedding, cumsum, argmax, top-k.
+// Position and reduction ops: rotary embedding, reduce (sum / mean / max /
+// min), cumsum, argmax, top-k.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -58,6 +59,67 @@ void rope(const Tensor& x, std::span<const std::int64_t> positions, const RopeOp
                    std::copy(xr + rot, xr + d, yr + rot);
                  }
                });
+}
+
+void reduce(ReduceOp op, const Tensor& x, int dim, Tensor& out) {
+  const AxisSplit s = split_at(x.shape(), dim);
+  const float* px = x.data<float>();
+  float* py = out.data<float>();
+  const bool is_sum = op == ReduceOp::kSum || op == ReduceOp::kMean;
+  // Means divide the double sum once, so a mean of equal values is exact.
+  const double divisor = op == ReduceOp::kMean ? static_cast<double>(s.size) : 1.0;
+  auto pick = [op](float best, float v) {
+    // NaN wins, as in torch.amax / amin.
+    if (std::isnan(best)) return best;
+    if (std::isnan(v)) return v;
+    return op == ReduceOp::kMax ? (v > best ? v : best) : (v < best ? v : best);
+  };
+  if (s.inner == 1) {
+    parallel_for(s.outer, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(s.size, 1)),
+                 [&](std::int64_t o0, std::int64_t o1) {
+                   for (std::int64_t o = o0; o < o1; ++o) {
+                     const float* xp = px + o * s.size;
+                     if (is_sum) {
+                       double acc = 0.0;
+                       for (std::int64_t j = 0; j < s.size; ++j) acc += xp[j];
+                       py[o] = static_cast<float>(acc / divisor);
+                     } else {
+                       float best = xp[0];
+                       for (std::int64_t j = 1; j < s.size; ++j) best = pick(best, xp[j]);
+                       py[o] = best;
+                     }
+                   }
+                 });
+    return;
+  }
+  // Reduced dim in the middle: walk rows of contiguous values so the reads
+  // stay sequential, accumulating a chunk of one output row at a time
+  // (chunks, so a single outer row still spreads over the pool).
+  constexpr std::int64_t kChunk = 1024;
+  const std::int64_t chunks = (s.inner + kChunk - 1) / kChunk;
+  parallel_for(s.outer * chunks, 1, [&](std::int64_t t0, std::int64_t t1) {
+    std::vector<double> acc(static_cast<std::size_t>(kChunk));
+    for (std::int64_t t = t0; t < t1; ++t) {
+      const std::int64_t o = t / chunks, i0 = (t % chunks) * kChunk;
+      const std::int64_t n = std::min(kChunk, s.inner - i0);
+      const float* xp = px + o * s.size * s.inner + i0;
+      float* yp = py + o * s.inner + i0;
+      if (is_sum) {
+        std::fill(acc.begin(), acc.begin() + n, 0.0);
+        for (std::int64_t j = 0; j < s.size; ++j) {
+          const float* row = xp + j * s.inner;
+          for (std::int64_t i = 0; i < n; ++i) acc[static_cast<std::size_t>(i)] += row[i];
+        }
+        for (std::int64_t i = 0; i < n; ++i) yp[i] = static_cast<float>(acc[static_cast<std::size_t>(i)] / divisor);
+      } else {
+        std::copy(xp, xp + n, yp);
+        for (std::int64_t j = 1; j < s.size; ++j) {
+          const float* row = xp + j * s.inner;
+          for (std::int64_t i = 0; i < n; ++i) yp[i] = pick(yp[i], row[i]);
+        }
+      }
+    }
+  });
 }
 
 void cumsum(const Tensor& x, int dim, Tensor& out) {

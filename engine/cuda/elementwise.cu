@@ -79,6 +79,30 @@ __device__ __forceinline__ float unary_value(UnaryOp op, float v, float param) {
       return v * param;
     case UnaryOp::kAddScalar:
       return v + param;
+    case UnaryOp::kExp:
+      return expf(v);
+    case UnaryOp::kLog:
+      return logf(v);
+    case UnaryOp::kSqrt:
+      return sqrtf(v);
+    case UnaryOp::kAbs:
+      return fabsf(v);
+    case UnaryOp::kReciprocal:
+      return 1.0f / v;
+    case UnaryOp::kErf:
+      return erff(v);
+    case UnaryOp::kSin:
+      return sinf(v);
+    case UnaryOp::kCos:
+      return cosf(v);
+    case UnaryOp::kLeakyRelu:
+      return v < 0.0f ? v * param : v;
+    case UnaryOp::kPowScalar:
+      return powf(v, param);
+    case UnaryOp::kClampMin:
+      return v < param ? param : v;
+    case UnaryOp::kClampMax:
+      return v > param ? param : v;
   }
   return v;
 }
@@ -115,7 +139,10 @@ __device__ __forceinline__ float apply(float a, float b) {
   if constexpr (kOp == BinaryOp::kAdd) return a + b;
   if constexpr (kOp == BinaryOp::kSub) return a - b;
   if constexpr (kOp == BinaryOp::kMul) return a * b;
-  return a / b;
+  if constexpr (kOp == BinaryOp::kDiv) return a / b;
+  if constexpr (kOp == BinaryOp::kPow) return powf(a, b);
+  if constexpr (kOp == BinaryOp::kMax) return isnan(a) || a > b ? a : b;
+  return isnan(a) || a < b ? a : b;
 }
 
 template <typename T, BinaryOp kOp>
@@ -243,6 +270,15 @@ void launch_binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
       break;
     case BinaryOp::kDiv:
       go(std::integral_constant<BinaryOp, BinaryOp::kDiv>{});
+      break;
+    case BinaryOp::kPow:
+      go(std::integral_constant<BinaryOp, BinaryOp::kPow>{});
+      break;
+    case BinaryOp::kMax:
+      go(std::integral_constant<BinaryOp, BinaryOp::kMax>{});
+      break;
+    case BinaryOp::kMin:
+      go(std::integral_constant<BinaryOp, BinaryOp::kMin>{});
       break;
   }
 }

@@ -24,6 +24,7 @@ namespace sc::engine::cuda {
 // The kernel selectors are the CPU backend's: ops.cpp hands the same value to
 // either backend.
 using cpu::BinaryOp;
+using cpu::ReduceOp;
 using cpu::UnaryOp;
 
 #define SC_OP(Enum, kernel, cpu, cuda, params) SC_OP_DECLARE_##cuda(kernel, params)

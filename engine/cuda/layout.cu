@@ -8,6 +8,7 @@
 #include "engine/cuda/common.cuh"
 #include "engine/cuda/kernels.h"
 #include "engine/image_math.h"
+#include "engine/resize_math.h"
 
 namespace sc::engine::cuda {
 
@@ -272,6 +273,27 @@ __global__ void pool_kernel(const T* __restrict__ x, T* __restrict__ y, std::int
   }
 }
 
+template <typename T>
+__global__ void resize2d_kernel(const T* __restrict__ x, T* __restrict__ y, std::int64_t n, std::int64_t h,
+                                std::int64_t w, std::int64_t oh, std::int64_t ow, Resize2dParams p, float sy,
+                                float sx) {
+  SC_GRID_STRIDE(i, n) {
+    const std::int64_t ox = i % ow, oy = (i / ow) % oh, plane = i / (ow * oh);
+    const T* src = x + plane * h * w;
+    if (p.mode == ResizeMode::kNearest) {
+      y[i] = src[resize_math::nearest(p, oy, oh, h, sy) * w + resize_math::nearest(p, ox, ow, w, sx)];
+      continue;
+    }
+    const resize_math::Tap ty = resize_math::linear(p, oy, oh, h, sy);
+    const resize_math::Tap tx = resize_math::linear(p, ox, ow, w, sx);
+    const T* top = src + ty.lo * w;
+    const T* bottom = src + ty.hi * w;
+    const float a = to_float(top[tx.lo]) + (to_float(top[tx.hi]) - to_float(top[tx.lo])) * tx.w;
+    const float b = to_float(bottom[tx.lo]) + (to_float(bottom[tx.hi]) - to_float(bottom[tx.lo])) * tx.w;
+    y[i] = from_float<T>(a + (b - a) * ty.w);
+  }
+}
+
 // ---- lookup and position -------------------------------------------------------------
 
 template <typename T, typename I>
@@ -317,6 +339,52 @@ __global__ void rope_kernel(const T* __restrict__ x, T* __restrict__ y, const fl
 }
 
 // ---- reductions -----------------------------------------------------------------------
+
+__device__ __forceinline__ float reduce_pick(ReduceOp op, float best, float v) {
+  if (isnan(best)) return best;
+  if (isnan(v)) return v;
+  return op == ReduceOp::kMax ? (v > best ? v : best) : (v < best ? v : best);
+}
+
+// One thread per output: lanes walk the reduced dim `inner` apart, so a
+// warp's reads of one step are contiguous.
+template <typename T>
+__global__ void reduce_strided_kernel(ReduceOp op, const T* __restrict__ x, T* __restrict__ y, std::int64_t lanes,
+                                      std::int64_t size, std::int64_t inner) {
+  SC_GRID_STRIDE(l, lanes) {
+    const T* xp = x + (l / inner) * size * inner + l % inner;
+    const bool is_sum = op == ReduceOp::kSum || op == ReduceOp::kMean;
+    float acc = is_sum ? 0.0f : to_float(xp[0]);
+    for (std::int64_t j = is_sum ? 0 : 1; j < size; ++j) {
+      const float v = to_float(xp[j * inner]);
+      acc = is_sum ? acc + v : reduce_pick(op, acc, v);
+    }
+    y[l] = from_float<T>(op == ReduceOp::kMean ? acc / static_cast<float>(size) : acc);
+  }
+}
+
+// Contiguous rows (inner == 1): one warp per row, shuffles to combine.
+template <typename T>
+__global__ void reduce_rows_kernel(ReduceOp op, const T* __restrict__ x, T* __restrict__ y, std::int64_t rows,
+                                   std::int64_t size) {
+  const int lane = threadIdx.x % 32;
+  const std::int64_t warps = static_cast<std::int64_t>(gridDim.x) * (blockDim.x / 32);
+  const bool is_sum = op == ReduceOp::kSum || op == ReduceOp::kMean;
+  for (std::int64_t r = blockIdx.x * static_cast<std::int64_t>(blockDim.x / 32) + threadIdx.x / 32; r < rows;
+       r += warps) {
+    const T* xp = x + r * size;
+    float acc = is_sum ? 0.0f : to_float(xp[0]);
+    for (std::int64_t j = lane; j < size; j += 32) {
+      const float v = to_float(xp[j]);
+      acc = is_sum ? acc + v : reduce_pick(op, acc, v);
+    }
+    for (int off = 16; off > 0; off /= 2) {
+      const float o = __shfl_down_sync(0xffffffffu, acc, off);
+      acc = is_sum ? acc + o : reduce_pick(op, acc, o);
+    }
+    if (lane == 0) y[r] = from_float<T>(op == ReduceOp::kMean ? acc / static_cast<float>(size) : acc);
+  }
+}
 
 template <typename T>
 __global__ void cumsum_float_kernel(const T* __restrict__ x, T* __restrict__ y, std::int64_t lanes, std::int64_t size,
@@ -597,6 +665,38 @@ void rope(const Tensor& x, std::span<const std::int64_t> positions, const RopeOp
     using T = decltype(tag);
     rope_kernel<T><<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(
         ptr<T>(x), ptr<T>(out), ptr<float>(ct), ptr<float>(st), n, s, d, rot, options.style == RopeStyle::kInterleaved);
+  });
+  SC_CUDA_LAUNCH_CHECK();
+}
+
+void resize2d(const Tensor& x, const Resize2dParams& p, Tensor& out) {
+  const std::int64_t n = out.numel();
+  if (n == 0) return;
+  const std::int64_t h = x.dim(-2), w = x.dim(-1), oh = out.dim(-2), ow = out.dim(-1);
+  const float sy = resize_math::effective_scale(p.scale[0], oh, h);
+  const float sx = resize_math::effective_scale(p.scale[1], ow, w);
+  dispatch_float(x.dtype(), "resize2d", [&](auto tag) {
+    using T = decltype(tag);
+    resize2d_kernel<T>
+        <<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(ptr<T>(x), ptr<T>(out), n, h, w, oh, ow, p, sy, sx);
+  });
+  SC_CUDA_LAUNCH_CHECK();
+}
+
+void reduce(ReduceOp op, const Tensor& x, int dim, Tensor& out) {
+  const cpu::AxisSplit a = cpu::split_at(x.shape(), dim);
+  const std::int64_t lanes = a.outer * a.inner;
+  if (lanes == 0) return;
+  dispatch_float(x.dtype(), "reduce", [&](auto tag) {
+    using T = decltype(tag);
+    if (a.inner == 1 && a.size >= 64) {
+      constexpr int kWarps = kBlock / 32;
+      reduce_rows_kernel<T>
+          <<<grid_for(lanes, kWarps), kBlock, 0, engine_stream()>>>(op, ptr<T>(x), ptr<T>(out), lanes, a.size);
+    } else {
+      reduce_strided_kernel<T>
+          <<<grid_for(lanes, kBlock), kBlock, 0, engine_stream()>>>(op, ptr<T>(x), ptr<T>(out), lanes, a.size, a.inner);
+    }
   });
   SC_CUDA_LAUNCH_CHECK();
 }

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -603,7 +604,40 @@ std::vector<std::pair<std::string, UnaryFn>> unary_ops() {
       {"scale -0.125", [](const Tensor& x) { return scale(x, -0.125f); }},
       {"add_scalar 1", [](const Tensor& x) { return add_scalar(x, 1.0f); }},
       {"add_scalar -3.25", [](const Tensor& x) { return add_scalar(x, -3.25f); }},
+      {"exp", [](const Tensor& x) { return exp(scale(x, 0.25f)); }},  // kept below f16's overflow
+      {"abs", [](const Tensor& x) { return abs(x); }},
+      {"erf", [](const Tensor& x) { return erf(x); }},
+      {"sin", [](const Tensor& x) { return sin(x); }},
+      {"cos", [](const Tensor& x) { return cos(x); }},
+      {"leaky_relu 0.2", [](const Tensor& x) { return leaky_relu(x, 0.2f); }},
+      {"clamp -1 1.5", [](const Tensor& x) { return clamp(x, -1.0f, 1.5f); }},
+      {"pow_scalar 2", [](const Tensor& x) { return pow_scalar(x, 2.0f); }},
   };
+}
+
+// Functions of positive values only (NaN elsewhere): inputs in [0.5, 4].
+TEST_F(CudaOps, PositiveDomainFunctionsMatchCpu) {
+  const std::pair<std::string, UnaryFn> ops[] = {
+      {"log", [](const Tensor& x) { return log(x); }},
+      {"sqrt", [](const Tensor& x) { return sqrt(x); }},
+      {"reciprocal", [](const Tensor& x) { return reciprocal(x); }},
+      {"pow_scalar 0.7", [](const Tensor& x) { return pow_scalar(x, 0.7f); }},
+  };
+  std::uint32_t seed = 950;
+  for (const Shape& s : {Shape{1}, Shape{3, 17}, Shape{(1 << 16) + 5}}) {
+    const Tensor x = randu(s, seed++, 0.5f, 4.0f);
+    const Tensor y = randu(s, seed++, -2.0f, 2.0f);
+    for (const auto& [name, fn] : ops) {
+      for (DType dt : float_dtypes()) {
+        expect_close(
+            name + " " + str(s), dt, {x}, [&](const Inputs& in) { return fn(in[0]); }, test::kElementwiseTol);
+      }
+    }
+    for (DType dt : float_dtypes()) {
+      expect_close(
+          "pow " + str(s), dt, {x, y}, [](const Inputs& in) { return pow(in[0], in[1]); }, test::kElementwiseTol);
+    }
+  }
 }
 
 TEST_F(CudaOps, UnaryOpsMatchCpu) {
@@ -641,7 +675,8 @@ TEST_F(CudaOps, BinaryOpsBroadcastLikeCpu) {
       {{0, 3}, {3}},
   };
   using BinaryFn = Tensor (*)(const Tensor&, const Tensor&);
-  const std::pair<const char*, BinaryFn> ops[] = {{"add", add}, {"sub", sub}, {"mul", mul}, {"div", div}};
+  const std::pair<const char*, BinaryFn> ops[] = {{"add", add}, {"sub", sub},         {"mul", mul},
+                                                  {"div", div}, {"maximum", maximum}, {"minimum", minimum}};
   std::uint32_t seed = 1000;
   for (const auto& [sa, sb] : cases) {
     const Tensor a = randn(sa, seed++, 2.0f);
@@ -937,6 +972,47 @@ TEST_F(CudaOps, UpsampleAndPoolingMatchCpu) {
   }
 }
 
+TEST_F(CudaOps, Resize2dMatchesCpu) {
+  struct Case {
+    Shape x;
+    std::int64_t oh, ow;
+    ResizeMode mode;
+    ResizeCoords coords;
+    ResizeRounding rounding;
+    std::array<float, 2> scale;
+  };
+  const Case cases[] = {
+      {{2, 3, 17, 9}, 34, 18, ResizeMode::kLinear, ResizeCoords::kHalfPixel, ResizeRounding::kFloor, {0, 0}},
+      {{1, 4, 16, 16}, 7, 5, ResizeMode::kLinear, ResizeCoords::kAlignCorners, ResizeRounding::kFloor, {0, 0}},
+      {{1, 2, 9, 13}, 22, 32, ResizeMode::kLinear, ResizeCoords::kAsymmetric, ResizeRounding::kFloor, {2.5f, 2.5f}},
+      {{1, 2, 9, 13}, 1, 1, ResizeMode::kLinear, ResizeCoords::kPytorchHalfPixel, ResizeRounding::kFloor, {0, 0}},
+      {{2, 5, 15, 16}, 30, 32, ResizeMode::kNearest, ResizeCoords::kAsymmetric, ResizeRounding::kFloor, {0, 0}},
+      {{1, 3, 16, 15}, 8, 7, ResizeMode::kNearest, ResizeCoords::kHalfPixel, ResizeRounding::kRoundPreferFloor, {0, 0}},
+      {{1, 3, 16, 15}, 8, 7, ResizeMode::kNearest, ResizeCoords::kHalfPixel, ResizeRounding::kRoundPreferCeil, {0, 0}},
+      {{3, 16, 15}, 24, 40, ResizeMode::kNearest, ResizeCoords::kAlignCorners, ResizeRounding::kCeil, {0, 0}},
+  };
+  std::uint32_t seed = 1750;
+  for (const Case& c : cases) {
+    const Tensor x = randn(c.x, seed++, 2.0f);
+    Resize2dParams p;
+    p.out_h = c.oh;
+    p.out_w = c.ow;
+    p.mode = c.mode;
+    p.coords = c.coords;
+    p.rounding = c.rounding;
+    p.scale = c.scale;
+    const std::string what = "resize2d " + str(c.x) + " to " + std::to_string(c.oh) + "x" + std::to_string(c.ow);
+    for (DType dt : float_dtypes()) {
+      if (c.mode == ResizeMode::kNearest) {
+        expect_exact(what, dt, {x}, [&](const Inputs& in) { return resize2d(in[0], p); });
+      } else {
+        expect_close(
+            what, dt, {x}, [&](const Inputs& in) { return resize2d(in[0], p); }, test::kElementwiseTol);
+      }
+    }
+  }
+}
+
 // ---- lookup and position -------------------------------------------------------
 
 TEST_F(CudaOps, EmbeddingIsBitExact) {
@@ -1047,6 +1123,29 @@ TEST_F(CudaOps, CumsumMatchesCpu) {
     for (DType it : {kI64, kI32}) {
       expect_exact("cumsum " + str(s) + " " + to_string(it), kF32, {randint(s, seed++, -1000000, 1000000, it)},
                    [&](const Inputs& in) { return cumsum(in[0], dim); });
+    }
+  }
+}
+
+TEST_F(CudaOps, ReductionsMatchCpu) {
+  struct Case {
+    Shape x;
+    std::vector<int> dims;
+  };
+  const Case cases[] = {{{3, 17}, {1}},         {{2, 5000}, {-1}},    {{5, 4, 33}, {1}}, {{2, 3, 8, 9}, {2, 3}},
+                        {{2, 3, 8, 9}, {0, 2}}, {{1, 64, 7, 7}, {1}}, {{7}, {0}},        {{4, 1, 3}, {1}}};
+  std::uint32_t seed = 2050;
+  for (const Case& c : cases) {
+    const Tensor x = randn(c.x, seed++, 2.0f);
+    const std::string what = str(c.x) + " dims " + std::to_string(c.dims.front()) + (c.dims.size() > 1 ? "..." : "");
+    for (DType dt : float_dtypes()) {
+      expect_close(
+          "sum " + what, dt, {x}, [&](const Inputs& in) { return sum(in[0], c.dims); }, test::kScanTol);
+      expect_close(
+          "mean " + what, dt, {x}, [&](const Inputs& in) { return mean(in[0], c.dims, true); }, test::kScanTol);
+      // The largest or smallest value is one of the inputs: exact.
+      expect_exact("amax " + what, dt, {x}, [&](const Inputs& in) { return amax(in[0], c.dims); });
+      expect_exact("amin " + what, dt, {x}, [&](const Inputs& in) { return amin(in[0], c.dims); });
     }
   }
 }

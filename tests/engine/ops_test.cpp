@@ -289,5 +289,120 @@ TEST(Ops, PadModesAndCropping) {
   EXPECT_EQ(pad(x, {0, 0, 1, 0}, PadMode::kConstant, 7).to_vector<float>(), (std::vector<float>{7, 7, 7, 1, 2, 3}));
 }
 
+TEST(Ops, MathFunctionsAndBinaryExtremes) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const Tensor x = Tensor::from_vector({4}, std::vector<float>{-2, 0, 1, 4});
+  EXPECT_EQ(abs(x).to_vector<float>(), (std::vector<float>{2, 0, 1, 4}));
+  EXPECT_EQ(reciprocal(x).to_vector<float>(), (std::vector<float>{-0.5f, inf, 1, 0.25f}));
+  EXPECT_EQ(leaky_relu(x, 0.5f).to_vector<float>(), (std::vector<float>{-1, 0, 1, 4}));
+  EXPECT_EQ(pow_scalar(x, 2.0f).to_vector<float>(), (std::vector<float>{4, 0, 1, 16}));
+  EXPECT_EQ(clamp(x, -1.0f, 2.0f).to_vector<float>(), (std::vector<float>{-1, 0, 1, 2}));
+  EXPECT_EQ(clamp(x, -inf, 0.5f).to_vector<float>(), (std::vector<float>{-2, 0, 0.5f, 0.5f}));
+  EXPECT_FALSE(clamp(x, -inf, inf).shares_storage_with(x));
+  const std::vector<float> s = sqrt(x).to_vector<float>();
+  EXPECT_TRUE(std::isnan(s[0]));
+  EXPECT_EQ(s[3], 2.0f);
+  const std::vector<float> l = log(x).to_vector<float>();
+  EXPECT_TRUE(std::isnan(l[0]));
+  EXPECT_EQ(l[1], -inf);
+  EXPECT_EQ(l[2], 0.0f);
+  EXPECT_EQ(exp(Tensor::from_vector({2}, std::vector<float>{0, -inf})).to_vector<float>(), (std::vector<float>{1, 0}));
+  EXPECT_EQ(erf(Tensor::from_vector({2}, std::vector<float>{0, inf})).to_vector<float>(), (std::vector<float>{0, 1}));
+  EXPECT_EQ(sin(Tensor::zeros({1})).to_vector<float>(), std::vector<float>{0});
+  EXPECT_EQ(cos(Tensor::zeros({1})).to_vector<float>(), std::vector<float>{1});
+  EXPECT_TRUE(std::isnan(clamp(Tensor::full({1}, nan), 0.0f, 1.0f).item()));
+
+  const Tensor a = Tensor::from_vector({3}, std::vector<float>{1, nan, 3});
+  const Tensor b = Tensor::from_vector({3}, std::vector<float>{2, 0, nan});
+  const std::vector<float> mx = maximum(a, b).to_vector<float>(), mn = minimum(a, b).to_vector<float>();
+  EXPECT_EQ(mx[0], 2.0f);
+  EXPECT_EQ(mn[0], 1.0f);
+  for (int i = 1; i < 3; ++i) EXPECT_TRUE(std::isnan(mx[i]) && std::isnan(mn[i])) << i;
+  EXPECT_EQ(
+      pow(Tensor::from_vector({2, 1}, std::vector<float>{2, 3}), Tensor::from_vector({2}, std::vector<float>{2, 0.5f}))
+          .to_vector<float>(),
+      (std::vector<float>{4, std::sqrt(2.0f), 9, std::sqrt(3.0f)}));
+  expect_error([&] { clamp(x, 2.0f, 1.0f); }, {"clamp", "above"});
+  expect_error([&] { exp(to_dtype(x, DType::kI64)); }, {"exp", "floating-point"});
+}
+
+TEST(Ops, ReductionsOverOneOrSeveralDims) {
+  // [2, 3, 2]: value = 6 i + 2 j + k.
+  std::vector<float> v(12);
+  for (int i = 0; i < 12; ++i) v[static_cast<std::size_t>(i)] = static_cast<float>(i);
+  const Tensor x = Tensor::from_vector({2, 3, 2}, v);
+  const int last[] = {-1}, mid[] = {1}, outer[] = {0, 2}, all[] = {0, 1, 2}, none[] = {0};
+  EXPECT_EQ(sum(x, last).to_vector<float>(), (std::vector<float>{1, 5, 9, 13, 17, 21}));
+  EXPECT_EQ(mean(x, mid).to_vector<float>(), (std::vector<float>{2, 3, 8, 9}));
+  EXPECT_EQ(mean(x, mid, true).shape(), (Shape{2, 1, 2}));
+  EXPECT_EQ(amax(x, outer).to_vector<float>(), (std::vector<float>{7, 9, 11}));
+  EXPECT_EQ(amin(x, outer, true).shape(), (Shape{1, 3, 1}));
+  EXPECT_EQ(amin(x, outer).to_vector<float>(), (std::vector<float>{0, 2, 4}));
+  EXPECT_EQ(sum(x, all).to_vector<float>(), std::vector<float>{66});
+  EXPECT_EQ(sum(x, all).rank(), 0);
+  EXPECT_EQ(sum(x, std::span<const int>()).to_vector<float>(), v);  // nothing reduced: a copy
+  // A wide middle reduction crosses the CPU kernel's chunks.
+  const Tensor wide = Tensor::full({1, 3, 2500}, 2.0f);
+  EXPECT_EQ(mean(wide, mid).to_vector<float>(), std::vector<float>(2500, 2.0f));
+  EXPECT_EQ(sum(Tensor::zeros({2, 0}), last).to_vector<float>(), (std::vector<float>{0, 0}));
+  EXPECT_TRUE(std::isnan(mean(Tensor::zeros({1, 0}), last).item()));
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_TRUE(std::isnan(amax(Tensor::from_vector({3}, std::vector<float>{1, nan, 2}), none).item()));
+  expect_error([&] { amax(Tensor::zeros({2, 0}), last); }, {"amax", "empty dimension"});
+  const int twice[] = {1, -2};
+  expect_error([&] { sum(x, twice); }, {"sum", "twice"});
+  const int bad[] = {3};
+  expect_error([&] { mean(x, bad); }, {"mean", "out of range"});
+}
+
+TEST(Ops, Resize2dCoordinateModes) {
+  const Tensor x = Tensor::from_vector({1, 1, 1, 4}, std::vector<float>{0, 10, 20, 30});
+  auto run = [&](ResizeMode mode, ResizeCoords coords, std::int64_t w, ResizeRounding r = ResizeRounding::kFloor,
+                 float scale = 0.0f) {
+    Resize2dParams p;
+    p.out_h = 1;
+    p.out_w = w;
+    p.mode = mode;
+    p.coords = coords;
+    p.rounding = r;
+    p.scale = {0.0f, scale};
+    return resize2d(x, p).to_vector<float>();
+  };
+  // Half-pixel linear upsampling by 2: taps at -0.25 (clamped), 0.25, 0.75, ...
+  EXPECT_EQ(run(ResizeMode::kLinear, ResizeCoords::kHalfPixel, 8),
+            (std::vector<float>{0, 2.5f, 7.5f, 12.5f, 17.5f, 22.5f, 27.5f, 30}));
+  EXPECT_EQ(run(ResizeMode::kLinear, ResizeCoords::kAlignCorners, 7), (std::vector<float>{0, 5, 10, 15, 20, 25, 30}));
+  EXPECT_EQ(run(ResizeMode::kLinear, ResizeCoords::kAsymmetric, 8), (std::vector<float>{0, 5, 10, 15, 20, 25, 30, 30}));
+  EXPECT_EQ(run(ResizeMode::kNearest, ResizeCoords::kAsymmetric, 8),
+            (std::vector<float>{0, 0, 10, 10, 20, 20, 30, 30}));
+  // Downsampling by 2, half-pixel: sources at 0.5 and 2.5, ties.
+  EXPECT_EQ(run(ResizeMode::kNearest, ResizeCoords::kHalfPixel, 2, ResizeRounding::kRoundPreferFloor),
+            (std::vector<float>{0, 20}));
+  EXPECT_EQ(run(ResizeMode::kNearest, ResizeCoords::kHalfPixel, 2, ResizeRounding::kRoundPreferCeil),
+            (std::vector<float>{10, 30}));
+  EXPECT_EQ(run(ResizeMode::kNearest, ResizeCoords::kHalfPixel, 2, ResizeRounding::kCeil),
+            (std::vector<float>{10, 30}));
+  EXPECT_EQ(run(ResizeMode::kLinear, ResizeCoords::kPytorchHalfPixel, 1), std::vector<float>{0});
+  // A given scale drives the coordinates, not the size ratio: 3 outputs at
+  // scale 0.8 read 0, 1.25, 2.5 (asymmetric).
+  EXPECT_EQ(run(ResizeMode::kLinear, ResizeCoords::kAsymmetric, 3, ResizeRounding::kFloor, 0.8f),
+            (std::vector<float>{0, 12.5f, 25}));
+  // Both axes, and planes kept apart: [2, 2, 2] nearest 2x is upsample_nearest2x.
+  const Tensor img = random({2, 2, 3, 5}, 7);
+  Resize2dParams p;
+  p.out_h = 6;
+  p.out_w = 10;
+  p.coords = ResizeCoords::kAsymmetric;
+  p.rounding = ResizeRounding::kFloor;
+  EXPECT_EQ(max_abs_diff(resize2d(img, p), upsample_nearest2x(img)), 0.0);
+  p.out_h = 0;
+  expect_error([&] { resize2d(img, p); }, {"resize2d", "output size"});
+  p.out_h = 2;
+  p.scale = {-1.0f, 0.0f};
+  expect_error([&] { resize2d(img, p); }, {"resize2d", "scale"});
+  expect_error([&] { resize2d(Tensor::zeros({3}), Resize2dParams{}); }, {"resize2d", "[..., H, W]"});
+}
+
 }  // namespace
 }  // namespace sc::engine

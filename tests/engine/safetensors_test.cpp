@@ -13,6 +13,7 @@
 
 #include "base/error.h"
 #include "engine/half.h"
+#include "engine/ops.h"
 
 namespace sc::engine {
 namespace {
@@ -136,6 +137,54 @@ TEST(Safetensors, ZeroSizedTensorsAreFine) {
   const SafetensorsFile f = SafetensorsFile::open(path);
   EXPECT_EQ(f.load("e").numel(), 0);
   EXPECT_EQ(f.load("w").item(), 7.0f);
+}
+
+TEST(Safetensors, WrittenFilesReadBackInEveryDtype) {
+  const fs::path path = tmp_dir("write") / "out.safetensors";
+  const Tensor f = Tensor::from_vector({2, 3}, std::vector<float>{1, -2, 3.5f, 4, 5, 6});
+  const Tensor h = to_dtype(Tensor::from_vector({3}, std::vector<float>{1.5f, -2, 0.1f}), DType::kF16);
+  const Tensor b = to_dtype(Tensor::from_vector({2}, std::vector<float>{3, -0.15625f}), DType::kBF16);
+  const Tensor i64 = Tensor::from_vector_i64({3}, std::vector<std::int64_t>{-1, 0, 1LL << 40});
+  const Tensor i32 = Tensor::from_vector_i32({1, 1}, std::vector<std::int32_t>{-7});
+  Tensor u8 = Tensor::empty({5}, DType::kU8);
+  for (int k = 0; k < 5; ++k) u8.data<std::uint8_t>()[k] = static_cast<std::uint8_t>(50 * k + 3);
+  const Tensor scalar = Tensor::full({}, 2.25f);
+  const Tensor empty = Tensor::zeros({0, 4});
+  write_safetensors(path,
+                    {{"f", f}, {"h", h}, {"b", b}, {"i64", i64}, {"i32", i32}, {"u8", u8}, {"s", scalar}, {"e", empty}},
+                    {{"producer", "test"}});
+  EXPECT_FALSE(fs::exists(path.string() + ".partial"));
+  const SafetensorsFile file = SafetensorsFile::open(path);
+  EXPECT_EQ(file.metadata().at("producer"), "test");
+  EXPECT_EQ(file.entry("h").dtype, "F16");
+  EXPECT_EQ(file.entry("b").dtype, "BF16");
+  EXPECT_EQ(file.load("f").to_vector<float>(), f.to_vector<float>());
+  EXPECT_EQ(file.load("h").to_vector<float>(), to_dtype(h, DType::kF32).to_vector<float>());
+  EXPECT_EQ(file.load("b").to_vector<float>(), to_dtype(b, DType::kF32).to_vector<float>());
+  EXPECT_EQ(file.load("i64").to_vector<std::int64_t>(), i64.to_vector<std::int64_t>());
+  EXPECT_EQ(file.load("i32").to_vector<std::int32_t>(), i32.to_vector<std::int32_t>());
+  EXPECT_EQ(file.load("i32").shape(), (Shape{1, 1}));
+  EXPECT_EQ(file.load("u8").to_vector<std::uint8_t>(), u8.to_vector<std::uint8_t>());
+  EXPECT_EQ(file.load("s").rank(), 0);
+  EXPECT_EQ(file.load("s").item(), 2.25f);
+  EXPECT_EQ(file.load("e").shape(), (Shape{0, 4}));
+  // The header is padded so the data starts 8-byte aligned.
+  EXPECT_EQ((fs::file_size(path) - f.nbytes() - h.nbytes() - b.nbytes() - i64.nbytes() - i32.nbytes() - 5 - 4) % 8, 0u);
+  // Overwriting replaces the file whole.
+  write_safetensors(path, {{"only", f}});
+  EXPECT_EQ(SafetensorsFile::open(path).names(), std::vector<std::string>{"only"});
+}
+
+TEST(SafetensorsBadInput, WritingRefusesWhatCannotBeWritten) {
+  const fs::path dir = tmp_dir("write_bad");
+  try {
+    write_safetensors(dir / "no_such_folder" / "x.safetensors", {{"a", Tensor::zeros({1})}});
+    FAIL() << "wrote into a missing folder";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no_such_folder"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(write_safetensors(dir / "x.safetensors", {{"a", Tensor()}}), Error);
+  EXPECT_THROW(write_safetensors(dir / "x.safetensors", {{"__metadata__", Tensor::zeros({1})}}), Error);
 }
 
 TEST(SafetensorsBadInput, TruncatedBeforeTheHeaderLength) {
