@@ -1,5 +1,7 @@
 #include "app/session/live_session.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "base/error.h"
@@ -341,6 +343,17 @@ void LiveSession::displayed(const media::Frame& frame) {
     latency_ms_.add(std::chrono::duration<double, std::milli>(Clock::now() - frame.capture_time).count());
 }
 
+std::size_t live_record_queue_frames(int width, int height, double fps) {
+  // A second of frames, so a busy machine's encoder stall (seen in the soak:
+  // a quarter second was not enough at a load of 4-8 on 2 cores) costs no
+  // frames; but never more than 256 MiB of RGBA, nor fewer than 8 frames.
+  constexpr double kBudgetBytes = 256.0 * (1 << 20);
+  const double frame_bytes = std::max(1.0, 4.0 * width * height);
+  const double by_memory = std::floor(kBudgetBytes / frame_bytes);
+  const double wanted = std::min(std::ceil(fps > 0 ? fps : 30), by_memory);
+  return static_cast<std::size_t>(std::max(8.0, wanted));
+}
+
 void LiveSession::start_recording(const RecordSettings& settings) {
   media::Frame current;
   {
@@ -367,7 +380,8 @@ void LiveSession::start_recording(const RecordSettings& settings) {
     w.audio_sample_rate = kAudioFormat.sample_rate;
     w.audio_channels = kAudioFormat.channels;
   }
-  recorder_ = std::make_unique<media::Recorder>(settings.path, w, media::RecorderOptions{8, true});
+  recorder_ = std::make_unique<media::Recorder>(
+      settings.path, w, media::RecorderOptions{live_record_queue_frames(w.width, w.height, w.fps), true});
   record_settings_ = settings;
   record_size_ = {w.width, w.height};
   record_video_start_ = {};

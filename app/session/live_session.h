@@ -64,6 +64,9 @@ struct SessionStats {
   bool running = false;
 };
 
+// How many frames a live recording may queue while its encoder catches up.
+std::size_t live_record_queue_frames(int width, int height, double fps);
+
 class LiveSession {
  public:
   LiveSession();

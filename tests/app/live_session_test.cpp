@@ -68,6 +68,13 @@ class Echo final : public Mode {
   }
 };
 
+TEST(LiveSession, ALiveRecordingQueuesASecondWithinAMemoryBudget) {
+  EXPECT_EQ(live_record_queue_frames(320, 240, 30), 30u);    // a second
+  EXPECT_EQ(live_record_queue_frames(1920, 1080, 60), 32u);  // 256 MiB of RGBA
+  EXPECT_EQ(live_record_queue_frames(7680, 4320, 30), 8u);   // never fewer than 8
+  EXPECT_EQ(live_record_queue_frames(640, 480, 0), 30u);     // unknown rate: 30
+}
+
 TEST(LiveSession, ModeOutputReachesTheViewport) {
   LiveSession s;
   auto invert = std::make_shared<Invert>();
