@@ -1,10 +1,5 @@
 #include "engine/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -18,6 +13,7 @@
 
 #include "base/error.h"
 #include "engine/json_text.h"
+#include "engine/mapped_file.h"
 #include "engine/ops.h"
 
 namespace sc::engine {
@@ -85,19 +81,6 @@ std::size_t first_invalid_utf8(std::span<const std::byte> s) {
   }
   return std::string_view::npos;
 }
-
-class Mapping {
- public:
-  Mapping(void* addr, std::size_t size) : addr_(addr), size_(size) {}
-  ~Mapping() { munmap(addr_, size_); }
-  Mapping(const Mapping&) = delete;
-  Mapping& operator=(const Mapping&) = delete;
-  std::byte* data() const { return static_cast<std::byte*>(addr_); }
-
- private:
-  void* addr_;
-  std::size_t size_;
-};
 
 std::int64_t json_index(const json& v) {
   if (v.is_number_unsigned()) {
@@ -262,34 +245,12 @@ void SafetensorsFile::Impl::parse_entry(const std::string& key, const json& valu
 SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
   auto impl = std::make_shared<Impl>();
   impl->name = path.string();
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) impl->fail("cannot open: {}", errno_text(errno));
-  struct stat st {};
-  if (fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    impl->fail("cannot stat: {}", errno_text(err));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    impl->fail("not a regular file");
-  }
-  impl->size = static_cast<std::size_t>(st.st_size);
-  if (impl->size < 8) {
-    ::close(fd);
-    impl->parse();  // reports the truncation
-  }
-  // Private and writable: a weight view written in place (e.g. by a fused
-  // model) changes this process's pages only, never the file.
-  void* addr = mmap(nullptr, impl->size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-  const int err = errno;
-  ::close(fd);
-  if (addr == MAP_FAILED) impl->fail("cannot memory-map {} bytes: {}", impl->size, errno_text(err));
-  auto mapping = std::make_shared<Mapping>(addr, impl->size);
+  const std::shared_ptr<MappedFile> mapping = MappedFile::open(path, "safetensors file");
   impl->base = mapping->data();
+  impl->size = mapping->size();
   impl->owner = mapping;
   impl->parse();
-  impl->storage = std::make_shared<Storage>(impl->base, impl->size, Device::kCpu, impl->owner);
+  impl->storage = mapping->storage();
   return SafetensorsFile(std::move(impl));
 }
 

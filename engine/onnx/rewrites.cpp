@@ -1,0 +1,249 @@
+#include "engine/onnx/rewrites.h"
+
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "engine/onnx/lowering.h"
+#include "engine/ops.h"
+
+namespace sc::engine::onnx {
+
+namespace {
+
+// How many times each value is read: by nodes, and once more per graph output.
+std::map<std::string, std::size_t> readers(const Model& m) {
+  std::map<std::string, std::size_t> n;
+  for (const Node& node : m.nodes)
+    for (const std::string& in : node.inputs)
+      if (!in.empty()) ++n[in];
+  for (const ValueInfo& o : m.outputs) ++n[o.name];
+  return n;
+}
+
+bool is_output(const Model& m, const std::string& name) {
+  for (const ValueInfo& o : m.outputs)
+    if (o.name == name) return true;
+  return false;
+}
+
+const Constant* initializer(const Model& m, const std::string& name) {
+  const auto it = m.initializers.find(name);
+  return it == m.initializers.end() ? nullptr : &it->second;
+}
+
+// A name no value of the model has yet.
+std::string fresh_name(const Model& m, const std::string& base) {
+  std::set<std::string> used;
+  for (const Node& n : m.nodes) used.insert(n.outputs.begin(), n.outputs.end());
+  std::string name = base;
+  for (int i = 1; m.initializers.count(name) || used.count(name); ++i) name = base + "." + std::to_string(i);
+  return name;
+}
+
+std::int64_t int_attr(const Node& n, const char* name, std::int64_t def) {
+  const Attribute* a = n.attribute(name);
+  return a && a->type == AttrType::kInt ? a->i : def;
+}
+
+float float_attr(const Node& n, const char* name, float def) {
+  const Attribute* a = n.attribute(name);
+  return a && a->type == AttrType::kFloat ? a->f : def;
+}
+
+}  // namespace
+
+std::size_t fold_constants(Model& m) {
+  std::map<std::string, detail::ValueMeta> known;
+  for (const auto& [name, c] : m.initializers) {
+    detail::ValueMeta v = detail::meta(c.value.shape(), c.type);
+    v.constant = c.value;
+    known.emplace(name, v);
+  }
+  std::vector<Node> kept;
+  std::size_t folded = 0;
+  for (Node& node : m.nodes) {
+    bool all = true;
+    std::vector<const detail::ValueMeta*> ins;
+    for (const std::string& in : node.inputs) {
+      if (in.empty()) {
+        ins.push_back(nullptr);
+        continue;
+      }
+      const auto it = known.find(in);
+      all = all && it != known.end();
+      ins.push_back(it == known.end() ? nullptr : &it->second);
+    }
+    if (!all) {
+      kept.push_back(std::move(node));
+      continue;
+    }
+    const detail::PlannedNode p = detail::lower_node(m, node, ins, {});
+    for (std::size_t i = 0; i < node.outputs.size(); ++i) {
+      if (node.outputs[i].empty()) continue;
+      known.emplace(node.outputs[i], p.lowered.outputs[i]);
+      m.initializers[node.outputs[i]] = Constant{p.lowered.outputs[i].type, p.lowered.outputs[i].constant};
+    }
+    ++folded;
+  }
+  m.nodes = std::move(kept);
+  return folded;
+}
+
+std::size_t remove_identities(Model& m) {
+  std::size_t removed = 0;
+  std::vector<Node> kept;
+  std::map<std::string, std::string> alias;  // removed output -> what it reads
+  auto resolve = [&](const std::string& name) {
+    const auto it = alias.find(name);
+    return it == alias.end() ? name : it->second;
+  };
+  for (Node& node : m.nodes) {
+    for (std::string& in : node.inputs)
+      if (!in.empty()) in = resolve(in);
+    const bool identity =
+        node.domain.empty() && (node.op_type == "Identity" || (node.op_type == "Dropout" && node.inputs.size() == 1 &&
+                                                               (node.outputs.size() < 2 || node.outputs[1].empty())));
+    // A graph output keeps its node: the output needs a producer of that name.
+    if (identity && node.outputs.size() >= 1 && !node.outputs[0].empty() && !node.inputs.empty() &&
+        !node.inputs[0].empty() && !is_output(m, node.outputs[0])) {
+      alias[node.outputs[0]] = node.inputs[0];
+      ++removed;
+      continue;
+    }
+    kept.push_back(std::move(node));
+  }
+  m.nodes = std::move(kept);
+  return removed;
+}
+
+std::size_t fuse_batchnorm(Model& m) {
+  std::size_t fused = 0;
+  std::map<std::string, std::size_t> producer;
+  for (std::size_t i = 0; i < m.nodes.size(); ++i)
+    for (const std::string& o : m.nodes[i].outputs)
+      if (!o.empty()) producer[o] = i;
+  const auto reads = readers(m);
+  std::vector<bool> drop(m.nodes.size(), false);
+  for (std::size_t bi = 0; bi < m.nodes.size(); ++bi) {
+    const Node& bn = m.nodes[bi];
+    if (!bn.domain.empty() || bn.op_type != "BatchNormalization" || bn.inputs.size() != 5) continue;
+    if (int_attr(bn, "training_mode", 0) != 0 || int_attr(bn, "spatial", 1) != 1) continue;
+    bool extra = false;
+    for (std::size_t i = 1; i < bn.outputs.size(); ++i) extra = extra || !bn.outputs[i].empty();
+    if (extra) continue;
+    const auto pit = producer.find(bn.inputs[0]);
+    if (pit == producer.end() || reads.at(bn.inputs[0]) != 1) continue;
+    Node& conv = m.nodes[pit->second];
+    if (!conv.domain.empty() || conv.op_type != "Conv" || conv.inputs.size() < 2 || conv.outputs.size() != 1) continue;
+    const Constant* w = initializer(m, conv.inputs[1]);
+    const Constant* b = conv.inputs.size() > 2 && !conv.inputs[2].empty() ? initializer(m, conv.inputs[2]) : nullptr;
+    if (!w || !is_float_type(w->type) || w->value.rank() < 3 ||
+        (conv.inputs.size() > 2 && !conv.inputs[2].empty() && !b)) {
+      continue;
+    }
+    const std::int64_t c = w->value.dim(0);
+    std::vector<std::vector<float>> p;
+    for (std::size_t i = 1; i <= 4; ++i) {
+      const Constant* t = initializer(m, bn.inputs[i]);
+      if (!t || !is_float_type(t->type) || !(t->value.shape() == Shape{c})) break;
+      p.push_back(t->value.to_vector<float>());
+    }
+    if (p.size() != 4 || (b && !(b->value.shape() == Shape{c}))) continue;
+    const float eps = float_attr(bn, "epsilon", 1e-5f);
+    // W' = W * s and b' = (b - mean) * s + beta per output channel, with
+    // s = gamma / sqrt(var + eps), in double.
+    Tensor w2 = w->value.clone();
+    std::vector<float> b2(static_cast<std::size_t>(c));
+    const std::int64_t per = w2.numel() / std::max<std::int64_t>(c, 1);
+    float* pw = w2.data<float>();
+    const std::vector<float> bias =
+        b ? b->value.to_vector<float>() : std::vector<float>(static_cast<std::size_t>(c), 0.0f);
+    for (std::int64_t o = 0; o < c; ++o) {
+      const auto u = static_cast<std::size_t>(o);
+      const double s = p[0][u] / std::sqrt(static_cast<double>(p[3][u]) + eps);
+      for (std::int64_t k = 0; k < per; ++k) pw[o * per + k] = static_cast<float>(pw[o * per + k] * s);
+      b2[u] = static_cast<float>((bias[u] - p[2][u]) * s + p[1][u]);
+    }
+    const std::string base = conv.name.empty() ? conv.inputs[1] : conv.name;
+    const std::string wn = fresh_name(m, base + ".bn_folded.weight");
+    m.initializers[wn] = Constant{ElemType::kFloat, w2};
+    const std::string bname = fresh_name(m, base + ".bn_folded.bias");
+    m.initializers[bname] = Constant{ElemType::kFloat, Tensor::from_vector({c}, b2)};
+    conv.inputs.resize(3);
+    conv.inputs[1] = wn;
+    conv.inputs[2] = bname;
+    conv.outputs[0] = bn.outputs[0];
+    drop[bi] = true;
+    ++fused;
+  }
+  std::vector<Node> kept;
+  for (std::size_t i = 0; i < m.nodes.size(); ++i)
+    if (!drop[i]) kept.push_back(std::move(m.nodes[i]));
+  m.nodes = std::move(kept);
+  return fused;
+}
+
+std::size_t fuse_matmul_add(Model& m) {
+  std::size_t fused = 0;
+  std::map<std::string, std::size_t> producer;
+  for (std::size_t i = 0; i < m.nodes.size(); ++i)
+    for (const std::string& o : m.nodes[i].outputs)
+      if (!o.empty()) producer[o] = i;
+  const auto reads = readers(m);
+  std::vector<bool> drop(m.nodes.size(), false);
+  for (std::size_t ai = 0; ai < m.nodes.size(); ++ai) {
+    Node& add_node = m.nodes[ai];
+    if (!add_node.domain.empty() || add_node.op_type != "Add" || add_node.inputs.size() != 2) continue;
+    for (int side = 0; side < 2; ++side) {
+      const std::string& mm_out = add_node.inputs[static_cast<std::size_t>(side)];
+      const std::string& bias_name = add_node.inputs[static_cast<std::size_t>(1 - side)];
+      const Constant* bias = initializer(m, bias_name);
+      const auto pit = producer.find(mm_out);
+      if (!bias || pit == producer.end() || drop[pit->second] || reads.at(mm_out) != 1) continue;
+      const Node& mm = m.nodes[pit->second];
+      if (!mm.domain.empty() || mm.op_type != "MatMul" || mm.inputs.size() != 2) continue;
+      const Constant* w = initializer(m, mm.inputs[1]);
+      if (!w || !is_float_type(w->type) || !is_float_type(bias->type) || w->value.rank() != 2) continue;
+      const std::int64_t n = w->value.dim(1);
+      // A bias of rank 1 keeps the MatMul's shape whatever x's rank is.
+      if (!(bias->value.shape() == Shape{n})) continue;
+      const std::string base = mm.name.empty() ? mm.inputs[1] : mm.name;
+      const std::string wt = fresh_name(m, base + ".transposed");
+      m.initializers[wt] = Constant{ElemType::kFloat, transpose(w->value, 0, 1)};
+      Node linear;
+      linear.name = mm.name;
+      linear.op_type = "MatMul+Add";
+      linear.domain = std::string(detail::kInternalDomain);
+      linear.internal = true;
+      linear.index = mm.index;
+      linear.inputs = {mm.inputs[0], wt, bias_name};
+      linear.outputs = {add_node.outputs[0]};
+      drop[pit->second] = true;
+      add_node = std::move(linear);
+      ++fused;
+      break;
+    }
+  }
+  std::vector<Node> kept;
+  for (std::size_t i = 0; i < m.nodes.size(); ++i)
+    if (!drop[i]) kept.push_back(std::move(m.nodes[i]));
+  m.nodes = std::move(kept);
+  return fused;
+}
+
+std::size_t drop_unused_initializers(Model& m) {
+  const auto reads = readers(m);
+  std::size_t dropped = 0;
+  for (auto it = m.initializers.begin(); it != m.initializers.end();) {
+    if (reads.count(it->first)) {
+      ++it;
+    } else {
+      it = m.initializers.erase(it);
+      ++dropped;
+    }
+  }
+  return dropped;
+}
+
+}  // namespace sc::engine::onnx

@@ -1,0 +1,27 @@
+#pragma once
+// Graph-to-graph passes run once at load, each keeping the graph's outputs
+// what they were (tests/engine/onnx_rewrites_test.cpp runs every graph with
+// and without them). They expect the nodes in topological order and keep it.
+#include <cstddef>
+
+#include "engine/onnx/reader.h"
+
+namespace sc::engine::onnx {
+
+// Nodes whose inputs are all initializers (or outputs of such nodes) are
+// computed now and become initializers. Returns the nodes removed.
+std::size_t fold_constants(Model& model);
+// Identity, and Dropout without a used mask, read through. Returns the nodes removed.
+std::size_t remove_identities(Model& model);
+// Conv (weight and bias initializers) followed only by an inference
+// BatchNormalization with initializer statistics: one Conv with the
+// normalisation folded into its weight and bias.
+std::size_t fuse_batchnorm(Model& model);
+// MatMul by a 2-D weight initializer [K, N] followed only by an Add of a bias
+// initializer [N]: one linear with bias (the weight stored transposed,
+// [N, K], as engine linear reads it).
+std::size_t fuse_matmul_add(Model& model);
+// Initializers no node reads and no graph output names.
+std::size_t drop_unused_initializers(Model& model);
+
+}  // namespace sc::engine::onnx

@@ -1,0 +1,142 @@
+// Every graph of tests/golden/fixtures/onnx (tests/golden/gen_onnx.py) run on
+// the CPU against onnxruntime's outputs for the same inputs: relative L2
+// <= 1e-5 for floats, integers and bools exact. Each case runs twice, with
+// the load-time rewrites and without them, so a rewrite that changed a
+// result would show here.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "engine/onnx/executor.h"
+#include "engine/onnx/reader.h"
+#include "engine/safetensors.h"
+#include "model_test_util.h"
+
+namespace sc::engine::onnx {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr double kTolerance = 1e-5;
+
+fs::path fixtures() { return fs::path(SC_SOURCE_DIR) / "tests" / "golden" / "fixtures" / "onnx"; }
+
+nlohmann::json manifest() {
+  std::ifstream in(fixtures() / "manifest.json");
+  return nlohmann::json::parse(in);
+}
+
+std::vector<std::string> case_names() {
+  const nlohmann::json m = manifest();  // kept: the loop reads into it
+  std::vector<std::string> names;
+  for (const auto& c : m.at("cases")) names.push_back(c.at("name").get<std::string>());
+  return names;
+}
+
+// The graph inputs ("input/<name>") and reference outputs ("output/<name>") of a case.
+struct Io {
+  std::map<std::string, Tensor> inputs, outputs;
+};
+
+Io load_io(const fs::path& file) {
+  const SafetensorsFile st = SafetensorsFile::open(file);
+  Io io;
+  for (const std::string& name : st.names()) {
+    if (name.rfind("input/", 0) == 0) io.inputs[name.substr(6)] = st.load(name);
+    if (name.rfind("output/", 0) == 0) io.outputs[name.substr(7)] = st.load(name);
+  }
+  return io;
+}
+
+void expect_matches(const std::map<std::string, Tensor>& got, const std::map<std::string, Tensor>& want,
+                    const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  for (const auto& [name, w] : want) {
+    SCOPED_TRACE(what + ", output " + name);
+    ASSERT_TRUE(got.count(name)) << "missing output " << name;
+    const Tensor& g = got.at(name);
+    ASSERT_EQ(g.shape(), w.shape());
+    if (w.dtype() == DType::kF32) {
+      ASSERT_EQ(g.dtype(), DType::kF32);
+      EXPECT_LE(test::relative_l2(g, w), kTolerance);
+    } else {
+      ASSERT_EQ(g.dtype(), w.dtype());
+      EXPECT_EQ(std::memcmp(g.raw_data(), w.raw_data(), w.nbytes()), 0) << "integer or bool values differ";
+    }
+  }
+}
+
+class OnnxGolden : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(OnnxGolden, MatchesOnnxruntime) {
+  const std::string name = GetParam();
+  const Io io = load_io(fixtures() / (name + ".safetensors"));
+  ASSERT_FALSE(io.outputs.empty());
+  Executor with(read_model(fixtures() / (name + ".onnx")));
+  expect_matches(with.run(io.inputs), io.outputs, "with rewrites");
+  // A second run reuses the plan and gives the same values.
+  expect_matches(with.run(io.inputs), io.outputs, "second run");
+
+  ExecutorOptions plain;
+  plain.fold_constants = plain.remove_identities = plain.fuse_batchnorm = plain.fuse_matmul_add = false;
+  Executor without(read_model(fixtures() / (name + ".onnx")), plain);
+  expect_matches(without.run(io.inputs), io.outputs, "without rewrites");
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, OnnxGolden, ::testing::ValuesIn(case_names()),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+TEST(OnnxGoldenFixtures, EveryCaseHasItsFilesAndTheManifestItsVersions) {
+  const nlohmann::json m = manifest();
+  for (const char* package : {"onnx", "onnxruntime", "numpy", "safetensors", "python"}) {
+    EXPECT_TRUE(m.at("versions").contains(package)) << package;
+  }
+  std::size_t bytes = 0;
+  for (const std::string& name : case_names()) {
+    for (const char* ext : {".onnx", ".safetensors"}) {
+      const fs::path p = fixtures() / (name + ext);
+      ASSERT_TRUE(fs::exists(p)) << p;
+      EXPECT_LT(fs::file_size(p), 2'000'000u) << p;
+      bytes += fs::file_size(p);
+    }
+  }
+  EXPECT_LT(bytes, 1'000'000u) << "the ONNX fixtures should stay small";
+}
+
+TEST(OnnxGoldenFixtures, ExternalDataLoadsFromBesideTheModel) {
+  const Model model = read_model(fixtures() / "external_data.onnx");
+  EXPECT_GT(model.external_bytes, 0u);
+  const Io io = load_io(fixtures() / "external_data.safetensors");
+  Executor ex(model);
+  expect_matches(ex.run(io.inputs), io.outputs, "external data");
+}
+
+// The rewrites fire on the graphs made for them (their outputs are checked
+// against onnxruntime above, with and without).
+TEST(OnnxGoldenFixtures, RewritesFireWhereTheyShould) {
+  const Executor conv_bn(read_model(fixtures() / "rewrite_conv_bn.onnx"));
+  EXPECT_EQ(conv_bn.stats().fused_batchnorms, 1u);
+  EXPECT_EQ(conv_bn.stats().removed_identities, 1u);
+  EXPECT_EQ(conv_bn.stats().steps, 2u);  // Conv, Sigmoid
+  const Executor mm(read_model(fixtures() / "rewrite_matmul_add.onnx"));
+  EXPECT_EQ(mm.stats().fused_matmul_adds, 1u);  // the [1, 4] bias stays an Add
+  const Executor mlp(read_model(fixtures() / "mlp.onnx"));
+  EXPECT_EQ(mlp.stats().fused_matmul_adds, 2u);  // Add(m, b) and Add(b, m)
+  const Executor folded(read_model(fixtures() / "fold_transposed_weight.onnx"));
+  EXPECT_EQ(folded.stats().folded_at_load, 3u);  // Transpose, Cast, Mul of initializers
+  EXPECT_EQ(folded.stats().steps, 1u);           // the MatMul
+  // The Shape -> Gather -> Unsqueeze -> Concat chain folds once x's shape is known.
+  Executor chain(read_model(fixtures() / "shape_chain_flatten.onnx"));
+  EXPECT_FALSE(chain.planned());  // x is [batch, 4, 5]
+  chain.plan({{"x", Shape{3, 4, 5}}});
+  EXPECT_EQ(chain.stats().folded_at_plan, 4u);
+  EXPECT_EQ(chain.stats().steps, 1u);  // the Reshape
+}
+
+}  // namespace
+}  // namespace sc::engine::onnx
