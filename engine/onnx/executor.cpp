@@ -353,6 +353,9 @@ struct Executor::Impl {
       Tensor t = m.constant;
       if (is_floating(t.dtype())) t = to_dtype(t, target.float_dtype);
       placed[static_cast<std::size_t>(id)] = t.to(target.device);
+      // On a GPU the host copy is only needed to plan again: its file pages go
+      // back until then.
+      if (target.device != Device::kCpu) model.release(m.constant);
     };
     for (const Step& s : steps)
       for (int id : s.inputs)
@@ -472,9 +475,9 @@ std::string format_profile(const std::vector<OpTime>& ops, const std::string& ti
   double total = 0;
   for (const OpTime& t : ops) total += t.ms;
   std::string text = fmt::format("== {}, op by op (sum {:.2f} ms)\n", title, total);
-  text += fmt::format("{:<20} {:>8} {:>11} {:>7}\n", "op", "calls", "total ms", "share");
+  text += fmt::format("{:<24} {:>8} {:>11} {:>7}\n", "op", "calls", "total ms", "share");
   for (const OpTime& t : ops) {
-    text += fmt::format("{:<20} {:>8} {:>11.3f} {:>6.1f}%\n", t.op_type, t.calls, t.ms,
+    text += fmt::format("{:<24} {:>8} {:>11.3f} {:>6.1f}%\n", t.op_type, t.calls, t.ms,
                         total > 0 ? 100.0 * t.ms / total : 0.0);
   }
   return text;

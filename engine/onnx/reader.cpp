@@ -141,6 +141,13 @@ std::int64_t Model::opset() const {
 
 std::string Model::where() const { return fmt::format("ONNX model '{}'", path); }
 
+void Model::release(const Tensor& t) const {
+  if (!t.defined() || t.device() != Device::kCpu) return;
+  for (const auto& m : mappings) {
+    if (m->data() && t.storage()->data() == m->data()) m->release(t.offset_bytes(), t.nbytes());
+  }
+}
+
 namespace {
 
 using google::protobuf::io::CodedInputStream;
@@ -547,6 +554,7 @@ class Reader {
     auto& mapping = external_[file.string()];
     if (!mapping.file) {
       mapping.file = MappedFile::open(file, fmt::format("{}: external data file", m_.where()));
+      m_.mappings.push_back(mapping.file);
       mapping.storage = mapping.file->storage();
       m_.external_bytes += mapping.file->size();
     }
@@ -742,6 +750,7 @@ Model read_model(const std::filesystem::path& path) {
   src.data = src.file->data();
   src.size = src.file->size();
   src.storage = src.file->storage();
+  m.mappings.push_back(src.file);
   Reader(m, std::move(src)).read();
   return m;
 }

@@ -239,6 +239,7 @@ std::size_t drop_unused_initializers(Model& m) {
     if (reads.count(it->first)) {
       ++it;
     } else {
+      m.release(it->second.value);  // its pages, where it viewed the file
       it = m.initializers.erase(it);
       ++dropped;
     }

@@ -21,7 +21,8 @@ std::size_t fuse_batchnorm(Model& model);
 // initializer [N]: one linear with bias (the weight stored transposed,
 // [N, K], as engine linear reads it).
 std::size_t fuse_matmul_add(Model& model);
-// Initializers no node reads and no graph output names.
+// Initializers no node reads and no graph output names (their pages of the
+// file given back: a weight transposed at load is not held twice).
 std::size_t drop_unused_initializers(Model& model);
 
 }  // namespace sc::engine::onnx
