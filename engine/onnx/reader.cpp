@@ -389,6 +389,7 @@ class Reader {
     std::uint64_t count = 1;
     for (std::int64_t d : t.dims()) {
       if (d < 0) fail("{} has a negative dimension {}", what, d);
+      if (d > kMaxDimension) fail("{} has a dimension of {}, more than 2^40", what, d);
       if (__builtin_mul_overflow(count, static_cast<std::uint64_t>(d), &count)) fail("{} is too large", what);
       dims.push_back(d);
     }
@@ -614,6 +615,9 @@ class Reader {
       Dim dim;
       if (d.has_dim_value()) {
         if (d.dim_value() < 0) fail("graph {} '{}' has a negative dimension {}", what, out.name, d.dim_value());
+        if (d.dim_value() > kMaxDimension) {
+          fail("graph {} '{}' has a dimension of {}, more than 2^40", what, out.name, d.dim_value());
+        }
         dim.value = d.dim_value();
       } else {
         dim.symbol = d.dim_param();

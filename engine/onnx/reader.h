@@ -35,6 +35,11 @@
 
 namespace sc::engine::onnx {
 
+// The largest dimension the reader accepts in a tensor or a declared shape
+// (real ones are far smaller; a hostile file could otherwise make sums and
+// products of dimensions wrap).
+inline constexpr std::int64_t kMaxDimension = std::int64_t{1} << 40;
+
 // TensorProto.DataType (onnx.proto).
 enum class ElemType : int {
   kUndefined = 0,
