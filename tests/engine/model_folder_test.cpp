@@ -46,24 +46,6 @@ fs::path make_pipeline(const std::string& name) {
   return dir;
 }
 
-// A minimal safetensors writer (f32 only) for building broken files.
-void write_safetensors(const fs::path& path, const std::map<std::string, Tensor>& tensors) {
-  nlohmann::json header = nlohmann::json::object();
-  std::uint64_t offset = 0;
-  for (const auto& [name, t] : tensors) {
-    header[name] = {
-        {"dtype", "F32"}, {"shape", t.shape().to_vector()}, {"data_offsets", {offset, offset + t.nbytes()}}};
-    offset += t.nbytes();
-  }
-  const std::string text = header.dump();
-  std::ofstream out(path, std::ios::binary);
-  const std::uint64_t n = text.size();
-  out.write(reinterpret_cast<const char*>(&n), 8);
-  out << text;
-  for (const auto& [name, t] : tensors)
-    out.write(static_cast<const char*>(t.raw_data()), static_cast<std::streamsize>(t.nbytes()));
-}
-
 TEST(ModelFolder, LoadsADiffusersPipeline) {
   const fs::path dir = make_pipeline("pipeline_ok");
   const DiffusionPipelineModels m = load_diffusers_pipeline(dir);
