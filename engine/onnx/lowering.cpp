@@ -226,17 +226,11 @@ ValueMeta meta(const Shape& shape, ElemType type) {
 }
 
 Shape broadcast(const NodeContext& ctx, const Shape& a, const Shape& b) {
-  const int r = std::max(a.rank(), b.rank());
-  std::vector<std::int64_t> dims(static_cast<std::size_t>(r));
-  for (int i = 0; i < r; ++i) {
-    const int ia = i - (r - a.rank()), ib = i - (r - b.rank());
-    const std::int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
-    if (da != db && da != 1 && db != 1) {
-      ctx.fail("shapes {} and {} do not broadcast (dimension {}: {} vs {})", a.to_string(), b.to_string(), i, da, db);
-    }
-    dims[static_cast<std::size_t>(i)] = da == 1 ? db : da;
+  try {
+    return broadcast_shapes(ctx.node().op_type.c_str(), a, b);
+  } catch (const Error& e) {
+    ctx.fail("{}", e.what());
   }
-  return Shape(dims);
 }
 
 std::vector<std::int64_t> int_values(const Tensor& t) {

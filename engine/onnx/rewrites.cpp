@@ -51,6 +51,23 @@ float float_attr(const Node& n, const char* name, float def) {
   return a && a->type == AttrType::kFloat ? a->f : def;
 }
 
+// Which node makes each value.
+std::map<std::string, std::size_t> producers(const Model& m) {
+  std::map<std::string, std::size_t> producer;
+  for (std::size_t i = 0; i < m.nodes.size(); ++i)
+    for (const std::string& o : m.nodes[i].outputs)
+      if (!o.empty()) producer[o] = i;
+  return producer;
+}
+
+// Removes the nodes marked in `drop`, keeping the others' order.
+void drop_nodes(Model& m, const std::vector<bool>& drop) {
+  std::vector<Node> kept;
+  for (std::size_t i = 0; i < m.nodes.size(); ++i)
+    if (!drop[i]) kept.push_back(std::move(m.nodes[i]));
+  m.nodes = std::move(kept);
+}
+
 // An initializer read by nothing any more: dropped now, its file pages
 // given back, so a graph whose weights are all rewritten at load (transposed,
 // folded) never holds them twice.
@@ -137,10 +154,7 @@ std::size_t remove_identities(Model& m) {
 
 std::size_t fuse_batchnorm(Model& m) {
   std::size_t fused = 0;
-  std::map<std::string, std::size_t> producer;
-  for (std::size_t i = 0; i < m.nodes.size(); ++i)
-    for (const std::string& o : m.nodes[i].outputs)
-      if (!o.empty()) producer[o] = i;
+  const std::map<std::string, std::size_t> producer = producers(m);
   auto reads = readers(m);
   std::vector<bool> drop(m.nodes.size(), false);
   for (std::size_t bi = 0; bi < m.nodes.size(); ++bi) {
@@ -198,19 +212,13 @@ std::size_t fuse_batchnorm(Model& m) {
     drop[bi] = true;
     ++fused;
   }
-  std::vector<Node> kept;
-  for (std::size_t i = 0; i < m.nodes.size(); ++i)
-    if (!drop[i]) kept.push_back(std::move(m.nodes[i]));
-  m.nodes = std::move(kept);
+  drop_nodes(m, drop);
   return fused;
 }
 
 std::size_t fuse_matmul_add(Model& m) {
   std::size_t fused = 0;
-  std::map<std::string, std::size_t> producer;
-  for (std::size_t i = 0; i < m.nodes.size(); ++i)
-    for (const std::string& o : m.nodes[i].outputs)
-      if (!o.empty()) producer[o] = i;
+  const std::map<std::string, std::size_t> producer = producers(m);
   auto reads = readers(m);
   std::vector<bool> drop(m.nodes.size(), false);
   for (std::size_t ai = 0; ai < m.nodes.size(); ++ai) {
@@ -248,10 +256,7 @@ std::size_t fuse_matmul_add(Model& m) {
       break;
     }
   }
-  std::vector<Node> kept;
-  for (std::size_t i = 0; i < m.nodes.size(); ++i)
-    if (!drop[i]) kept.push_back(std::move(m.nodes[i]));
-  m.nodes = std::move(kept);
+  drop_nodes(m, drop);
   return fused;
 }
 
