@@ -137,21 +137,6 @@ Tensor unary_op(const char* op, cpu::UnaryOp kind, const Tensor& x, float param 
   return out;
 }
 
-Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
-  const int r = std::max(a.rank(), b.rank());
-  std::vector<std::int64_t> dims(static_cast<std::size_t>(r));
-  for (int i = 0; i < r; ++i) {
-    const int ia = i - (r - a.rank()), ib = i - (r - b.rank());
-    const std::int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
-    if (da != db && da != 1 && db != 1) {
-      throw Error("{}: shapes {} and {} do not broadcast (dimension {}: {} vs {})", op, a.to_string(), b.to_string(), i,
-                  da, db);
-    }
-    dims[static_cast<std::size_t>(i)] = da == 1 ? db : da;
-  }
-  return Shape(dims);
-}
-
 Tensor binary_op(const char* op, cpu::BinaryOp kind, const Tensor& a, const Tensor& b) {
   require_float(op, "a", a);
   require_float(op, "b", b);
@@ -187,6 +172,23 @@ bool supports(Device device, Op op) {
 bool has_kernel(Device device, Op op) {
   if (device == Device::kCuda && !cuda::compiled()) return false;
   return backing(device, op) == Backing::kKernel;
+}
+
+// ---- shapes -------------------------------------------------------------------
+
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
+  const int r = std::max(a.rank(), b.rank());
+  std::vector<std::int64_t> dims(static_cast<std::size_t>(r));
+  for (int i = 0; i < r; ++i) {
+    const int ia = i - (r - a.rank()), ib = i - (r - b.rank());
+    const std::int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
+    if (da != db && da != 1 && db != 1) {
+      throw Error("{}: shapes {} and {} do not broadcast (dimension {}: {} vs {})", op, a.to_string(), b.to_string(), i,
+                  da, db);
+    }
+    dims[static_cast<std::size_t>(i)] = da == 1 ? db : da;
+  }
+  return Shape(dims);
 }
 
 // ---- conversion ------------------------------------------------------------

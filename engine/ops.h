@@ -85,7 +85,9 @@ Tensor quick_gelu(const Tensor& x);  // x * sigmoid(1.702 x), CLIP's
 Tensor relu(const Tensor& x);
 Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
-// Binary ops broadcast like NumPy.
+// Binary ops broadcast like NumPy: this is the shape they give (an sc::Error
+// naming `op` and both shapes when they do not broadcast).
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);

@@ -68,7 +68,14 @@ int Shape::normalize_axis(int axis) const {
 
 std::int64_t Shape::numel() const {
   std::int64_t n = 1;
-  for (int i = 0; i < rank_; ++i) n *= dims_[static_cast<std::size_t>(i)];
+  for (int i = 0; i < rank_; ++i)
+    if (dims_[static_cast<std::size_t>(i)] == 0) return 0;
+  // Shapes come from files too: a product past int64 is an error, not a wrap.
+  for (int i = 0; i < rank_; ++i) {
+    if (__builtin_mul_overflow(n, dims_[static_cast<std::size_t>(i)], &n)) {
+      throw Error("a tensor of shape {} has more elements than 64 bits count", to_string());
+    }
+  }
   return n;
 }
 

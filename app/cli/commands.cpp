@@ -1,5 +1,5 @@
 // The CLI's own commands (not a mode's): doctor, sources, record, transcode,
-// models inspect.
+// models inspect, models run.
 #include "app/cli/commands.h"
 
 #include <CLI/CLI.hpp>
@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/model_inspect.h"
+#include "app/cli/onnx_model.h"
 #include "app/session/cli_support.h"
 #include "app/session/doctor.h"
 #include "app/session/record_job.h"
@@ -145,18 +146,41 @@ std::vector<sc::app::CliCommand> add_models(CLI::App& app) {
     bool json = false;
   };
   auto m = std::make_shared<Inspect>();
-  auto* models = app.add_subcommand("models", "Model folders as downloaded (diffusers layout, TAESD)");
+  auto* models = app.add_subcommand("models", "Model folders as downloaded (diffusers layout, TAESD) and ONNX graphs");
   models->require_subcommand(1);
   auto* inspect = models->add_subcommand(
-      "inspect", "Family, components, parameters, dtypes, and missing or unused tensors of a model folder");
-  inspect->add_option("dir", m->dir, "A diffusers pipeline folder or one component's folder")->required();
+      "inspect",
+      "Family, components, parameters, dtypes, and missing or unused tensors of a model folder; opset, inputs, "
+      "outputs, op types, parameters and unsupported nodes of an ONNX file (or a folder of them)");
+  inspect->add_option("dir", m->dir, "A diffusers pipeline folder, one component's folder, or a .onnx file")
+      ->required();
   inspect->add_option("--variant", m->variant, "Prefer weights of this variant (e.g. fp16)");
   inspect->add_flag("--json", m->json, "Print the report as JSON");
-  return {{inspect, [m] {
-             const auto r = sc::app::inspect_model_folder(m->dir, m->variant, m->json);
-             fmt::print("{}", r.text);
-             return r.ok ? 0 : 1;
-           }}};
+
+  auto r = std::make_shared<sc::app::OnnxRunOptions>();
+  auto* run = models->add_subcommand("run", "Run an ONNX graph on named input tensors and write every output");
+  run->add_option("model", r->model, "The .onnx file")->required();
+  run->add_option("--inputs", r->inputs, "safetensors file with one tensor per graph input, by name")->required();
+  run->add_option("--output", r->output, "safetensors file to write every graph output to")->required();
+  run->add_option("--device", r->device, "auto, cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  run->add_option("--dtype", r->dtype,
+                  "How floats are stored on the device: auto (f32 on the CPU, f16 on CUDA), f32, f16, bf16")
+      ->check(CLI::IsMember({"auto", "f32", "f16", "bf16"}))
+      ->capture_default_str();
+  run->add_option("--bench", r->bench, "Time N more forwards and print the time per forward")
+      ->check(CLI::NonNegativeNumber);
+  run->add_flag("--profile", r->profile, "Print the op-by-op time of one forward");
+  return {{inspect,
+           [m] {
+             const auto out = sc::app::is_onnx_target(m->dir)
+                                  ? sc::app::inspect_onnx(m->dir, m->json)
+                                  : sc::app::inspect_model_folder(m->dir, m->variant, m->json);
+             fmt::print("{}", out.text);
+             return out.ok ? 0 : 1;
+           }},
+          {run, [r] { return sc::app::run_onnx(*r); }}};
 }
 
 }  // namespace

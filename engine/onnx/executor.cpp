@@ -220,7 +220,7 @@ struct Executor::Impl {
       if (!out.is_tensor) fail("graph output '{}' is not a tensor", out.name);
     model.nodes = topological_order(model);
     if (options.remove_identities) stats.removed_identities = remove_identities(model);
-    if (options.fold_constants) stats.folded_at_load = fold_constants(model);
+    if (options.fold_constants) stats.folded_at_load = fold_constants(model, options.max_value_bytes);
     if (options.fuse_batchnorm) stats.fused_batchnorms = fuse_batchnorm(model);
     if (options.fuse_matmul_add) stats.fused_matmul_adds = fuse_matmul_add(model);
     drop_unused_initializers(model);
@@ -264,7 +264,8 @@ struct Executor::Impl {
         }
       }
     }
-    for (const auto& [name, s] : given) {
+    for (const auto& entry : given) {
+      const std::string& name = entry.first;  // (a structured binding cannot be captured before clang 16)
       const bool is_input =
           std::any_of(model.inputs.begin(), model.inputs.end(), [&](const ValueInfo& v) { return v.name == name; });
       if (!is_input) fail("'{}' is not an input of the graph (its inputs: {})", name, input_names());
@@ -353,6 +354,9 @@ struct Executor::Impl {
       Tensor t = m.constant;
       if (is_floating(t.dtype())) t = to_dtype(t, target.float_dtype);
       placed[static_cast<std::size_t>(id)] = t.to(target.device);
+      // On a GPU the host copy is only needed to plan again: its file pages go
+      // back until then.
+      if (target.device != Device::kCpu) model.release(m.constant);
     };
     for (const Step& s : steps)
       for (int id : s.inputs)
@@ -437,6 +441,7 @@ Executor::Executor(Model model, ExecutorOptions options) : impl_(std::make_uniqu
                 impl_->model.where(), to_string(dt), to_string(options.device));
   }
   impl_->target.float_dtype = dt;
+  impl_->target.max_value_bytes = options.max_value_bytes;
   if (options.device == Device::kCuda) {
     const std::string what = fmt::format("{}: running on CUDA", impl_->model.where());
     cuda::require_available(what.c_str());
@@ -472,9 +477,9 @@ std::string format_profile(const std::vector<OpTime>& ops, const std::string& ti
   double total = 0;
   for (const OpTime& t : ops) total += t.ms;
   std::string text = fmt::format("== {}, op by op (sum {:.2f} ms)\n", title, total);
-  text += fmt::format("{:<20} {:>8} {:>11} {:>7}\n", "op", "calls", "total ms", "share");
+  text += fmt::format("{:<24} {:>8} {:>11} {:>7}\n", "op", "calls", "total ms", "share");
   for (const OpTime& t : ops) {
-    text += fmt::format("{:<20} {:>8} {:>11.3f} {:>6.1f}%\n", t.op_type, t.calls, t.ms,
+    text += fmt::format("{:<24} {:>8} {:>11.3f} {:>6.1f}%\n", t.op_type, t.calls, t.ms,
                         total > 0 ? 100.0 * t.ms / total : 0.0);
   }
   return text;

@@ -34,6 +34,10 @@ struct ExecutorOptions {
   // CUDA f16 unless asked (f32 and bf16 work too), as the diffusion models
   // place their weights.
   std::optional<DType> float_dtype;
+  // The largest tensor one node may make, in bytes (0: no limit). A model
+  // file is untrusted: a ConstantOfShape or Expand can ask for terabytes, and
+  // with a limit that is an error naming the node before any allocation.
+  std::uint64_t max_value_bytes = 0;
   // Load-time rewrites, each on by default (tests turn them off to compare).
   bool fold_constants = true;
   bool remove_identities = true;

@@ -47,6 +47,9 @@ Window window(const NodeContext& ctx, const Shape& x, const std::vector<std::int
   if (auto_pad != "NOTSET" && ctx.has_attr("pads"))
     ctx.fail("auto_pad = '{}' and explicit pads are exclusive", auto_pad);
   for (std::size_t i = 0; i < n; ++i) {
+    for (std::int64_t v : {w.kernel[i], w.stride[i], w.dilation[i], pads[i], pads[i + n]}) {
+      if (v > kMaxWindow) ctx.fail("window parameter {} is over {}", v, kMaxWindow);
+    }
     if (w.kernel[i] < 1 || w.stride[i] < 1 || w.dilation[i] < 1 || pads[i] < 0 || pads[i + n] < 0) {
       ctx.fail(
           "kernel, strides and dilations must be >= 1 and pads >= 0 (kernel [{}], strides [{}], dilations [{}], "
@@ -358,6 +361,7 @@ Lowered lower_pool(const NodeContext& ctx, bool is_max) {
   Tensor counts;
   if (!is_max && padded) {
     const std::int64_t mh = h + before[0] + after[0] + extra[0], mw = wd + before[1] + after[1] + extra[1];
+    ctx.check_size(Shape{mh, mw}, 4, "the padded plane");
     std::vector<float> mask(static_cast<std::size_t>(mh * mw), 0.0f);
     for (std::int64_t y = 0; y < mh; ++y) {
       for (std::int64_t xx = 0; xx < mw; ++xx) {
@@ -487,10 +491,12 @@ Lowered lower_resize(const NodeContext& ctx, bool upsample) {
     if (!scales.empty()) {
       const auto s = static_cast<float>(scales[i]);
       if (!(s > 0.0f) || std::isinf(s)) ctx.fail("scale {} must be positive", scales[i]);
-      size = static_cast<std::int64_t>(static_cast<float>(x.shape[d]) * s);  // floor, as onnxruntime computes it
+      const float scaled = static_cast<float>(x.shape[d]) * s;
+      if (!(scaled < static_cast<float>(kMaxDim))) ctx.fail("scale {} makes dimension {} too large", scales[i], d);
+      size = static_cast<std::int64_t>(scaled);  // floor, as onnxruntime computes it
       if (d >= r - 2) spatial_scale[static_cast<std::size_t>(d - (r - 2))] = s;
     } else {
-      size = sizes[i];
+      size = ctx.bounded(sizes[i], "a size");
     }
     if (size < 1) ctx.fail("output dimension {} would be {}", d, size);
     if (d < r - 2 && size != x.shape[d]) {

@@ -25,9 +25,13 @@ Shape to_shape(const NodeContext& ctx, const std::vector<std::int64_t>& dims, st
   if (dims.size() > static_cast<std::size_t>(kMaxDims)) {
     ctx.fail("{} has {} dimensions; the engine supports at most {}", what, dims.size(), kMaxDims);
   }
-  for (std::int64_t d : dims)
+  for (std::int64_t d : dims) {
     if (d < 0) ctx.fail("{} [{}] has a negative dimension", what, fmt::join(dims, ", "));
-  return Shape(dims);
+    ctx.bounded(d, "a dimension of " + std::string(what));
+  }
+  const Shape s(dims);
+  (void)s.numel();  // throws where the product passes int64
+  return s;
 }
 
 Lowered known_output(const Tensor& value, ElemType type) {
@@ -81,7 +85,7 @@ Lowered lower_reshape(const NodeContext& ctx) {
       continue;
     }
     if (d < 0) ctx.fail("the new shape has a negative entry {}", d);
-    known *= d;
+    if (__builtin_mul_overflow(known, ctx.bounded(d, "a shape entry"), &known)) ctx.fail("the new shape is too large");
   }
   if (infer >= 0) {
     if (known == 0 || x.shape.numel() % known != 0) {
@@ -220,10 +224,7 @@ Lowered lower_split(const NodeContext& ctx) {
   if (static_cast<std::int64_t>(sizes->size()) != outputs)
     ctx.fail("split has {} sizes for {} outputs", sizes->size(), outputs);
   std::int64_t total = 0;
-  for (std::int64_t s : *sizes) {
-    if (s < 0) ctx.fail("split sizes must be >= 0");
-    total += s;
-  }
+  for (std::int64_t s : *sizes) total += ctx.bounded(s, "a split size");
   if (total != n) ctx.fail("split sizes add up to {}, but dimension {} has {}", total, axis, n);
   Lowered l;
   std::vector<std::int64_t> starts;
@@ -278,6 +279,7 @@ Lowered lower_slice(const NodeContext& ctx) {
     const std::int64_t n = x.shape[d], step = steps[i];
     if (step == 0) ctx.fail("a step of 0");
     if (step < 0) ctx.fail("negative steps (reversing slices) are not supported");
+    ctx.bounded(step, "a step", 1);
     auto clamp_index = [n](std::int64_t v) { return std::clamp<std::int64_t>(v < 0 ? (v < -n ? 0 : v + n) : v, 0, n); };
     const std::int64_t b = clamp_index(starts[i]), e = std::max(b, clamp_index(ends[i]));
     shape[d] = (e - b + step - 1) / step;
@@ -387,6 +389,7 @@ Lowered lower_expand(const NodeContext& ctx) {
   if (!is_float_type(x.type))
     ctx.fail("expanding {} values computed at run time is not supported", elem_type_name(x.type));
   // x + (-0): every value exactly itself (signed zeros included), broadcast.
+  ctx.check_size(shape, 4, "the result");
   const Tensor zeros = ctx.place(Tensor::full(shape, -0.0f));
   l.run = [zeros](std::span<const Tensor> in, std::span<Tensor> out) { out[0] = add(in[0], zeros); };
   return l;
@@ -399,9 +402,12 @@ Lowered lower_tile(const NodeContext& ctx) {
     ctx.fail("{} repeats for rank {}", repeats.size(), x.shape.rank());
   Shape shape = x.shape;
   for (int d = 0; d < shape.rank(); ++d) {
-    if (repeats[static_cast<std::size_t>(d)] < 0) ctx.fail("repeats must be >= 0");
-    shape[d] *= repeats[static_cast<std::size_t>(d)];
+    const std::int64_t r = ctx.bounded(repeats[static_cast<std::size_t>(d)], "a repeat count");
+    std::int64_t n = 0;
+    if (__builtin_mul_overflow(shape[d], r, &n)) ctx.fail("tiling dimension {} by {} is too large", d, r);
+    shape[d] = ctx.bounded(n, "a tiled dimension");
   }
+  (void)shape.numel();
   return {{meta(shape, x.type)}, [repeats, shape](std::span<const Tensor> in, std::span<Tensor> out) {
             Tensor t = in[0];
             for (int d = 0; d < t.rank(); ++d) {
@@ -426,6 +432,7 @@ Lowered lower_range(const NodeContext& ctx) {
   const double count = std::ceil((limit - start) / delta);
   if (!(count < (1 << 28))) ctx.fail("the range holds {} values; more than 2^28 is refused", count);
   const auto n = static_cast<std::int64_t>(std::max(count, 0.0));
+  ctx.check_size(Shape{n}, 8, "the range");
   Tensor t;
   if (type == ElemType::kFloat) {
     std::vector<float> v(static_cast<std::size_t>(n));
@@ -435,7 +442,12 @@ Lowered lower_range(const NodeContext& ctx) {
   } else if (type == ElemType::kInt64 || type == ElemType::kInt32) {
     const std::int64_t s = int_values(ctx.value(0, "start"))[0], d = int_values(ctx.value(2, "delta"))[0];
     std::vector<std::int64_t> v(static_cast<std::size_t>(n));
-    for (std::int64_t i = 0; i < n; ++i) v[static_cast<std::size_t>(i)] = s + i * d;
+    for (std::int64_t i = 0; i < n; ++i) {
+      std::int64_t step = 0;
+      if (__builtin_mul_overflow(i, d, &step) || __builtin_add_overflow(s, step, &v[static_cast<std::size_t>(i)])) {
+        ctx.fail("the range overflows int64");
+      }
+    }
     t = i64_tensor(v);
     if (type == ElemType::kInt32) t = to_dtype(t, DType::kI32);
   } else {
@@ -467,9 +479,10 @@ Lowered lower_constant_of_shape(const NodeContext& ctx) {
   if (value && value->value.numel() != 1) ctx.fail("value must hold one element; got {}", value->value.describe());
   const Shape shape = to_shape(ctx, ctx.ints(0, "the shape"), "the shape");
   const ElemType type = value ? value->type : ElemType::kFloat;
-  Tensor fill = value ? value->value : Tensor::full({}, 0.0f);
-  Tensor out = host_expand(fill.reshape(Shape{}), shape);
-  return known_output(out, type);
+  const Tensor fill = (value ? value->value : Tensor::full({}, 0.0f)).reshape(Shape{});
+  // Made when run (at load, the shape being known), after the size check.
+  return {{meta(shape, type)},
+          [fill, shape](std::span<const Tensor>, std::span<Tensor> out) { out[0] = host_expand(fill, shape); }};
 }
 
 Lowered lower_identity(const NodeContext& ctx) {
@@ -523,8 +536,8 @@ Lowered lower_pad(const NodeContext& ctx) {
   // ONNX lists every begin, then every end; the engine (begin, end) pairs from the last dim.
   std::vector<std::int64_t> begin(static_cast<std::size_t>(r), 0), end(static_cast<std::size_t>(r), 0);
   for (std::size_t i = 0; i < axes.size(); ++i) {
-    begin[static_cast<std::size_t>(axes[i])] = pads[i];
-    end[static_cast<std::size_t>(axes[i])] = pads[i + axes.size()];
+    begin[static_cast<std::size_t>(axes[i])] = ctx.bounded(pads[i], "a pad", -kMaxDim);
+    end[static_cast<std::size_t>(axes[i])] = ctx.bounded(pads[i + axes.size()], "a pad", -kMaxDim);
   }
   Shape shape = x.shape;
   std::vector<std::int64_t> engine_pads;
@@ -538,7 +551,7 @@ Lowered lower_pad(const NodeContext& ctx) {
       }
     }
     if (x.shape[d] + b + e < 0) ctx.fail("pads ({}, {}) crop more than dimension {} of size {}", b, e, d, x.shape[d]);
-    shape[d] = x.shape[d] + b + e;
+    shape[d] = ctx.bounded(x.shape[d] + b + e, "a padded dimension");
     engine_pads.push_back(b);
     engine_pads.push_back(e);
   }
@@ -555,7 +568,7 @@ Lowered lower_pad(const NodeContext& ctx) {
 Lowered lower_depth_to_space(const NodeContext& ctx, bool to_space) {
   const std::int64_t b = ctx.attr_int("blocksize", 0);
   const std::string mode = to_space ? ctx.attr_string("mode", "DCR") : "DCR";
-  if (b < 1) ctx.fail("blocksize must be >= 1; got {}", b);
+  if (b < 1 || b > kMaxWindow) ctx.fail("blocksize must be 1 to {}; got {}", kMaxWindow, b);
   if (mode != "DCR" && mode != "CRD") ctx.fail("mode '{}' is not supported (DCR, CRD)", mode);
   const ValueMeta& x = ctx.in(0);
   if (x.shape.rank() != 4) ctx.fail("input must be [N, C, H, W]; got {}", x.shape.to_string());

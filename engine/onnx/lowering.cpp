@@ -108,6 +108,19 @@ Tensor NodeContext::place(const Tensor& host) const {
   return t.to(target_.device);
 }
 
+void NodeContext::check_size(const Shape& shape, std::size_t element_bytes, std::string_view what) const {
+  const double bytes = static_cast<double>(shape.numel()) * static_cast<double>(element_bytes);
+  if (target_.max_value_bytes && bytes > static_cast<double>(target_.max_value_bytes)) {
+    fail("{} would be {} ({:.0f} bytes), over the limit of {} bytes", what, shape.to_string(), bytes,
+         target_.max_value_bytes);
+  }
+}
+
+std::int64_t NodeContext::bounded(std::int64_t v, std::string_view what, std::int64_t lo) const {
+  if (v < lo || v > kMaxDim) fail("{} {} is outside [{}, {}]", what, v, lo, kMaxDim);
+  return v;
+}
+
 int NodeContext::axis(std::int64_t axis, int rank, std::string_view what) const {
   if (axis < -rank || axis >= rank) fail("{} {} is out of range for rank {}", what, axis, rank);
   return static_cast<int>(axis < 0 ? axis + rank : axis);
@@ -170,12 +183,17 @@ PlannedNode lower_node(const Model& model, const Node& node, const std::vector<c
   bool all_known = true;
   for (std::size_t i = 0; i < node.inputs.size(); ++i)
     if (!node.inputs[i].empty() && (!inputs[i] || !inputs[i]->known())) all_known = false;
-  const Target cpu{Device::kCpu, DType::kF32};
+  const Target cpu{Device::kCpu, DType::kF32, target.max_value_bytes};
   const NodeContext ctx(model, node, inputs, all_known ? cpu : target);
   PlannedNode p;
   p.lowered = def->lower(ctx);
   if (p.lowered.outputs.size() != node.outputs.size()) {
     ctx.fail("has {} outputs; this op gives {}", node.outputs.size(), p.lowered.outputs.size());
+  }
+  for (std::size_t i = 0; i < p.lowered.outputs.size(); ++i) {
+    const ValueMeta& m = p.lowered.outputs[i];
+    const auto dt = engine_dtype(m.type);
+    ctx.check_size(m.shape, dt ? dtype_size(*dt) : 8, fmt::format("output {}", i));
   }
   bool outputs_known = true;
   for (const ValueMeta& m : p.lowered.outputs) outputs_known = outputs_known && m.known();
@@ -208,17 +226,11 @@ ValueMeta meta(const Shape& shape, ElemType type) {
 }
 
 Shape broadcast(const NodeContext& ctx, const Shape& a, const Shape& b) {
-  const int r = std::max(a.rank(), b.rank());
-  std::vector<std::int64_t> dims(static_cast<std::size_t>(r));
-  for (int i = 0; i < r; ++i) {
-    const int ia = i - (r - a.rank()), ib = i - (r - b.rank());
-    const std::int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
-    if (da != db && da != 1 && db != 1) {
-      ctx.fail("shapes {} and {} do not broadcast (dimension {}: {} vs {})", a.to_string(), b.to_string(), i, da, db);
-    }
-    dims[static_cast<std::size_t>(i)] = da == 1 ? db : da;
+  try {
+    return broadcast_shapes(ctx.node().op_type.c_str(), a, b);
+  } catch (const Error& e) {
+    ctx.fail("{}", e.what());
   }
-  return Shape(dims);
 }
 
 std::vector<std::int64_t> int_values(const Tensor& t) {

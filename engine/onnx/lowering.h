@@ -33,6 +33,13 @@ inline constexpr std::string_view kInternalDomain = "ai.streamcanvas";
 inline constexpr std::int64_t kMinOpset = 7;
 inline constexpr std::int64_t kMaxOpset = 21;
 
+// The largest dimension a value may have (the reader's cap). It keeps every
+// sum and product of a few dimensions inside int64; window parameters
+// (kernel, stride, dilation, pads) are capped lower, so products of a
+// dimension and one of them fit too.
+inline constexpr std::int64_t kMaxDim = kMaxDimension;
+inline constexpr std::int64_t kMaxWindow = std::int64_t{1} << 20;
+
 // What planning knows about a value.
 struct ValueMeta {
   Shape shape;
@@ -53,6 +60,9 @@ struct Lowered {
 struct Target {
   Device device = Device::kCpu;
   DType float_dtype = DType::kF32;
+  // The largest value (in bytes, as f32 for floats) a node may make; 0: no
+  // limit (ExecutorOptions::max_value_bytes says why one would set it).
+  std::uint64_t max_value_bytes = 0;
 };
 
 // Thrown by NodeContext when a lowering runs without input information (the
@@ -97,6 +107,12 @@ class NodeContext {
   // A tensor made on the host (f32 floats, integers) for run() to use: moved
   // to the target's device, floats in its float dtype.
   Tensor place(const Tensor& host) const;
+  // Fails when a tensor of `shape` with `element_bytes` per value would pass
+  // the target's max_value_bytes: lowerings that make a tensor themselves
+  // call it first.
+  void check_size(const Shape& shape, std::size_t element_bytes, std::string_view what) const;
+  // `v` when it lies in [lo, kMaxDim], or an error naming `what`.
+  std::int64_t bounded(std::int64_t v, std::string_view what, std::int64_t lo = 0) const;
   // The axis in [0, rank), or an error naming the attribute.
   int axis(std::int64_t axis, int rank, std::string_view what) const;
 

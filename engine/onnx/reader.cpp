@@ -141,6 +141,13 @@ std::int64_t Model::opset() const {
 
 std::string Model::where() const { return fmt::format("ONNX model '{}'", path); }
 
+void Model::release(const Tensor& t) const {
+  if (!t.defined() || t.device() != Device::kCpu) return;
+  for (const auto& m : mappings) {
+    if (m->data() && t.storage()->data() == m->data()) m->release(t.offset_bytes(), t.nbytes());
+  }
+}
+
 namespace {
 
 using google::protobuf::io::CodedInputStream;
@@ -382,6 +389,7 @@ class Reader {
     std::uint64_t count = 1;
     for (std::int64_t d : t.dims()) {
       if (d < 0) fail("{} has a negative dimension {}", what, d);
+      if (d > kMaxDimension) fail("{} has a dimension of {}, more than 2^40", what, d);
       if (__builtin_mul_overflow(count, static_cast<std::uint64_t>(d), &count)) fail("{} is too large", what);
       dims.push_back(d);
     }
@@ -547,6 +555,7 @@ class Reader {
     auto& mapping = external_[file.string()];
     if (!mapping.file) {
       mapping.file = MappedFile::open(file, fmt::format("{}: external data file", m_.where()));
+      m_.mappings.push_back(mapping.file);
       mapping.storage = mapping.file->storage();
       m_.external_bytes += mapping.file->size();
     }
@@ -606,6 +615,9 @@ class Reader {
       Dim dim;
       if (d.has_dim_value()) {
         if (d.dim_value() < 0) fail("graph {} '{}' has a negative dimension {}", what, out.name, d.dim_value());
+        if (d.dim_value() > kMaxDimension) {
+          fail("graph {} '{}' has a dimension of {}, more than 2^40", what, out.name, d.dim_value());
+        }
         dim.value = d.dim_value();
       } else {
         dim.symbol = d.dim_param();
@@ -742,6 +754,7 @@ Model read_model(const std::filesystem::path& path) {
   src.data = src.file->data();
   src.size = src.file->size();
   src.storage = src.file->storage();
+  m.mappings.push_back(src.file);
   Reader(m, std::move(src)).read();
   return m;
 }

@@ -30,9 +30,15 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/mapped_file.h"
 #include "engine/tensor.h"
 
 namespace sc::engine::onnx {
+
+// The largest dimension the reader accepts in a tensor or a declared shape
+// (real ones are far smaller; a hostile file could otherwise make sums and
+// products of dimensions wrap).
+inline constexpr std::int64_t kMaxDimension = std::int64_t{1} << 40;
 
 // TensorProto.DataType (onnx.proto).
 enum class ElemType : int {
@@ -133,8 +139,16 @@ struct Model {
   std::size_t file_bytes = 0;
   std::size_t external_bytes = 0;  // read from external data files
 
+  // The file and its external data files, which initializers may view.
+  std::vector<std::shared_ptr<MappedFile>> mappings;
+
   // The ai.onnx opset the graph was written against (0 if it imports none).
   std::int64_t opset() const;
+  // Gives the pages of a tensor that views one of `mappings` back to the
+  // kernel (they read again from the file if touched): for weights that were
+  // copied (transposed, folded, uploaded to a GPU) and are not read here any
+  // more. Anything else is left alone.
+  void release(const Tensor& t) const;
   // "ONNX model 'path': " + message, for errors about this model.
   std::string where() const;
 };

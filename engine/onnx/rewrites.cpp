@@ -68,9 +68,22 @@ void drop_nodes(Model& m, const std::vector<bool>& drop) {
   m.nodes = std::move(kept);
 }
 
+// An initializer read by nothing any more: dropped now, its file pages
+// given back, so a graph whose weights are all rewritten at load (transposed,
+// folded) never holds them twice.
+void drop_if_unread(Model& m, std::map<std::string, std::size_t>& reads, const std::string& name) {
+  auto r = reads.find(name);
+  if (r == reads.end() || r->second == 0 || --r->second > 0) return;
+  const auto it = m.initializers.find(name);
+  if (it == m.initializers.end()) return;
+  m.release(it->second.value);
+  m.initializers.erase(it);
+}
+
 }  // namespace
 
-std::size_t fold_constants(Model& m) {
+std::size_t fold_constants(Model& m, std::uint64_t max_value_bytes) {
+  auto reads = readers(m);
   std::map<std::string, detail::ValueMeta> known;
   for (const auto& [name, c] : m.initializers) {
     detail::ValueMeta v = detail::meta(c.value.shape(), c.type);
@@ -95,11 +108,16 @@ std::size_t fold_constants(Model& m) {
       kept.push_back(std::move(node));
       continue;
     }
-    const detail::PlannedNode p = detail::lower_node(m, node, ins, {});
+    const detail::PlannedNode p = detail::lower_node(m, node, ins, {Device::kCpu, DType::kF32, max_value_bytes});
     for (std::size_t i = 0; i < node.outputs.size(); ++i) {
       if (node.outputs[i].empty()) continue;
       known.emplace(node.outputs[i], p.lowered.outputs[i]);
       m.initializers[node.outputs[i]] = Constant{p.lowered.outputs[i].type, p.lowered.outputs[i].constant};
+    }
+    for (const std::string& in : node.inputs) {
+      if (in.empty()) continue;
+      if (reads.count(in) && reads[in] == 1) known.erase(in);
+      drop_if_unread(m, reads, in);
     }
     ++folded;
   }
@@ -137,7 +155,7 @@ std::size_t remove_identities(Model& m) {
 std::size_t fuse_batchnorm(Model& m) {
   std::size_t fused = 0;
   const std::map<std::string, std::size_t> producer = producers(m);
-  const auto reads = readers(m);
+  auto reads = readers(m);
   std::vector<bool> drop(m.nodes.size(), false);
   for (std::size_t bi = 0; bi < m.nodes.size(); ++bi) {
     const Node& bn = m.nodes[bi];
@@ -184,9 +202,12 @@ std::size_t fuse_batchnorm(Model& m) {
     m.initializers[wn] = Constant{ElemType::kFloat, w2};
     const std::string bname = fresh_name(m, base + ".bn_folded.bias");
     m.initializers[bname] = Constant{ElemType::kFloat, Tensor::from_vector({c}, b2)};
+    const std::string old_w = conv.inputs[1], old_b = conv.inputs.size() > 2 ? conv.inputs[2] : "";
     conv.inputs.resize(3);
     conv.inputs[1] = wn;
     conv.inputs[2] = bname;
+    drop_if_unread(m, reads, old_w);
+    if (!old_b.empty()) drop_if_unread(m, reads, old_b);
     conv.outputs[0] = bn.outputs[0];
     drop[bi] = true;
     ++fused;
@@ -198,7 +219,7 @@ std::size_t fuse_batchnorm(Model& m) {
 std::size_t fuse_matmul_add(Model& m) {
   std::size_t fused = 0;
   const std::map<std::string, std::size_t> producer = producers(m);
-  const auto reads = readers(m);
+  auto reads = readers(m);
   std::vector<bool> drop(m.nodes.size(), false);
   for (std::size_t ai = 0; ai < m.nodes.size(); ++ai) {
     Node& add_node = m.nodes[ai];
@@ -227,8 +248,10 @@ std::size_t fuse_matmul_add(Model& m) {
       linear.index = mm.index;
       linear.inputs = {mm.inputs[0], wt, bias_name};
       linear.outputs = {add_node.outputs[0]};
+      const std::string old_w = mm.inputs[1];
       drop[pit->second] = true;
       add_node = std::move(linear);
+      drop_if_unread(m, reads, old_w);
       ++fused;
       break;
     }
@@ -244,6 +267,7 @@ std::size_t drop_unused_initializers(Model& m) {
     if (reads.count(it->first)) {
       ++it;
     } else {
+      m.release(it->second.value);  // its pages, where it viewed the file
       it = m.initializers.erase(it);
       ++dropped;
     }

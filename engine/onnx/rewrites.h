@@ -3,14 +3,16 @@
 // what they were (tests/engine/onnx_rewrites_test.cpp runs every graph with
 // and without them). They expect the nodes in topological order and keep it.
 #include <cstddef>
+#include <cstdint>
 
 #include "engine/onnx/reader.h"
 
 namespace sc::engine::onnx {
 
 // Nodes whose inputs are all initializers (or outputs of such nodes) are
-// computed now and become initializers. Returns the nodes removed.
-std::size_t fold_constants(Model& model);
+// computed now and become initializers (none bigger than max_value_bytes,
+// 0: no limit). Returns the nodes removed.
+std::size_t fold_constants(Model& model, std::uint64_t max_value_bytes = 0);
 // Identity, and Dropout without a used mask, read through. Returns the nodes removed.
 std::size_t remove_identities(Model& model);
 // Conv (weight and bias initializers) followed only by an inference
@@ -21,7 +23,8 @@ std::size_t fuse_batchnorm(Model& model);
 // initializer [N]: one linear with bias (the weight stored transposed,
 // [N, K], as engine linear reads it).
 std::size_t fuse_matmul_add(Model& model);
-// Initializers no node reads and no graph output names.
+// Initializers no node reads and no graph output names (their pages of the
+// file given back: a weight transposed at load is not held twice).
 std::size_t drop_unused_initializers(Model& model);
 
 }  // namespace sc::engine::onnx

@@ -1,9 +1,13 @@
-// `streamcanvas-cli models inspect` on the tiny golden model folders.
+// `streamcanvas-cli models inspect` on the tiny golden model folders and ONNX
+// graphs, and `models run` on an ONNX graph against onnxruntime's outputs.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
+#include "engine/safetensors.h"
 #include "tests/common/subprocess.h"
 
 namespace sc::app {
@@ -51,6 +55,104 @@ TEST(ModelsCli, NotAModelFolderFails) {
   auto usage = run_command(kCli + " models inspect");
   EXPECT_EQ(usage.exit_code, 2) << usage.output;
 }
+
+#if SC_HAVE_ONNX
+
+const std::filesystem::path kOnnx = kFixtures / "onnx";
+
+std::filesystem::path tmp(const std::string& name) {
+  const std::filesystem::path dir = std::filesystem::path(SC_TEST_TMP_DIR) / "models_cli" / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+TEST(ModelsCli, InspectOnnxFile) {
+  auto r = run_command(kCli + " models inspect " + shell_quote((kOnnx / "conv_block.onnx").string()));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  for (const char* part : {"opsets: ai.onnx 13", "x                        float    [2, 3, 16, 14]", "nodes: 11",
+                           "Conv                     2", "parameters: 774 in 12 initializers (float 12)",
+                           "unsupported: none", "status: the engine runs this graph"}) {
+    EXPECT_TRUE(contains(r.output, part)) << part << " not in:\n" << r.output;
+  }
+}
+
+TEST(ModelsCli, InspectOnnxNamesEveryUnsupportedNode) {
+  auto r = run_command(kCli + " models inspect " + shell_quote((kOnnx / "unsupported_ops.onnx").string()));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  for (const char* part :
+       {"unsupported: 3 of 4 nodes", "node 'warp' (GridSample): no lowering", "node 'warp3d' (GridSample3D)",
+        "domain 'com.custom'", "node 'cubic_up' (Resize): mode 'cubic'", "cannot run"}) {
+    EXPECT_TRUE(contains(r.output, part)) << part << " not in:\n" << r.output;
+  }
+  auto j = run_command(kCli + " models inspect --json " + shell_quote((kOnnx / "unsupported_ops.onnx").string()));
+  EXPECT_EQ(j.exit_code, 1) << j.output;
+  const auto json = nlohmann::json::parse(j.output);
+  EXPECT_FALSE(json.at("ok").get<bool>());
+  EXPECT_EQ(json.at("unsupported").size(), 3u);
+  EXPECT_EQ(json.at("opsets").at("com.custom"), 1);
+}
+
+TEST(ModelsCli, InspectAFolderOfOnnxFiles) {
+  const auto dir = tmp("folder");
+  for (const char* f : {"mlp.onnx", "conv_block.onnx"}) std::filesystem::copy_file(kOnnx / f, dir / f);
+  auto r = run_command(kCli + " models inspect --json " + shell_quote(dir.string()));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  const auto json = nlohmann::json::parse(r.output);
+  ASSERT_EQ(json.at("models").size(), 2u);
+  EXPECT_EQ(json["models"][1].at("inputs")[0].at("shape"), "[batch, seq, 12]");
+  EXPECT_EQ(json["models"][0].at("op_types").at("Conv"), 2);
+}
+
+TEST(ModelsCli, RunOnnxMatchesOnnxruntime) {
+  const auto dir = tmp("run");
+  const engine::SafetensorsFile io = engine::SafetensorsFile::open(kOnnx / "mlp.safetensors");
+  engine::write_safetensors(dir / "in.safetensors", {{"x", io.load("input/x")}});
+  auto r = run_command(kCli + " models run " + shell_quote((kOnnx / "mlp.onnx").string()) + " --device cpu --inputs " +
+                       shell_quote((dir / "in.safetensors").string()) + " --output " +
+                       shell_quote((dir / "out.safetensors").string()) + " --bench 2 --profile");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* part :
+       {"device: cpu, floats as f32", "bench: 2 forwards", "op by op", "MatMul+Add", "output y: f32[2, 5, 12]"}) {
+    EXPECT_TRUE(contains(r.output, part)) << part << " not in:\n" << r.output;
+  }
+  const engine::Tensor got = engine::SafetensorsFile::open(dir / "out.safetensors").load("y");
+  const engine::Tensor want = io.load("output/y");
+  ASSERT_EQ(got.shape(), want.shape());
+  double num = 0, den = 0;
+  for (std::int64_t i = 0; i < want.numel(); ++i) {
+    const double d = got.data<float>()[i] - want.data<float>()[i];
+    num += d * d;
+    den += static_cast<double>(want.data<float>()[i]) * want.data<float>()[i];
+  }
+  EXPECT_LT(std::sqrt(num / den), 1e-5);
+}
+
+TEST(ModelsCli, RunOnnxRefusesInputsThatDoNotFit) {
+  const auto dir = tmp("run_bad");
+  const std::string model = shell_quote((kOnnx / "mlp.onnx").string());
+  auto run = [&](const std::map<std::string, engine::Tensor>& inputs) {
+    engine::write_safetensors(dir / "in.safetensors", inputs);
+    return run_command(kCli + " models run " + model + " --device cpu --inputs " +
+                       shell_quote((dir / "in.safetensors").string()) + " --output " +
+                       shell_quote((dir / "out.safetensors").string()));
+  };
+  auto missing = run({{"other", engine::Tensor::zeros({1})}});
+  EXPECT_EQ(missing.exit_code, 1) << missing.output;
+  EXPECT_TRUE(contains(missing.output, "has no tensor 'x'")) << missing.output;
+  auto extra = run({{"x", engine::Tensor::zeros({2, 5, 12})}, {"y", engine::Tensor::zeros({1})}});
+  EXPECT_EQ(extra.exit_code, 1) << extra.output;
+  EXPECT_TRUE(contains(extra.output, "'y', which is not a graph input")) << extra.output;
+  auto shape = run({{"x", engine::Tensor::zeros({2, 5, 7})}});
+  EXPECT_EQ(shape.exit_code, 1) << shape.output;
+  EXPECT_TRUE(contains(shape.output, "input 'x' is [2, 5, 7]")) << shape.output;
+  EXPECT_TRUE(contains(shape.output, "[batch, seq, 12]")) << shape.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "out.safetensors"));
+  auto usage = run_command(kCli + " models run " + model);
+  EXPECT_EQ(usage.exit_code, 2) << usage.output;
+}
+
+#endif
 
 }  // namespace
 }  // namespace sc::app

@@ -183,6 +183,44 @@ TEST(OnnxExecutorBadInput, OptionsAndDevices) {
   }
 }
 
+TEST(OnnxExecutorBadInput, TensorsOverTheSizeLimitAreRefusedBeforeAllocation) {
+  GraphBuilder b;
+  b.input("x", {k2}).output("y");
+  b.init_i64("shape", {2}, {1LL << 20, 1LL << 20});  // 4 TiB of f32
+  b.node("ConstantOfShape", {"shape"}, {"big"}, "fill");
+  b.node("Add", {"x", "big"}, {"y"}, "add");
+  ExecutorOptions o;
+  o.max_value_bytes = 1 << 20;
+  expect_error([&] { Executor(b.parse(), o); }, {"node 'fill' (ConstantOfShape)", "over the limit of 1048576 bytes"});
+  GraphBuilder e;
+  e.input("x", {k2, std::int64_t{1}}).output("y");
+  e.init_i64("shape", {2}, {2, 1LL << 30});
+  e.node("Expand", {"x", "shape"}, {"y"}, "expand");
+  expect_error([&] { Executor(e.parse(), o); }, {"node 'expand' (Expand)", "over the limit"});
+}
+
+// Found by tests/fuzz/onnx_fuzz.cpp: dimensions from hostile values made
+// shape arithmetic overflow int64 (undefined behaviour) before any check.
+TEST(OnnxExecutorBadInput, HugeShapeValuesAreErrorsNotOverflows) {
+  auto with = [](const std::string& op, const std::vector<std::int64_t>& v) {
+    GraphBuilder b;
+    b.input("x", {k2, k3}).output("y");
+    b.init_i64("v", {static_cast<std::int64_t>(v.size())}, v);
+    b.node(op, {"x", "v"}, {"y"}, "n");
+    return b.parse();
+  };
+  const std::int64_t huge = std::int64_t{1} << 62;
+  expect_error([&] { Executor(with("Pad", {0, 0, huge, huge})); }, {"node 'n' (Pad)", "a pad"});
+  expect_error([&] { Executor(with("Tile", {huge, 2})); }, {"node 'n' (Tile)", "a repeat count"});
+  expect_error([&] { Executor(with("Reshape", {huge, huge, 0})); }, {"node 'n' (Reshape)", "a shape entry"});
+  expect_error([&] { Executor(with("Expand", {huge, 3})); }, {"node 'n' (Expand)", "dimension"});
+  GraphBuilder conv;
+  conv.input("x", {std::int64_t{1}, std::int64_t{1}, std::int64_t{4}}).output("y");
+  conv.init("w", {1, 1, 1}, {1});
+  test::set_attr(conv.node("Conv", {"x", "w"}, {"y"}, "c"), "strides", std::vector<std::int64_t>{huge});
+  expect_error([&] { Executor(conv.parse()); }, {"node 'c' (Conv)", "window parameter"});
+}
+
 // Counts the bytes of live CPU tensors, and their peak.
 class CountingAllocator final : public Allocator {
  public:

@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -63,7 +66,13 @@ void expect_matches(const std::map<std::string, Tensor>& got, const std::map<std
     ASSERT_EQ(g.shape(), w.shape());
     if (w.dtype() == DType::kF32) {
       ASSERT_EQ(g.dtype(), DType::kF32);
-      EXPECT_LE(test::relative_l2(g, w), kTolerance);
+      const double err = test::relative_l2(g, w);
+      EXPECT_LE(err, kTolerance);
+      // SC_ONNX_GOLDEN_VERBOSE=1 prints every measured error (the README quotes them).
+      if (const char* v = std::getenv("SC_ONNX_GOLDEN_VERBOSE"); v && std::string(v) == "1") {
+        std::printf("[rel-l2] %-40s %-16s %-8s %.3g\n", ::testing::UnitTest::GetInstance()->current_test_info()->name(),
+                    what.c_str(), name.c_str(), err);
+      }
     } else {
       ASSERT_EQ(g.dtype(), w.dtype());
       EXPECT_EQ(std::memcmp(g.raw_data(), w.raw_data(), w.nbytes()), 0) << "integer or bool values differ";

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (engine: safetensors, shard index, config,
-# CLIP tokenizer files and text;
+# CLIP tokenizer files and text, ONNX graphs;
 # volumetric: .ply/.splat, V^3 manifests, camera paths) (clang++-14, ASan + UBSan) into
 # build/fuzz and runs each for SECONDS (default 20) from its committed seed
 # corpus. Exits non-zero on any finding; the input that triggered it is left
@@ -22,15 +22,17 @@ mkdir -p "${build}/artifacts"
 # One thread: findings reproduce exactly, and small inputs never fan out anyway.
 export SC_NUM_THREADS=1
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
-for target in safetensors_fuzz safetensors_index_fuzz config_fuzz tokenizer_fuzz ply_fuzz v3_manifest_fuzz; do
+for target in safetensors_fuzz safetensors_index_fuzz config_fuzz tokenizer_fuzz onnx_fuzz ply_fuzz v3_manifest_fuzz; do
   seeds="tests/fuzz/corpus/${target%_fuzz}"
   work="${build}/corpus/${target%_fuzz}"  # grows as the fuzzer learns; not committed
   mkdir -p "${work}"
   echo "fuzz: ${target} for ${seconds} s (seeds: ${seeds})"
   log="${build}/${target}.log"
+  dict="tests/fuzz/${target%_fuzz}.dict"  # a target's own dictionary, else the JSON one
+  [[ -f "${dict}" ]] || dict=tests/fuzz/json.dict
   set +e
   "${build}/${target}" -max_total_time="${seconds}" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-    -dict=tests/fuzz/json.dict -artifact_prefix="${build}/artifacts/${target}-" -print_final_stats=1 \
+    -dict="${dict}" -artifact_prefix="${build}/artifacts/${target}-" -print_final_stats=1 \
     "${work}" "${seeds}" >"${log}" 2>&1
   rc=$?
   set -e

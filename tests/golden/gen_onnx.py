@@ -506,6 +506,22 @@ def main():
     save_file({"input/x": ext.inputs["x"], "output/y": outputs["y"]}, os.path.join(args.out, "external_data.safetensors"),
               metadata={"case": "external_data"})
     manifest["external_data"] = {"model": "external_data.onnx", "weights": "external_data.weights"}
+    # A graph the engine refuses (no reference: onnxruntime is not run on it),
+    # for `models inspect` and the fuzzer's seeds: a standard op without a
+    # lowering, a custom-domain op, and an attribute value it does not support.
+    bad = helper.make_graph(
+        [node("Relu", ["x"], ["r"], name="relu"),
+         node("GridSample", ["r", "grid"], ["g"], name="warp", align_corners=1),
+         helper.make_node("GridSample3D", ["r", "grid"], ["g3"], name="warp3d", domain="com.custom"),
+         node("Resize", ["r", "", "scales"], ["y"], name="cubic_up", mode="cubic")],
+        "unsupported", [helper.make_tensor_value_info("x", F, [1, 2, 4, 4]),
+                        helper.make_tensor_value_info("grid", F, [1, 4, 4, 2])],
+        [helper.make_tensor_value_info(o, F, None) for o in ["g", "g3", "y"]],
+        [numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales")])
+    bad_model = helper.make_model(bad, opset_imports=[helper.make_opsetid("", 16), helper.make_opsetid("com.custom", 1)],
+                                  ir_version=8, producer_name="gen_onnx.py")
+    onnx.save(bad_model, os.path.join(args.out, "unsupported_ops.onnx"))
+    manifest["unsupported"] = {"model": "unsupported_ops.onnx", "nodes": ["warp", "warp3d", "cubic_up"]}
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1, sort_keys=True)
         f.write("\n")
