@@ -257,33 +257,47 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 
 namespace {
 
-// The checks of conv2d and conv2d_nhwc on logical sizes: x has c channels
-// of h x w, weight o outputs of wc channels and kh x kw. Returns {Ho, Wo}.
-std::array<std::int64_t, 2> check_conv(const char* op, const Tensor& x, std::int64_t c, std::int64_t h, std::int64_t w,
-                                       const Tensor& weight, std::int64_t o, std::int64_t wc, std::int64_t kh,
-                                       std::int64_t kw, const Tensor& bias, const Conv2dParams& p) {
-  for (int i = 0; i < 2; ++i) {
-    if (p.stride[i] < 1 || p.dilation[i] < 1 || p.padding[i] < 0) {
-      throw Error(
-          "{}: stride and dilation must be >= 1 and padding >= 0; got stride [{}, {}], padding [{}, {}], "
-          "dilation [{}, {}]",
-          op, p.stride[0], p.stride[1], p.padding[0], p.padding[1], p.dilation[0], p.dilation[1]);
+// The checks of conv2d, conv2d_nhwc and conv3d on logical sizes: x has c
+// channels of `in` (spatial sizes), weight o outputs of wc channels and
+// kernel `k`. Returns the output's spatial sizes.
+template <std::size_t N>
+std::array<std::int64_t, N> check_conv(const char* op, const Tensor& x, std::int64_t c,
+                                       const std::array<std::int64_t, N>& in, const Tensor& weight, std::int64_t o,
+                                       std::int64_t wc, const std::array<std::int64_t, N>& k, const Tensor& bias,
+                                       const std::array<std::int64_t, N>& stride,
+                                       const std::array<std::int64_t, N>& padding,
+                                       const std::array<std::int64_t, N>& dilation, std::int64_t groups) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (stride[i] < 1 || dilation[i] < 1 || padding[i] < 0) {
+      throw Error("{}: stride and dilation must be >= 1 and padding >= 0; got stride {}, padding {}, dilation {}", op,
+                  Shape(std::span<const std::int64_t>(stride)).to_string(),
+                  Shape(std::span<const std::int64_t>(padding)).to_string(),
+                  Shape(std::span<const std::int64_t>(dilation)).to_string());
     }
   }
-  if (p.groups < 1 || c == 0 || c % p.groups != 0 || o % p.groups != 0) {
-    throw Error("{}: groups {} must divide both input channels {} and output channels {}", op, p.groups, c, o);
+  if (groups < 1 || c == 0 || c % groups != 0 || o % groups != 0) {
+    throw Error("{}: groups {} must divide both input channels {} and output channels {}", op, groups, c, o);
   }
-  if (wc != c / p.groups) {
+  if (wc != c / groups) {
     throw Error("{}: weight {} expects {} input channels per group; x {} has {} / {} groups", op, weight.describe(), wc,
-                x.describe(), c, p.groups);
+                x.describe(), c, groups);
   }
-  if (kh < 1 || kw < 1) throw Error("{}: empty kernel {}", op, weight.describe());
+  for (std::int64_t ki : k) {
+    if (ki < 1) throw Error("{}: empty kernel {}", op, weight.describe());
+  }
   if (bias.defined()) {
     require_float(op, "bias", bias);
     if (bias.rank() != 1 || bias.dim(0) != o) throw Error("{}: bias {} must be [{}]", op, bias.describe(), o);
   }
-  return {conv_out_size(op, h, kh, p.stride[0], p.padding[0], p.dilation[0]),
-          conv_out_size(op, w, kw, p.stride[1], p.padding[1], p.dilation[1])};
+  std::array<std::int64_t, N> out{};
+  for (std::size_t i = 0; i < N; ++i) out[i] = conv_out_size(op, in[i], k[i], stride[i], padding[i], dilation[i]);
+  return out;
+}
+
+std::array<std::int64_t, 2> check_conv2d(const char* op, const Tensor& x, std::int64_t c, std::int64_t h,
+                                         std::int64_t w, const Tensor& weight, std::int64_t o, std::int64_t wc,
+                                         std::int64_t kh, std::int64_t kw, const Tensor& bias, const Conv2dParams& p) {
+  return check_conv<2>(op, x, c, {h, w}, weight, o, wc, {kh, kw}, bias, p.stride, p.padding, p.dilation, p.groups);
 }
 
 }  // namespace
@@ -293,8 +307,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   require_float("conv2d", "weight", weight);
   require_rank("conv2d", "x", x, 4);
   require_rank("conv2d", "weight", weight, 4);
-  const auto [ho, wo] = check_conv("conv2d", x, x.dim(1), x.dim(2), x.dim(3), weight, weight.dim(0), weight.dim(1),
-                                   weight.dim(2), weight.dim(3), bias, p);
+  const auto [ho, wo] = check_conv2d("conv2d", x, x.dim(1), x.dim(2), x.dim(3), weight, weight.dim(0), weight.dim(1),
+                                     weight.dim(2), weight.dim(3), bias, p);
   const Device device = common_device("conv2d", {&x, &weight, &bias});
   require_same_dtype("conv2d", {&x, &weight, &bias});
   Tensor out = Tensor::empty({x.dim(0), weight.dim(0), ho, wo}, x.dtype(), device);
@@ -309,8 +323,8 @@ Tensor conv2d_nhwc(const Tensor& x, const Tensor& weight, const Tensor& bias, co
   require_float("conv2d_nhwc", "weight", weight);
   require_rank("conv2d_nhwc", "x [N, H, W, C]", x, 4);
   require_rank("conv2d_nhwc", "weight [O, kh, kw, C]", weight, 4);
-  const auto [ho, wo] = check_conv("conv2d_nhwc", x, x.dim(3), x.dim(1), x.dim(2), weight, weight.dim(0), weight.dim(3),
-                                   weight.dim(1), weight.dim(2), bias, p);
+  const auto [ho, wo] = check_conv2d("conv2d_nhwc", x, x.dim(3), x.dim(1), x.dim(2), weight, weight.dim(0),
+                                     weight.dim(3), weight.dim(1), weight.dim(2), bias, p);
   const Device device = common_device("conv2d_nhwc", {&x, &weight, &bias});
   require_same_dtype("conv2d_nhwc", {&x, &weight, &bias});
   static_assert(backing(Device::kCpu, Op::kConv2dNhwc) == Backing::kComposed,
@@ -321,6 +335,23 @@ Tensor conv2d_nhwc(const Tensor& x, const Tensor& weight, const Tensor& bias, co
   }
   Tensor out = Tensor::empty({x.dim(0), ho, wo, weight.dim(0)}, x.dtype(), device);
   dispatch("conv2d_nhwc", device, nullptr, SC_CUDA_KERNEL(cuda::conv2d_nhwc(x, weight, bias, p, out)));
+  return out;
+}
+
+Tensor conv3d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv3dParams& p) {
+  require_float("conv3d", "x", x);
+  require_float("conv3d", "weight", weight);
+  require_rank("conv3d", "x [N, C, D, H, W]", x, 5);
+  require_rank("conv3d", "weight [O, C / groups, kd, kh, kw]", weight, 5);
+  const auto [dout, ho, wo] =
+      check_conv<3>("conv3d", x, x.dim(1), {x.dim(2), x.dim(3), x.dim(4)}, weight, weight.dim(0), weight.dim(1),
+                    {weight.dim(2), weight.dim(3), weight.dim(4)}, bias, p.stride, p.padding, p.dilation, p.groups);
+  const Device device = common_device("conv3d", {&x, &weight, &bias});
+  require_same_dtype("conv3d", {&x, &weight, &bias});
+  Tensor out = Tensor::empty({x.dim(0), weight.dim(0), dout, ho, wo}, x.dtype(), device);
+  dispatch(
+      "conv3d", device, [&] { cpu::conv3d(x, weight, bias, p, out); },
+      SC_CUDA_KERNEL(cuda::conv3d(x, weight, bias, p, out)));
   return out;
 }
 
@@ -683,6 +714,31 @@ Tensor resize2d(const Tensor& x, const Resize2dParams& p) {
   Tensor out = Tensor::empty(shape, x.dtype(), x.device());
   dispatch(
       "resize2d", x.device(), [&] { cpu::resize2d(x, p, out); }, SC_CUDA_KERNEL(cuda::resize2d(x, p, out)));
+  return out;
+}
+
+Tensor grid_sample(const Tensor& x, const Tensor& grid, const GridSampleParams& p) {
+  require_float("grid_sample", "x", x);
+  require_float("grid_sample", "grid", grid);
+  if (x.rank() != 4 && x.rank() != 5) {
+    throw Error("grid_sample: x must be [N, C, H, W] or [N, C, D, H, W]; got {}", x.describe());
+  }
+  const std::int64_t k = x.rank() - 2;
+  if (grid.rank() != x.rank() || grid.dim(0) != x.dim(0) || grid.dim(-1) != k) {
+    throw Error("grid_sample: grid {} must be [{}, ..., {}] ({} output axes) for x {}", grid.describe(), x.dim(0), k, k,
+                x.describe());
+  }
+  for (std::int64_t i = 2; i < x.rank(); ++i) {
+    if (x.dim(i) == 0) throw Error("grid_sample: cannot sample the empty input {}", x.describe());
+  }
+  const Device device = common_device("grid_sample", {&x, &grid});
+  require_same_dtype("grid_sample", {&x, &grid});
+  Shape shape{x.dim(0), x.dim(1)};
+  for (int i = 1; i <= static_cast<int>(k); ++i) shape.push_back(grid.dim(i));
+  Tensor out = Tensor::empty(shape, x.dtype(), device);
+  dispatch(
+      "grid_sample", device, [&] { cpu::grid_sample(x, grid, p, out); },
+      SC_CUDA_KERNEL(cuda::grid_sample(x, grid, p, out)));
   return out;
 }
 

@@ -47,6 +47,16 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 // transposes around each kernel); conv-only models (TAESD) run in it.
 Tensor conv2d_nhwc(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
                    const Conv2dParams& params = {});
+// 3-D convolution (LivePortrait's warp network and appearance volume):
+// x [N, C, D, H, W], weight [O, C / groups, kd, kh, kw], bias [O] or
+// undefined -> [N, O, Do, Ho, Wo]. Axes in the order depth, height, width.
+struct Conv3dParams {
+  std::array<std::int64_t, 3> stride{1, 1, 1};
+  std::array<std::int64_t, 3> padding{0, 0, 0};  // zeros, on both sides
+  std::array<std::int64_t, 3> dilation{1, 1, 1};
+  std::int64_t groups = 1;
+};
+Tensor conv3d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), const Conv3dParams& params = {});
 
 // ---- normalisation ---------------------------------------------------------
 // x [N, C, ...]; weight and bias [C] or undefined. fuse_silu applies SiLU to
@@ -165,6 +175,22 @@ struct Resize2dParams {
   std::array<float, 2> scale{0.0f, 0.0f};                       // 0: out / in
 };
 Tensor resize2d(const Tensor& x, const Resize2dParams& params);
+// Samples x at the grid's points (torch.nn.functional.grid_sample, ONNX
+// GridSample): 2-D x [N, C, H, W] with grid [N, Ho, Wo, 2] -> [N, C, Ho, Wo],
+// or 3-D x [N, C, D, H, W] with grid [N, Do, Ho, Wo, 3] -> [N, C, Do, Ho, Wo].
+// The grid's last axis is (x, y[, z]) in [-1, 1] (width first); it has x's
+// dtype. Linear blends 4 (8) taps, nearest rounds half to even; outside the
+// input, zeros reads 0, border the edge, reflection mirrors the coordinate.
+// Weights and sums are f32 whatever the storage (f16 samplers that
+// accumulate in f16 are off by percents on LivePortrait's volumes).
+enum class GridSampleMode { kLinear, kNearest };
+enum class GridSamplePadding { kZeros, kBorder, kReflection };
+struct GridSampleParams {
+  GridSampleMode mode = GridSampleMode::kLinear;
+  GridSamplePadding padding = GridSamplePadding::kZeros;
+  bool align_corners = false;
+};
+Tensor grid_sample(const Tensor& x, const Tensor& grid, const GridSampleParams& params = {});
 // Padding counts toward the divisor (PyTorch's count_include_pad=True).
 Tensor avg_pool2d(const Tensor& x, const Pool2dParams& params = {});
 Tensor max_pool2d(const Tensor& x, const Pool2dParams& params = {});

@@ -1,7 +1,8 @@
-// conv2d as GEMM: out[o, p] = W[o, (c, ki, kj)] x col[(c, ki, kj), p].
-// The column matrix is built one tile of output pixels at a time, in a
-// per-task buffer, so memory stays O(C kh kw x tile) instead of the whole
-// image times kh kw, and the tiles are the units of parallel work.
+// conv2d and conv3d as GEMM: out[o, p] = W[o, (c, kz, ky, kx)] x
+// col[(c, kz, ky, kx), p]. The column matrix is built one tile of output
+// pixels at a time, in a per-task buffer, so memory stays O(C k^n x tile)
+// instead of the whole image times the kernel volume, and the tiles are the
+// units of parallel work. A 2-D convolution is the 3-D one with depth 1.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -15,13 +16,13 @@ namespace sc::engine::cpu {
 namespace {
 
 struct ConvGeometry {
-  std::int64_t n, c, h, w;  // input
-  std::int64_t o, kh, kw;   // weight
-  std::int64_t ho, wo;      // output
-  std::int64_t sh, sw, ph, pw, dh, dw, groups;
+  std::int64_t n, c, d, h, w;  // input
+  std::int64_t o, kd, kh, kw;  // weight
+  std::int64_t dout, ho, wo;   // output
+  std::int64_t sd, sh, sw, pd, ph, pw, dd, dh, dw, groups;
   std::int64_t cg() const { return c / groups; }
   std::int64_t og() const { return o / groups; }
-  std::int64_t kdim() const { return cg() * kh * kw; }
+  std::int64_t kdim() const { return cg() * kd * kh * kw; }
 };
 
 // First and one-past-last output column whose input column ox*sw - pw + off
@@ -36,63 +37,64 @@ void valid_columns(const ConvGeometry& g, std::int64_t off, std::int64_t& lo, st
   hi = std::clamp(hi, lo, g.wo);
 }
 
-// col[(c, ki, kj), p - p0] for output pixels p in [p0, p1) of one image/group.
+// col[(c, kz, ki, kj), p - p0] for output pixels p in [p0, p1) of one
+// image/group (p runs over depth, then rows, then columns).
 void im2col_tile(const ConvGeometry& g, const float* x, std::int64_t p0, std::int64_t p1, float* col) {
   const std::int64_t len = p1 - p0;
+  const std::int64_t slice = g.ho * g.wo;  // output pixels per output depth
   std::int64_t row = 0;
   for (std::int64_t c = 0; c < g.cg(); ++c) {
-    const float* plane = x + c * g.h * g.w;
-    for (std::int64_t ki = 0; ki < g.kh; ++ki) {
-      for (std::int64_t kj = 0; kj < g.kw; ++kj, ++row) {
-        float* dst = col + row * len;
-        const std::int64_t xoff = kj * g.dw;
-        std::int64_t lo, hi;
-        valid_columns(g, xoff, lo, hi);
-        std::int64_t p = p0;
-        while (p < p1) {
-          const std::int64_t oy = p / g.wo;
-          const std::int64_t ox0 = p - oy * g.wo;
-          const std::int64_t ox1 = std::min(g.wo, ox0 + (p1 - p));
-          float* d = dst + (p - p0);
-          const std::int64_t iy = oy * g.sh - g.ph + ki * g.dh;
-          if (iy < 0 || iy >= g.h) {
-            std::fill(d, d + (ox1 - ox0), 0.0f);
-          } else {
-            // Only in-range columns [a, b) are read, so base + ox * sw >= 0.
-            const std::int64_t base = iy * g.w - g.pw + xoff;
-            const std::int64_t a = std::clamp(lo, ox0, ox1);
-            const std::int64_t b = std::clamp(hi, a, ox1);
-            std::fill(d, d + (a - ox0), 0.0f);
-            if (g.sw == 1) {
-              std::memcpy(d + (a - ox0), plane + (base + a), static_cast<std::size_t>(b - a) * sizeof(float));
+    for (std::int64_t kz = 0; kz < g.kd; ++kz) {
+      for (std::int64_t ki = 0; ki < g.kh; ++ki) {
+        for (std::int64_t kj = 0; kj < g.kw; ++kj, ++row) {
+          float* dst = col + row * len;
+          const std::int64_t xoff = kj * g.dw;
+          std::int64_t lo, hi;
+          valid_columns(g, xoff, lo, hi);
+          std::int64_t p = p0;
+          while (p < p1) {
+            const std::int64_t oz = p / slice;
+            const std::int64_t oy = (p - oz * slice) / g.wo;
+            const std::int64_t ox0 = p - oz * slice - oy * g.wo;
+            const std::int64_t ox1 = std::min(g.wo, ox0 + (p1 - p));
+            float* d = dst + (p - p0);
+            const std::int64_t iz = oz * g.sd - g.pd + kz * g.dd;
+            const std::int64_t iy = oy * g.sh - g.ph + ki * g.dh;
+            const float* plane = x + (c * g.d + iz) * g.h * g.w;
+            if (iz < 0 || iz >= g.d || iy < 0 || iy >= g.h) {
+              std::fill(d, d + (ox1 - ox0), 0.0f);
             } else {
-              for (std::int64_t ox = a; ox < b; ++ox) d[ox - ox0] = plane[base + ox * g.sw];
+              // Only in-range columns [a, b) are read, so base + ox * sw >= 0.
+              const std::int64_t base = iy * g.w - g.pw + xoff;
+              const std::int64_t a = std::clamp(lo, ox0, ox1);
+              const std::int64_t b = std::clamp(hi, a, ox1);
+              std::fill(d, d + (a - ox0), 0.0f);
+              if (g.sw == 1) {
+                std::memcpy(d + (a - ox0), plane + (base + a), static_cast<std::size_t>(b - a) * sizeof(float));
+              } else {
+                for (std::int64_t ox = a; ox < b; ++ox) d[ox - ox0] = plane[base + ox * g.sw];
+              }
+              std::fill(d + (b - ox0), d + (ox1 - ox0), 0.0f);
             }
-            std::fill(d + (b - ox0), d + (ox1 - ox0), 0.0f);
+            p += ox1 - ox0;
           }
-          p += ox1 - ox0;
         }
       }
     }
   }
 }
 
-}  // namespace
-
-void conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params, Tensor& out) {
-  ConvGeometry g{x.dim(0),          x.dim(1),           x.dim(2),           x.dim(3),
-                 weight.dim(0),     weight.dim(2),      weight.dim(3),      out.dim(2),
-                 out.dim(3),        params.stride[0],   params.stride[1],   params.padding[0],
-                 params.padding[1], params.dilation[0], params.dilation[1], params.groups};
+void convolve(const ConvGeometry& g, const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& out) {
   const float* px = x.data<float>();
   const float* pw = weight.data<float>();
   const float* pb = bias.defined() ? bias.data<float>() : nullptr;
   float* py = out.data<float>();
-  const std::int64_t pixels = g.ho * g.wo;
+  const std::int64_t pixels = g.dout * g.ho * g.wo;
+  const std::int64_t in_pixels = g.d * g.h * g.w;
   if (out.numel() == 0) return;
   const std::int64_t kdim = g.kdim();
-  const bool pointwise =
-      g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && g.h == g.ho && g.w == g.wo;
+  const bool pointwise = g.kd == 1 && g.kh == 1 && g.kw == 1 && g.sd == 1 && g.sh == 1 && g.sw == 1 && g.pd == 0 &&
+                         g.ph == 0 && g.pw == 0 && g.d == g.dout && g.h == g.ho && g.w == g.wo;
 
   // Tiles of ~2 MB of columns: large enough that GEMM amortises packing the
   // weights, small enough to stay in cache; at least two per thread.
@@ -110,7 +112,7 @@ void conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Con
       const std::int64_t ni = image / g.groups, gi = image % g.groups;
       const std::int64_t p0 = (t % tiles) * tile;
       const std::int64_t p1 = std::min(pixels, p0 + tile);
-      const float* xg = px + (ni * g.c + gi * g.cg()) * g.h * g.w;
+      const float* xg = px + (ni * g.c + gi * g.cg()) * in_pixels;
       float* yg = py + (ni * g.o + gi * g.og()) * pixels;
       const float* wg = pw + gi * g.og() * kdim;
       float beta = 0.0f;
@@ -133,6 +135,43 @@ void conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Con
       gemm_serial({false, false, g.og(), p1 - p0, kdim, 1.0f, wg, kdim, b, ldb, beta, yg + p0, pixels});
     }
   });
+}
+
+}  // namespace
+
+void conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params, Tensor& out) {
+  const ConvGeometry g{x.dim(0),
+                       x.dim(1),
+                       1,
+                       x.dim(2),
+                       x.dim(3),
+                       weight.dim(0),
+                       1,
+                       weight.dim(2),
+                       weight.dim(3),
+                       1,
+                       out.dim(2),
+                       out.dim(3),
+                       1,
+                       params.stride[0],
+                       params.stride[1],
+                       0,
+                       params.padding[0],
+                       params.padding[1],
+                       1,
+                       params.dilation[0],
+                       params.dilation[1],
+                       params.groups};
+  convolve(g, x, weight, bias, out);
+}
+
+void conv3d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv3dParams& params, Tensor& out) {
+  const ConvGeometry g{x.dim(0),           x.dim(1),          x.dim(2),          x.dim(3),           x.dim(4),
+                       weight.dim(0),      weight.dim(2),     weight.dim(3),     weight.dim(4),      out.dim(2),
+                       out.dim(3),         out.dim(4),        params.stride[0],  params.stride[1],   params.stride[2],
+                       params.padding[0],  params.padding[1], params.padding[2], params.dilation[0], params.dilation[1],
+                       params.dilation[2], params.groups};
+  convolve(g, x, weight, bias, out);
 }
 
 }  // namespace sc::engine::cpu

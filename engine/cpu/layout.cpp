@@ -1,5 +1,5 @@
-// Data movement: concat, slice, permute, pad, nearest upsampling, pooling,
-// embedding lookup. Copies work on bytes, so the layout ops take any dtype.
+// Data movement: concat, slice, permute, pad, nearest upsampling, resizing,
+// grid sampling, pooling, embedding lookup. Copies work on bytes, so the layout ops take any dtype.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -10,6 +10,7 @@
 #include "base/thread_pool.h"
 #include "engine/cpu/kernels.h"
 #include "engine/image_math.h"
+#include "engine/grid_sample_math.h"
 #include "engine/resize_math.h"
 
 namespace sc::engine::cpu {
@@ -256,6 +257,70 @@ void resize2d(const Tensor& x, const Resize2dParams& p, Tensor& out) {
         const float a = top[t.lo] + (top[t.hi] - top[t.lo]) * t.w;
         const float b = bottom[t.lo] + (bottom[t.hi] - bottom[t.lo]) * t.w;
         dst[o] = a + (b - a) * y.w;
+      }
+    }
+  });
+}
+
+void grid_sample(const Tensor& x, const Tensor& grid, const GridSampleParams& p, Tensor& out) {
+  namespace gs = grid_sample_math;
+  const bool volume = x.rank() == 5;
+  const std::int64_t n = x.dim(0), c = x.dim(1);
+  const std::int64_t d = volume ? x.dim(2) : 1, h = x.dim(-2), w = x.dim(-1);
+  const std::int64_t plane = d * h * w;
+  const std::int64_t points = c == 0 ? 0 : out.numel() / (n * c);  // Do * Ho * Wo
+  const std::int64_t k = volume ? 3 : 2;
+  const float* px = x.data<float>();
+  const float* pg = grid.data<float>();
+  float* py = out.data<float>();
+  if (points == 0 || c == 0) return;
+  parallel_for(n * points, std::max<std::int64_t>(1, 2048 / c), [&](std::int64_t i0, std::int64_t i1) {
+    for (std::int64_t i = i0; i < i1; ++i) {
+      const std::int64_t ni = i / points, pt = i % points;
+      const float* g = pg + i * k;
+      const float fx = gs::source(g[0], w, p), fy = gs::source(g[1], h, p);
+      const float fz = volume ? gs::source(g[2], d, p) : 0.0f;
+      const float* src = px + ni * c * plane;
+      float* dst = py + ni * c * points + pt;
+      if (p.mode == GridSampleMode::kNearest) {
+        const std::int64_t ix = gs::nearest(fx), iy = gs::nearest(fy), iz = volume ? gs::nearest(fz) : 0;
+        if (!gs::inside(ix, w) || !gs::inside(iy, h) || !gs::inside(iz, d)) {
+          for (std::int64_t ch = 0; ch < c; ++ch) dst[ch * points] = 0.0f;
+          continue;
+        }
+        const std::int64_t off = (iz * h + iy) * w + ix;
+        for (std::int64_t ch = 0; ch < c; ++ch) dst[ch * points] = src[ch * plane + off];
+        continue;
+      }
+      // Up to 8 corners in PyTorch's order (x fastest, then y, then z); the
+      // ones outside the input read zero, so they are left out.
+      const gs::Taps tx = gs::linear(fx), ty = gs::linear(fy);
+      const gs::Taps tz = volume ? gs::linear(fz) : gs::Taps{0, 0.0f};
+      std::int64_t offs[8];
+      float wts[8];
+      int corners = 0;
+      for (int dz = 0; dz < (volume ? 2 : 1); ++dz) {
+        const std::int64_t iz = tz.lo + dz;
+        const float wz = volume ? (dz ? tz.w : 1.0f - tz.w) : 1.0f;
+        if (!gs::inside(iz, d)) continue;
+        for (int dy = 0; dy < 2; ++dy) {
+          const std::int64_t iy = ty.lo + dy;
+          const float wy = dy ? ty.w : 1.0f - ty.w;
+          if (!gs::inside(iy, h)) continue;
+          for (int dx = 0; dx < 2; ++dx) {
+            const std::int64_t ix = tx.lo + dx;
+            if (!gs::inside(ix, w)) continue;
+            offs[corners] = (iz * h + iy) * w + ix;
+            wts[corners] = (dx ? tx.w : 1.0f - tx.w) * wy * wz;
+            ++corners;
+          }
+        }
+      }
+      for (std::int64_t ch = 0; ch < c; ++ch) {
+        const float* s = src + ch * plane;
+        float acc = 0.0f;
+        for (int q = 0; q < corners; ++q) acc += s[offs[q]] * wts[q];
+        dst[ch * points] = acc;
       }
     }
   });

@@ -86,6 +86,13 @@ struct Api {
   cudnnStatus_t (*SetConvolution2dDescriptor)(cudnnConvolutionDescriptor_t, int, int, int, int, int, int,
                                               cudnnConvolutionMode_t, cudnnDataType_t) = nullptr;
   cudnnStatus_t (*SetConvolutionMathType)(cudnnConvolutionDescriptor_t, cudnnMathType_t) = nullptr;
+  // Optional: the N-d forms, for conv3d (without them conv3d runs on conv2d).
+  cudnnStatus_t (*SetTensorNdDescriptor)(cudnnTensorDescriptor_t, cudnnDataType_t, int, const int*,
+                                         const int*) = nullptr;
+  cudnnStatus_t (*SetFilterNdDescriptor)(cudnnFilterDescriptor_t, cudnnDataType_t, cudnnTensorFormat_t, int,
+                                         const int*) = nullptr;
+  cudnnStatus_t (*SetConvolutionNdDescriptor)(cudnnConvolutionDescriptor_t, int, const int*, const int*, const int*,
+                                              cudnnConvolutionMode_t, cudnnDataType_t) = nullptr;
   cudnnStatus_t (*SetConvolutionGroupCount)(cudnnConvolutionDescriptor_t, int) = nullptr;
   cudnnStatus_t (*GetConvolutionForwardAlgorithm_v7)(cudnnHandle_t, cudnnTensorDescriptor_t, cudnnFilterDescriptor_t,
                                                      cudnnConvolutionDescriptor_t, cudnnTensorDescriptor_t, int, int*,
@@ -138,6 +145,9 @@ Api& api() {
                resolve(x->lib, "cudnnGetConvolutionForwardWorkspaceSize", x->GetConvolutionForwardWorkspaceSize) &&
                resolve(x->lib, "cudnnConvolutionForward", x->ConvolutionForward);
     resolve(x->lib, "cudnnFindConvolutionForwardAlgorithmEx", x->FindConvolutionForwardAlgorithmEx);
+    resolve(x->lib, "cudnnSetTensorNdDescriptor", x->SetTensorNdDescriptor);
+    resolve(x->lib, "cudnnSetFilterNdDescriptor", x->SetFilterNdDescriptor);
+    resolve(x->lib, "cudnnSetConvolutionNdDescriptor", x->SetConvolutionNdDescriptor);
     if (!all) {
       x->status = "libcudnn.so.9 lacks the convolution API; convolutions use im2col + cuBLASLt";
       return x;
@@ -184,6 +194,9 @@ bool allowed(const cudnnConvolutionFwdAlgoPerf_t& perf, DType dtype) {
 
 constexpr std::size_t kFindWorkspaceBytes = 64ull << 20;
 
+void pick_algorithm(Api& a, Plan& plan, const Tensor& x, const Tensor& weight, const Tensor& out,
+                    const std::string& label);
+
 Plan make_plan(Api& a, const Tensor& x, const Tensor& weight, const Conv2dParams& p, const Tensor& out, bool nhwc) {
   Plan plan;
   const cudnnDataType_t dt = data_type(x.dtype());
@@ -210,6 +223,63 @@ Plan make_plan(Api& a, const Tensor& x, const Tensor& weight, const Conv2dParams
           plan.conv, x.dtype() == DType::kF32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION))) {
     return plan;
   }
+  pick_algorithm(
+      a, plan, x, weight, out,
+      fmt::format("{} {} x {} stride {}", nhwc ? "NHWC" : "NCHW", x.describe(), weight.describe(), p.stride[0]));
+  return plan;
+}
+
+// The same for conv3d: NCDHW / OIDHW through the N-d descriptors.
+Plan make_plan_3d(Api& a, const Tensor& x, const Tensor& weight, const Conv3dParams& p, const Tensor& out) {
+  Plan plan;
+  if (!a.SetTensorNdDescriptor || !a.SetFilterNdDescriptor || !a.SetConvolutionNdDescriptor) return plan;
+  const cudnnDataType_t dt = data_type(x.dtype());
+  auto ok = [](cudnnStatus_t s) { return s == CUDNN_STATUS_SUCCESS; };
+  if (!ok(a.CreateTensorDescriptor(&plan.x)) || !ok(a.CreateTensorDescriptor(&plan.y)) ||
+      !ok(a.CreateFilterDescriptor(&plan.w)) || !ok(a.CreateConvolutionDescriptor(&plan.conv))) {
+    return plan;
+  }
+  auto dims = [](const Tensor& t) {
+    std::array<int, 5> d{};
+    for (int i = 0; i < 5; ++i) d[static_cast<std::size_t>(i)] = static_cast<int>(t.dim(i));
+    return d;
+  };
+  auto strides = [](const std::array<int, 5>& d) {
+    std::array<int, 5> s{};
+    int acc = 1;
+    for (int i = 4; i >= 0; --i) {
+      s[static_cast<std::size_t>(i)] = acc;
+      acc *= d[static_cast<std::size_t>(i)];
+    }
+    return s;
+  };
+  const std::array<int, 5> xd = dims(x), yd = dims(out), wd = dims(weight);
+  const std::array<int, 5> xs = strides(xd), ys = strides(yd);
+  std::array<int, 3> pad{}, stride{}, dilation{};
+  for (std::size_t i = 0; i < 3; ++i) {
+    pad[i] = static_cast<int>(p.padding[i]);
+    stride[i] = static_cast<int>(p.stride[i]);
+    dilation[i] = static_cast<int>(p.dilation[i]);
+  }
+  if (!ok(a.SetTensorNdDescriptor(plan.x, dt, 5, xd.data(), xs.data())) ||
+      !ok(a.SetTensorNdDescriptor(plan.y, dt, 5, yd.data(), ys.data())) ||
+      !ok(a.SetFilterNdDescriptor(plan.w, dt, CUDNN_TENSOR_NCHW, 5, wd.data())) ||
+      !ok(a.SetConvolutionNdDescriptor(plan.conv, 3, pad.data(), stride.data(), dilation.data(),
+                                       CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT)) ||
+      !ok(a.SetConvolutionGroupCount(plan.conv, static_cast<int>(p.groups))) ||
+      !ok(a.SetConvolutionMathType(
+          plan.conv, x.dtype() == DType::kF32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION))) {
+    return plan;
+  }
+  pick_algorithm(a, plan, x, weight, out, fmt::format("3-D {} x {}", x.describe(), weight.describe()));
+  return plan;
+}
+
+// Chooses the algorithm of a plan whose descriptors are set: plan.usable
+// says whether one was found.
+void pick_algorithm(Api& a, Plan& plan, const Tensor& x, const Tensor& weight, const Tensor& out,
+                    const std::string& label) {
+  auto ok = [](cudnnStatus_t s) { return s == CUDNN_STATUS_SUCCESS; };
   // The heuristic's candidates: cheap, and all there is inside a graph
   // capture, where nothing may run.
   cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
@@ -246,7 +316,7 @@ Plan make_plan(Api& a, const Tensor& x, const Tensor& weight, const Conv2dParams
       for (int k = 0; k < timed_found && found < CUDNN_CONVOLUTION_FWD_ALGO_COUNT; ++k) perf[found++] = timed_perf[k];
     }
   }
-  if (!timed && !suggested) return plan;
+  if (!timed && !suggested) return;
   std::string tried;
   for (int k = 0; k < found; ++k) {
     tried += fmt::format(" {}:{}{}", static_cast<int>(perf[k].algo), static_cast<int>(perf[k].status),
@@ -262,11 +332,9 @@ Plan make_plan(Api& a, const Tensor& x, const Tensor& weight, const Conv2dParams
     plan.workspace = bytes;
     plan.usable = true;
   }
-  add_conv_note(fmt::format("cuDNN {} {} x {} stride {}: {} algo {} ({}), workspace {} KiB; algo:status[/ms]{}",
-                            nhwc ? "NHWC" : "NCHW", x.describe(), weight.describe(), p.stride[0],
+  add_conv_note(fmt::format("cuDNN {}: {} algo {} ({}), workspace {} KiB; algo:status[/ms]{}", label,
                             plan.usable ? "runs" : "declines", static_cast<int>(plan.algo),
                             timed ? "timed" : "heuristic", plan.workspace / 1024, tried));
-  return plan;
 }
 
 }  // namespace
@@ -278,19 +346,21 @@ std::atomic<bool> g_enabled{true};
 void set_cudnn_enabled(bool enabled) { g_enabled = enabled; }
 bool cudnn_enabled() { return g_enabled; }
 
-bool cudnn_conv2d(const Tensor& x, const Tensor& weight, const Conv2dParams& p, float beta, Tensor& out, bool nhwc) {
+namespace {
+
+// Finds (or makes) the plan under `key` and launches it. One lock over the
+// plan, the handle's stream and the launch: a cuDNN handle must not be used
+// by two threads at once. The launch only enqueues.
+template <typename Key, typename Make>
+bool run_plan(std::map<Key, Plan>& plans, std::mutex& mutex, const Key& key, Make&& make, const Tensor& x,
+              const Tensor& weight, float beta, Tensor& out) {
   if (!g_enabled) return false;
   Api& a = api();
   if (!a.ok) return false;
-  static std::mutex mutex;
-  static auto* plans = new std::map<ConvShapeKey, Plan>();
-  const ConvShapeKey key = conv_shape_key(x, weight, p, nhwc);
-  // One lock over the plan, the handle's stream and the launch: a cuDNN
-  // handle must not be used by two threads at once. The launch only enqueues.
   std::lock_guard lock(mutex);
   if (a.SetStream(a.handle, engine_stream()) != CUDNN_STATUS_SUCCESS) return false;
-  auto it = plans->find(key);
-  if (it == plans->end()) it = plans->emplace(key, make_plan(a, x, weight, p, out, nhwc)).first;
+  auto it = plans.find(key);
+  if (it == plans.end()) it = plans.emplace(key, make(a)).first;
   const Plan plan = it->second;
   if (!plan.usable) return false;
   Tensor workspace;
@@ -302,11 +372,38 @@ bool cudnn_conv2d(const Tensor& x, const Tensor& weight, const Conv2dParams& p, 
                                                 plan.conv, plan.algo, plan.workspace ? workspace.raw_data() : nullptr,
                                                 plan.workspace, &beta, plan.y, out.raw_data());
   if (st != CUDNN_STATUS_SUCCESS) {
-    log::warn("cuDNN convolution failed (status {}); using im2col for this shape", static_cast<int>(st));
-    (*plans)[key].usable = false;
+    log::warn("cuDNN convolution failed (status {}); using the fallback for this shape", static_cast<int>(st));
+    plans[key].usable = false;
     return false;
   }
   return true;
+}
+
+}  // namespace
+
+bool cudnn_conv2d(const Tensor& x, const Tensor& weight, const Conv2dParams& p, float beta, Tensor& out, bool nhwc) {
+  static std::mutex mutex;
+  static auto* plans = new std::map<ConvShapeKey, Plan>();
+  return run_plan(
+      *plans, mutex, conv_shape_key(x, weight, p, nhwc), [&](Api& a) { return make_plan(a, x, weight, p, out, nhwc); },
+      x, weight, beta, out);
+}
+
+bool cudnn_conv3d(const Tensor& x, const Tensor& weight, const Conv3dParams& p, float beta, Tensor& out) {
+  static std::mutex mutex;
+  static auto* plans = new std::map<std::vector<std::int64_t>, Plan>();
+  std::vector<std::int64_t> key{static_cast<std::int64_t>(x.dtype()), p.groups};
+  for (int i = 0; i < 5; ++i) {
+    key.push_back(x.dim(i));
+    key.push_back(weight.dim(i));
+  }
+  for (std::size_t i = 0; i < 3; ++i) {
+    key.push_back(p.stride[i]);
+    key.push_back(p.padding[i]);
+    key.push_back(p.dilation[i]);
+  }
+  return run_plan(
+      *plans, mutex, key, [&](Api& a) { return make_plan_3d(a, x, weight, p, out); }, x, weight, beta, out);
 }
 
 std::string cudnn_status() { return api().status; }
@@ -314,6 +411,7 @@ std::string cudnn_status() { return api().status; }
 #else  // no cuDNN headers at build time
 
 bool cudnn_conv2d(const Tensor&, const Tensor&, const Conv2dParams&, float, Tensor&, bool) { return false; }
+bool cudnn_conv3d(const Tensor&, const Tensor&, const Conv3dParams&, float, Tensor&) { return false; }
 void set_cudnn_enabled(bool) {}
 bool cudnn_enabled() { return false; }
 std::string cudnn_status() { return "not built (no cudnn.h)"; }

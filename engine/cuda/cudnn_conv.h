@@ -24,6 +24,10 @@ ConvShapeKey conv_shape_key(const Tensor& x, const Tensor& weight, const Conv2dP
 bool cudnn_conv2d(const Tensor& x, const Tensor& weight, const Conv2dParams& params, float beta, Tensor& out,
                   bool nhwc = false);
 
+// out = conv3d(x, weight) + beta * out, NCDHW / OIDHW; false as above (and
+// where this cuDNN lacks the N-d descriptor calls).
+bool cudnn_conv3d(const Tensor& x, const Tensor& weight, const Conv3dParams& params, float beta, Tensor& out);
+
 // How conv2d (NCHW) runs a shape: chosen by timing on the shape's first call
 // (kAuto), or forced (tests run every implementation; benchmarks compare).
 enum class ConvImpl { kAuto, kIm2col, kCudnn, kCudnnNhwc };

@@ -487,3 +487,89 @@ void conv2d_nhwc(const Tensor& x, const Tensor& weight, const Tensor& bias, cons
 }
 
 }  // namespace sc::engine::cuda
+
+// ---- conv3d ------------------------------------------------------------------------
+
+namespace sc::engine::cuda {
+
+namespace {
+
+// cols[(n * Do + z), c, hw] = x[n, c, z * sd - pd + kz * dd, hw], or 0 where
+// that depth lies in the padding: one depth tap of every output depth as a
+// batch of 2-D images.
+template <typename T>
+__global__ void depth_tap_kernel(const T* __restrict__ x, T* __restrict__ cols, std::int64_t c, std::int64_t d,
+                                 std::int64_t hw, std::int64_t dout, std::int64_t first, std::int64_t stride,
+                                 std::int64_t total) {
+  SC_GRID_STRIDE(i, total) {
+    const std::int64_t e = i % hw;
+    const std::int64_t ch = (i / hw) % c;
+    const std::int64_t z = (i / (hw * c)) % dout;
+    const std::int64_t n = i / (hw * c * dout);
+    const std::int64_t iz = first + z * stride;
+    cols[i] = iz >= 0 && iz < d ? x[((n * c + ch) * d + iz) * hw + e] : from_float<T>(0.0f);
+  }
+}
+
+// out[n, o, z, hw] (+)= part[(n * Do + z), o, hw] (+ bias[o] on the first tap).
+template <typename T>
+__global__ void depth_accumulate_kernel(const T* __restrict__ part, const T* __restrict__ bias, T* __restrict__ out,
+                                        std::int64_t o, std::int64_t dout, std::int64_t hw, bool first,
+                                        std::int64_t total) {
+  SC_GRID_STRIDE(i, total) {
+    const std::int64_t e = i % hw;
+    const std::int64_t z = (i / hw) % dout;
+    const std::int64_t oc = (i / (hw * dout)) % o;
+    const std::int64_t n = i / (hw * dout * o);
+    float v = to_float(part[((n * dout + z) * o + oc) * hw + e]);
+    if (first) {
+      if (bias) v += to_float(bias[oc]);
+    } else {
+      v += to_float(out[i]);
+    }
+    out[i] = from_float<T>(v);
+  }
+}
+
+}  // namespace
+
+// cuDNN's 3-D kernels when cuDNN takes the shape; otherwise one 2-D
+// convolution per depth tap (every output depth as a batch) accumulated in
+// f32, which reuses conv2d's per-shape choice of kernels.
+void conv3d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv3dParams& prm, Tensor& out) {
+  if (out.numel() == 0) return;
+  float beta = 0.0f;
+  if (bias.defined()) {
+    // bias along dim 1 of [N, O, D*H*W]: the NCHW bias fill on a 4-D view.
+    Tensor view = out.reshape({out.dim(0), out.dim(1), out.dim(2), out.dim(3) * out.dim(4)});
+    fill_bias_nchw(bias, view, beta);
+  }
+  if (cudnn_conv3d(x, weight, prm, beta, out)) return;
+  const std::int64_t n = x.dim(0), c = x.dim(1), d = x.dim(2), h = x.dim(3), w = x.dim(4);
+  const std::int64_t o = weight.dim(0), kd = weight.dim(2), dout = out.dim(2), ho = out.dim(3), wo = out.dim(4);
+  const Conv2dParams p2{
+      {prm.stride[1], prm.stride[2]}, {prm.padding[1], prm.padding[2]}, {prm.dilation[1], prm.dilation[2]}, prm.groups};
+  Tensor cols = Tensor::empty({n * dout, c, h, w}, x.dtype(), Device::kCuda);
+  Tensor w2 = Tensor::empty({o, weight.dim(1), 1, weight.dim(3), weight.dim(4)}, x.dtype(), Device::kCuda);
+  Tensor part = Tensor::empty({n * dout, o, ho, wo}, x.dtype(), Device::kCuda);
+  for (std::int64_t kz = 0; kz < kd; ++kz) {
+    dispatch_float(x.dtype(), "conv3d", [&](auto tag) {
+      using T = decltype(tag);
+      const std::int64_t total = cols.numel();
+      depth_tap_kernel<T><<<grid_for(total, kBlock), kBlock, 0, engine_stream()>>>(
+          ptr<T>(x), ptr<T>(cols), c, d, h * w, dout, kz * prm.dilation[0] - prm.padding[0], prm.stride[0], total);
+    });
+    SC_CUDA_LAUNCH_CHECK();
+    slice(weight, 2, kz, 1, w2);
+    conv2d(cols, w2.reshape({o, weight.dim(1), weight.dim(3), weight.dim(4)}), Tensor(), p2, part);
+    dispatch_float(x.dtype(), "conv3d", [&](auto tag) {
+      using T = decltype(tag);
+      const std::int64_t total = out.numel();
+      depth_accumulate_kernel<T><<<grid_for(total, kBlock), kBlock, 0, engine_stream()>>>(
+          ptr<T>(part), bias.defined() ? ptr<T>(bias) : nullptr, ptr<T>(out), o, dout, ho * wo, kz == 0, total);
+    });
+    SC_CUDA_LAUNCH_CHECK();
+  }
+}
+
+}  // namespace sc::engine::cuda

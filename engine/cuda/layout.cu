@@ -7,6 +7,7 @@
 
 #include "engine/cuda/common.cuh"
 #include "engine/cuda/kernels.h"
+#include "engine/grid_sample_math.h"
 #include "engine/image_math.h"
 #include "engine/resize_math.h"
 
@@ -291,6 +292,51 @@ __global__ void resize2d_kernel(const T* __restrict__ x, T* __restrict__ y, std:
     const float a = to_float(top[tx.lo]) + (to_float(top[tx.hi]) - to_float(top[tx.lo])) * tx.w;
     const float b = to_float(bottom[tx.lo]) + (to_float(bottom[tx.hi]) - to_float(bottom[tx.lo])) * tx.w;
     y[i] = from_float<T>(a + (b - a) * ty.w);
+  }
+}
+
+// One thread per output value (n, c, point): the taps are recomputed per
+// channel, which costs less than the gathers, and the writes coalesce along
+// the points. Sums in f32 whatever T.
+template <typename T>
+__global__ void grid_sample_kernel(const T* __restrict__ x, const T* __restrict__ grid, T* __restrict__ y,
+                                   std::int64_t c, std::int64_t d, std::int64_t h, std::int64_t w, std::int64_t points,
+                                   bool volume, GridSampleParams p, std::int64_t total) {
+  namespace gs = grid_sample_math;
+  SC_GRID_STRIDE(i, total) {
+    const std::int64_t pt = i % points;
+    const std::int64_t ch = (i / points) % c;
+    const std::int64_t n = i / (points * c);
+    const int k = volume ? 3 : 2;
+    const T* g = grid + (n * points + pt) * k;
+    const float fx = gs::source(to_float(g[0]), w, p), fy = gs::source(to_float(g[1]), h, p);
+    const float fz = volume ? gs::source(to_float(g[2]), d, p) : 0.0f;
+    const T* src = x + (n * c + ch) * d * h * w;
+    if (p.mode == GridSampleMode::kNearest) {
+      const std::int64_t ix = gs::nearest(fx), iy = gs::nearest(fy), iz = volume ? gs::nearest(fz) : 0;
+      y[i] = gs::inside(ix, w) && gs::inside(iy, h) && gs::inside(iz, d) ? src[(iz * h + iy) * w + ix]
+                                                                         : from_float<T>(0.0f);
+      continue;
+    }
+    const gs::Taps tx = gs::linear(fx), ty = gs::linear(fy);
+    const gs::Taps tz = volume ? gs::linear(fz) : gs::Taps{0, 0.0f};
+    float acc = 0.0f;
+    for (int dz = 0; dz < (volume ? 2 : 1); ++dz) {
+      const std::int64_t iz = tz.lo + dz;
+      if (!gs::inside(iz, d)) continue;
+      const float wz = volume ? (dz ? tz.w : 1.0f - tz.w) : 1.0f;
+      for (int dy = 0; dy < 2; ++dy) {
+        const std::int64_t iy = ty.lo + dy;
+        if (!gs::inside(iy, h)) continue;
+        const float wy = dy ? ty.w : 1.0f - ty.w;
+        for (int dx = 0; dx < 2; ++dx) {
+          const std::int64_t ix = tx.lo + dx;
+          if (!gs::inside(ix, w)) continue;
+          acc += to_float(src[(iz * h + iy) * w + ix]) * ((dx ? tx.w : 1.0f - tx.w) * wy * wz);
+        }
+      }
+    }
+    y[i] = from_float<T>(acc);
   }
 }
 
@@ -679,6 +725,20 @@ void resize2d(const Tensor& x, const Resize2dParams& p, Tensor& out) {
     using T = decltype(tag);
     resize2d_kernel<T>
         <<<grid_for(n, kBlock), kBlock, 0, engine_stream()>>>(ptr<T>(x), ptr<T>(out), n, h, w, oh, ow, p, sy, sx);
+  });
+  SC_CUDA_LAUNCH_CHECK();
+}
+
+void grid_sample(const Tensor& x, const Tensor& grid, const GridSampleParams& p, Tensor& out) {
+  const std::int64_t total = out.numel();
+  if (total == 0) return;
+  const bool volume = x.rank() == 5;
+  const std::int64_t c = x.dim(1), d = volume ? x.dim(2) : 1, h = x.dim(-2), w = x.dim(-1);
+  const std::int64_t points = total / (x.dim(0) * c);
+  dispatch_float(x.dtype(), "grid_sample", [&](auto tag) {
+    using T = decltype(tag);
+    grid_sample_kernel<T><<<grid_for(total, kBlock), kBlock, 0, engine_stream()>>>(
+        ptr<T>(x), ptr<T>(grid), ptr<T>(out), c, d, h, w, points, volume, p, total);
   });
   SC_CUDA_LAUNCH_CHECK();
 }

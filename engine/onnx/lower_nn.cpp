@@ -94,8 +94,9 @@ Lowered lower_conv(const NodeContext& ctx) {
   require_float(ctx, 0);
   require_float(ctx, 1);
   const int r = x.shape.rank();
-  if (r == 5) ctx.fail("3-D convolution is not supported yet");
-  if (r != 3 && r != 4) ctx.fail("input must be [N, C, L] or [N, C, H, W]; got {}", x.shape.to_string());
+  if (r < 3 || r > 5) {
+    ctx.fail("input must be [N, C, L], [N, C, H, W] or [N, C, D, H, W]; got {}", x.shape.to_string());
+  }
   if (wt.shape.rank() != r) ctx.fail("weight {} does not match the input's rank {}", wt.shape.to_string(), r);
   std::vector<std::int64_t> kernel;
   for (int d = 2; d < r; ++d) kernel.push_back(wt.shape[d]);
@@ -111,29 +112,41 @@ Lowered lower_conv(const NodeContext& ctx) {
     if (!(ctx.in(2).shape == Shape{o})) ctx.fail("bias {} must be [{}]", ctx.in(2).shape.to_string(), o);
   }
   const Window w = window(ctx, x.shape, kernel, false);
-  // 1-D runs as 2-D over a height of 1.
-  const bool one_d = r == 3;
-  Conv2dParams p;
-  p.groups = group;
   std::vector<std::int64_t> extra;  // asymmetric pads: the surplus padded explicitly
   bool asymmetric = false;
-  for (std::size_t i = 0; i < kernel.size(); ++i) {
-    const int j = one_d ? 1 : static_cast<int>(i);
-    const std::int64_t common = std::min(w.begin[i], w.end[i]);
-    p.stride[static_cast<std::size_t>(j)] = w.stride[i];
-    p.dilation[static_cast<std::size_t>(j)] = w.dilation[i];
-    p.padding[static_cast<std::size_t>(j)] = common;
-    asymmetric = asymmetric || w.begin[i] != w.end[i];
-  }
   // pad() takes (before, after) pairs from the last dim.
   for (std::size_t i = kernel.size(); i-- > 0;) {
     const std::int64_t common = std::min(w.begin[i], w.end[i]);
     extra.push_back(w.begin[i] - common);
     extra.push_back(w.end[i] - common);
+    asymmetric = asymmetric || w.begin[i] != w.end[i];
   }
   Shape shape{x.shape[0], o};
   for (std::int64_t v : w.out) shape.push_back(v);
   const bool has_bias = ctx.has(2);
+  if (r == 5) {
+    Conv3dParams p;
+    p.groups = group;
+    for (std::size_t i = 0; i < 3; ++i) {
+      p.stride[i] = w.stride[i];
+      p.dilation[i] = w.dilation[i];
+      p.padding[i] = std::min(w.begin[i], w.end[i]);
+    }
+    return {{meta(shape, x.type)}, [p, extra, asymmetric, has_bias](std::span<const Tensor> in, std::span<Tensor> out) {
+              const Tensor xi = asymmetric ? pad(in[0], extra) : in[0];
+              out[0] = conv3d(xi, in[1], has_bias ? in[2] : Tensor(), p);
+            }};
+  }
+  // 1-D runs as 2-D over a height of 1.
+  const bool one_d = r == 3;
+  Conv2dParams p;
+  p.groups = group;
+  for (std::size_t i = 0; i < kernel.size(); ++i) {
+    const std::size_t j = one_d ? 1 : i;
+    p.stride[j] = w.stride[i];
+    p.dilation[j] = w.dilation[i];
+    p.padding[j] = std::min(w.begin[i], w.end[i]);
+  }
   return {{meta(shape, x.type)},
           [p, extra, asymmetric, one_d, has_bias, shape](std::span<const Tensor> in, std::span<Tensor> out) {
             Tensor xi = in[0], wi = in[1];
@@ -309,6 +322,67 @@ Lowered lower_layer_norm(const NodeContext& ctx) {
 
 // ---- pooling ------------------------------------------------------------------------
 
+// 3-D pooling as two 2-D pools, since a box is separable (the max of
+// maxes, the mean of means): over (H, W) on [N, C * D, H, W], then over D on
+// [N * C, 1, D, Ho * Wo]. Averages divide by the fraction of cells counted,
+// a product of one factor per axis for the same reason.
+Lowered lower_pool3d(const NodeContext& ctx, const Window& w, bool is_max, bool count_pad) {
+  const Shape& x = ctx.in(0).shape;
+  std::array<std::int64_t, 3> padded_size{};
+  std::vector<std::int64_t> pads;              // pad()'s order: last dim first
+  std::array<std::vector<float>, 3> fraction;  // per axis and output index: counted cells / kernel
+  bool partial = false;
+  for (std::size_t i = 3; i-- > 0;) {
+    const std::int64_t in = x[static_cast<int>(2 + i)];
+    const std::int64_t extra =
+        std::max<std::int64_t>(0, (w.out[i] - 1) * w.stride[i] + w.kernel[i] - (in + w.begin[i] + w.end[i]));
+    pads.push_back(w.begin[i]);
+    pads.push_back(w.end[i] + extra);
+    padded_size[i] = in + w.begin[i] + w.end[i] + extra;
+    for (std::int64_t o = 0; o < w.out[i]; ++o) {
+      std::int64_t counted = 0;
+      for (std::int64_t k = o * w.stride[i]; k < o * w.stride[i] + w.kernel[i]; ++k) {
+        counted += count_pad ? k < in + w.begin[i] + w.end[i] : (k >= w.begin[i] && k < w.begin[i] + in);
+      }
+      fraction[i].push_back(static_cast<float>(counted) / static_cast<float>(w.kernel[i]));
+      partial = partial || counted != w.kernel[i];
+    }
+  }
+  const bool padded = std::any_of(pads.begin(), pads.end(), [](std::int64_t v) { return v != 0; });
+  const Shape shape{x[0], x[1], w.out[0], w.out[1], w.out[2]};
+  Tensor counts;
+  if (!is_max && partial) {
+    const Shape cshape{1, 1, w.out[0], w.out[1], w.out[2]};
+    ctx.check_size(cshape, 4, "the average's divisors");
+    std::vector<float> c;
+    c.reserve(static_cast<std::size_t>(cshape.numel()));
+    for (float fz : fraction[0])
+      for (float fy : fraction[1])
+        for (float fx : fraction[2]) c.push_back(fz * fy * fx);
+    counts = ctx.place(Tensor::from_vector(cshape, c));
+  }
+  Pool2dParams plane, depth;
+  plane.kernel = {w.kernel[1], w.kernel[2]};
+  plane.stride = {w.stride[1], w.stride[2]};
+  plane.padding = {0, 0};
+  depth.kernel = {w.kernel[0], 1};
+  depth.stride = {w.stride[0], 1};
+  depth.padding = {0, 0};
+  const float pad_value = is_max ? -std::numeric_limits<float>::infinity() : 0.0f;
+  return {{meta(shape, ctx.in(0).type)},
+          [plane, depth, pads, padded, pad_value, counts, is_max, padded_size, shape](std::span<const Tensor> in,
+                                                                                      std::span<Tensor> out) {
+            const Tensor xi = padded ? pad(in[0], pads, PadMode::kConstant, pad_value) : in[0];
+            const std::int64_t n = shape[0], c = shape[1];
+            const Tensor planes = xi.reshape({n, c * padded_size[0], padded_size[1], padded_size[2]});
+            const Tensor a = is_max ? max_pool2d(planes, plane) : avg_pool2d(planes, plane);
+            const Tensor columns = a.reshape({n * c, 1, padded_size[0], shape[3] * shape[4]});
+            Tensor y = (is_max ? max_pool2d(columns, depth) : avg_pool2d(columns, depth)).reshape(shape);
+            if (counts.defined()) y = div(y, counts);
+            out[0] = y;
+          }};
+}
+
 Lowered lower_pool(const NodeContext& ctx, bool is_max) {
   const std::optional<std::vector<std::int64_t>> kernel = ctx.attr_ints("kernel_shape");
   const bool ceil_mode = ctx.attr_int("ceil_mode", 0) != 0;
@@ -324,11 +398,13 @@ Lowered lower_pool(const NodeContext& ctx, bool is_max) {
   require_float(ctx, 0);
   const ValueMeta& x = ctx.in(0);
   const int r = x.shape.rank();
-  if (r == 5) ctx.fail("3-D pooling is not supported yet");
-  if (r != 3 && r != 4) ctx.fail("input must be [N, C, L] or [N, C, H, W]; got {}", x.shape.to_string());
+  if (r < 3 || r > 5) {
+    ctx.fail("input must be [N, C, L], [N, C, H, W] or [N, C, D, H, W]; got {}", x.shape.to_string());
+  }
   if (kernel->size() != static_cast<std::size_t>(r - 2))
     ctx.fail("kernel_shape has {} entries for rank {}", kernel->size(), r);
   const Window w = window(ctx, x.shape, *kernel, ceil_mode);
+  if (r == 5) return lower_pool3d(ctx, w, is_max, count_pad);
   const bool one_d = r == 3;
   const std::int64_t h = one_d ? 1 : x.shape[2], wd = x.shape[r - 1];
   Pool2dParams p;
@@ -485,6 +561,7 @@ Lowered lower_resize(const NodeContext& ctx, bool upsample) {
   if (n != axes.size()) ctx.fail("{} scales / sizes for {} axes", n, axes.size());
   Shape shape = x.shape;
   std::array<float, 2> spatial_scale{0.0f, 0.0f};
+  float depth_scale = 0.0f;  // the third axis from the end, resized as a second pass
   for (std::size_t i = 0; i < n; ++i) {
     const int d = static_cast<int>(axes[i]);
     std::int64_t size;
@@ -495,12 +572,13 @@ Lowered lower_resize(const NodeContext& ctx, bool upsample) {
       if (!(scaled < static_cast<float>(kMaxDim))) ctx.fail("scale {} makes dimension {} too large", scales[i], d);
       size = static_cast<std::int64_t>(scaled);  // floor, as onnxruntime computes it
       if (d >= r - 2) spatial_scale[static_cast<std::size_t>(d - (r - 2))] = s;
+      if (d == r - 3) depth_scale = s;
     } else {
       size = ctx.bounded(sizes[i], "a size");
     }
     if (size < 1) ctx.fail("output dimension {} would be {}", d, size);
-    if (d < r - 2 && size != x.shape[d]) {
-      ctx.fail("resizing dimension {} (not one of the last two) is not supported", d);
+    if (d < r - 3 && size != x.shape[d]) {
+      ctx.fail("resizing dimension {} (not one of the last three) is not supported", d);
     }
     shape[d] = size;
   }
@@ -511,8 +589,75 @@ Lowered lower_resize(const NodeContext& ctx, bool upsample) {
   p.out_h = shape[r - 2];
   p.out_w = shape[r - 1];
   p.scale = spatial_scale;
-  return {{meta(shape, x.type)},
-          [p](std::span<const Tensor> in, std::span<Tensor> out) { out[0] = resize2d(in[0], p); }};
+  if (r < 3 || shape[r - 3] == x.shape[r - 3]) {
+    return {{meta(shape, x.type)},
+            [p](std::span<const Tensor> in, std::span<Tensor> out) { out[0] = resize2d(in[0], p); }};
+  }
+  if (x.shape[r - 3] * x.shape[r - 2] * x.shape[r - 1] == 0)
+    ctx.fail("cannot resize the empty {}", x.shape.to_string());
+  if (legacy && p.mode == ResizeMode::kNearest && shape[r - 3] < x.shape[r - 3]) {
+    ctx.fail("nearest downsampling before opset 11 is not supported");
+  }
+  // Depth too (a 3-D resize): nearest and linear are separable, so the depth
+  // axis is a second resize2d over [outer, D, Ho * Wo], whose width keeps its
+  // size and so maps every column onto itself in any coordinate mode.
+  Resize2dParams pd = p;
+  pd.out_h = shape[r - 3];
+  pd.out_w = shape[r - 2] * shape[r - 1];
+  pd.scale = {depth_scale, 1.0f};
+  const std::int64_t outer = x.shape.numel() / (x.shape[r - 3] * x.shape[r - 2] * x.shape[r - 1]);
+  const std::int64_t depth = x.shape[r - 3];
+  return {{meta(shape, x.type)}, [p, pd, outer, depth, shape](std::span<const Tensor> in, std::span<Tensor> out) {
+            const Tensor planes = resize2d(in[0], p);
+            out[0] = resize2d(planes.reshape({outer, depth, pd.out_w}), pd).reshape(shape);
+          }};
+}
+
+// ---- grid sampling ------------------------------------------------------------------
+
+// GridSample (opset 16: bilinear / nearest / bicubic; opset 20 renamed them
+// linear / nearest / cubic and allowed N-d inputs). 5-D inputs are taken at
+// any opset: exporters of LivePortrait-style warps write them at 16 and 17.
+Lowered lower_grid_sample(const NodeContext& ctx) {
+  const std::string mode = ctx.attr_string("mode", ctx.opset() >= 20 ? "linear" : "bilinear");
+  const std::string padding = ctx.attr_string("padding_mode", "zeros");
+  GridSampleParams p;
+  p.align_corners = ctx.attr_int("align_corners", 0) != 0;
+  if (mode == "linear" || mode == "bilinear") {
+    p.mode = GridSampleMode::kLinear;
+  } else if (mode == "nearest") {
+    p.mode = GridSampleMode::kNearest;
+  } else {
+    ctx.fail("mode '{}' is not supported (linear / bilinear, nearest)", mode);
+  }
+  if (padding == "zeros") {
+    p.padding = GridSamplePadding::kZeros;
+  } else if (padding == "border") {
+    p.padding = GridSamplePadding::kBorder;
+  } else if (padding == "reflection") {
+    p.padding = GridSamplePadding::kReflection;
+  } else {
+    ctx.fail("padding_mode '{}' is not an ONNX value (zeros, border, reflection)", padding);
+  }
+  require_float(ctx, 0);
+  require_float(ctx, 1);
+  const Shape& x = ctx.in(0).shape;
+  const Shape& g = ctx.in(1).shape;
+  const int r = x.rank();
+  if (r != 4 && r != 5) ctx.fail("input must be [N, C, H, W] or [N, C, D, H, W]; got {}", x.to_string());
+  if (g.rank() != r || g[0] != x[0] || g[r - 1] != r - 2) {
+    ctx.fail("grid {} must be [{}, ..., {}] for the input {}", g.to_string(), x[0], r - 2, x.to_string());
+  }
+  for (int d = 2; d < r; ++d) {
+    if (x[d] == 0) ctx.fail("cannot sample the empty input {}", x.to_string());
+  }
+  Shape shape{x[0], x[1]};
+  for (int d = 1; d < r - 1; ++d) shape.push_back(g[d]);
+  const bool cast_grid = ctx.in(1).type != ctx.in(0).type;
+  return {{meta(shape, ctx.in(0).type)}, [p, cast_grid](std::span<const Tensor> in, std::span<Tensor> out) {
+            const Tensor grid = cast_grid ? to_dtype(in[1], in[0].dtype()) : in[1];
+            out[0] = grid_sample(in[0], grid, p);
+          }};
 }
 
 }  // namespace
@@ -520,7 +665,7 @@ Lowered lower_resize(const NodeContext& ctx, bool upsample) {
 void add_nn_ops(std::vector<OpDef>& ops) {
   const std::vector<std::string_view> conv_attrs = {"auto_pad",     "dilations", "group",
                                                     "kernel_shape", "pads",      "strides"};
-  ops.push_back({"", "Conv", 1, conv_attrs, lower_conv, "conv2d (1-D as 2-D; asymmetric pads through pad)"});
+  ops.push_back({"", "Conv", 1, conv_attrs, lower_conv, "conv2d (1-D as 2-D), conv3d; asymmetric pads through pad"});
   ops.push_back({"", "MatMul", 1, {}, lower_matmul, "matmul (vectors reshaped)"});
   ops.push_back(
       {"", "Gemm", 1, {"alpha", "beta", "transA", "transB"}, lower_gemm, "linear (transB, row bias) or matmul"});
@@ -558,6 +703,12 @@ void add_nn_ops(std::vector<OpDef>& ops) {
                  {"mode", "scales"},
                  [](const NodeContext& c) { return lower_resize(c, true); },
                  "resize2d (asymmetric)"});
+  ops.push_back({"",
+                 "GridSample",
+                 16,
+                 {"align_corners", "mode", "padding_mode"},
+                 lower_grid_sample,
+                 "grid_sample (2-D and 3-D)"});
 }
 
 }  // namespace sc::engine::onnx::detail

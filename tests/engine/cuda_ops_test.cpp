@@ -15,6 +15,7 @@
 #include <functional>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -271,6 +272,41 @@ TEST_F(CudaOps, Conv2dMatchesCpu) {
       }
     }
     cuda::force_conv_impl(cuda::ConvImpl::kAuto);
+  }
+}
+
+TEST_F(CudaOps, Conv3dMatchesCpu) {
+  struct Case {
+    Shape x;
+    Shape w;
+    Conv3dParams p;
+    bool bias;
+  };
+  const Case cases[] = {
+      {{1, 3, 5, 9, 8}, {4, 3, 3, 3, 3}, {{1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1}, true},
+      {{2, 4, 4, 6, 6}, {6, 4, 1, 1, 1}, {}, false},                                         // 1x1x1
+      {{1, 8, 6, 7, 7}, {8, 4, 3, 3, 3}, {{2, 1, 2}, {1, 1, 1}, {1, 1, 1}, 2}, true},        // groups, strides
+      {{1, 6, 5, 6, 6}, {6, 1, 3, 3, 3}, {{1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 6}, true},        // depthwise
+      {{1, 3, 7, 6, 5}, {2, 3, 3, 2, 2}, {{1, 1, 1}, {2, 0, 1}, {2, 1, 1}, 1}, false},       // depth dilation
+      {{1, 32, 16, 16, 16}, {32, 32, 3, 3, 3}, {{1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1}, true},  // warp-net-like
+  };
+  std::uint32_t seed = 360;
+  for (const Case& c : cases) {
+    const float fan_in = static_cast<float>(c.w.numel() / c.w.dim(0));
+    const Tensor x = randn(c.x, seed++);
+    const Tensor w = randn(c.w, seed++, 1.0f / std::sqrt(fan_in));
+    const Tensor b = c.bias ? randn({c.w.dim(0)}, seed++) : Tensor();
+    const std::string name = "conv3d x" + str(c.x) + " w" + str(c.w) + " groups " + std::to_string(c.p.groups);
+    // cuDNN's 3-D kernels, then the fallback (one conv2d per depth tap).
+    for (bool cudnn : {true, false}) {
+      cuda::set_cudnn_enabled(cudnn);
+      for (DType dt : float_dtypes()) {
+        expect_close(
+            name + (cudnn ? " cuDNN" : " per depth tap"), dt, {x, w, b},
+            [&](const Inputs& in) { return conv3d(in[0], in[1], in[2], c.p); }, test::kGemmTol);
+      }
+    }
+    cuda::set_cudnn_enabled(true);
   }
 }
 
@@ -1008,6 +1044,41 @@ TEST_F(CudaOps, Resize2dMatchesCpu) {
       } else {
         expect_close(
             what, dt, {x}, [&](const Inputs& in) { return resize2d(in[0], p); }, test::kElementwiseTol);
+      }
+    }
+  }
+}
+
+TEST_F(CudaOps, GridSampleMatchesCpu) {
+  struct Case {
+    Shape x, grid;
+  };
+  const Case cases[] = {
+      {{2, 3, 9, 11}, {2, 7, 5, 2}}, {{1, 5, 4, 6, 7}, {1, 3, 5, 4, 3}}, {{1, 32, 16, 32, 32}, {1, 16, 32, 32, 3}}};
+  std::uint32_t seed = 1760;
+  for (const Case& c : cases) {
+    const Tensor x = randn(c.x, seed++);
+    // Points in [-1.25, 1.25]: inside, on and past the border.
+    Tensor grid = randn(c.grid, seed++, 0.7f);
+    for (float& v : std::span(grid.data<float>(), static_cast<std::size_t>(grid.numel())))
+      v = std::clamp(v, -1.25f, 1.25f);
+    for (GridSampleMode mode : {GridSampleMode::kLinear, GridSampleMode::kNearest}) {
+      for (GridSamplePadding pad :
+           {GridSamplePadding::kZeros, GridSamplePadding::kBorder, GridSamplePadding::kReflection}) {
+        for (bool ac : {false, true}) {
+          const GridSampleParams p{mode, pad, ac};
+          const std::string what = "grid_sample " + str(c.x) + " mode " + std::to_string(static_cast<int>(mode)) +
+                                   " padding " + std::to_string(static_cast<int>(pad)) + (ac ? " align" : "");
+          for (DType dt : float_dtypes()) {
+            if (mode == GridSampleMode::kNearest) {
+              expect_exact(what, dt, {x, grid}, [&](const Inputs& in) { return grid_sample(in[0], in[1], p); });
+            } else {
+              expect_close(
+                  what, dt, {x, grid}, [&](const Inputs& in) { return grid_sample(in[0], in[1], p); },
+                  test::kElementwiseTol);
+            }
+          }
+        }
       }
     }
   }

@@ -197,6 +197,113 @@ TEST(Ops, ChannelsLastConvAndUpsampleAreTheChannelsFirstOnesTransposed) {
       {"conv2d_nhwc", "expects 3 input channels per group", "4 / 1 groups"});
 }
 
+// conv3d against the definition, summed in double: every output is the sum
+// over channels of the group and the kernel volume, zeros outside.
+TEST(Ops, Conv3dIsTheDirectSum) {
+  struct Case {
+    Shape x, w;
+    Conv3dParams p;
+  };
+  const Case cases[] = {
+      {{1, 2, 4, 5, 6}, {3, 2, 3, 3, 3}, {{1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1}},
+      {{2, 4, 5, 4, 7}, {6, 2, 2, 3, 1}, {{2, 1, 3}, {0, 1, 0}, {1, 1, 1}, 2}},
+      {{1, 3, 6, 6, 5}, {3, 1, 3, 2, 3}, {{1, 2, 1}, {2, 1, 1}, {2, 1, 2}, 3}},
+  };
+  std::uint32_t seed = 70;
+  for (const Case& c : cases) {
+    const Tensor x = random(c.x, seed++), w = random(c.w, seed++), b = random({c.w.dim(0)}, seed++);
+    const Tensor y = conv3d(x, w, b, c.p);
+    const std::int64_t groups = c.p.groups, cg = c.x.dim(1) / groups, og = c.w.dim(0) / groups;
+    ASSERT_EQ(y.rank(), 5);
+    const float* px = x.data<float>();
+    const float* pw = w.data<float>();
+    const float* py = y.data<float>();
+    double worst = 0.0;
+    for (std::int64_t n = 0; n < y.dim(0); ++n)
+      for (std::int64_t o = 0; o < y.dim(1); ++o)
+        for (std::int64_t z = 0; z < y.dim(2); ++z)
+          for (std::int64_t yy = 0; yy < y.dim(3); ++yy)
+            for (std::int64_t xx = 0; xx < y.dim(4); ++xx) {
+              double acc = b.data<float>()[o];
+              const std::int64_t g = o / og;
+              for (std::int64_t ci = 0; ci < cg; ++ci)
+                for (std::int64_t kz = 0; kz < c.w.dim(2); ++kz)
+                  for (std::int64_t ky = 0; ky < c.w.dim(3); ++ky)
+                    for (std::int64_t kx = 0; kx < c.w.dim(4); ++kx) {
+                      const std::int64_t iz = z * c.p.stride[0] - c.p.padding[0] + kz * c.p.dilation[0];
+                      const std::int64_t iy = yy * c.p.stride[1] - c.p.padding[1] + ky * c.p.dilation[1];
+                      const std::int64_t ix = xx * c.p.stride[2] - c.p.padding[2] + kx * c.p.dilation[2];
+                      if (iz < 0 || iz >= c.x.dim(2) || iy < 0 || iy >= c.x.dim(3) || ix < 0 || ix >= c.x.dim(4))
+                        continue;
+                      const std::int64_t ch = g * cg + ci;
+                      acc += static_cast<double>(
+                                 px[(((n * c.x.dim(1) + ch) * c.x.dim(2) + iz) * c.x.dim(3) + iy) * c.x.dim(4) + ix]) *
+                             pw[(((o * cg + ci) * c.w.dim(2) + kz) * c.w.dim(3) + ky) * c.w.dim(4) + kx];
+                    }
+              const double got = py[(((n * y.dim(1) + o) * y.dim(2) + z) * y.dim(3) + yy) * y.dim(4) + xx];
+              worst = std::max(worst, std::fabs(got - acc));
+            }
+    EXPECT_LT(worst, 1e-4) << "conv3d x" << c.x.to_string() << " w" << c.w.to_string();
+  }
+  // Depth 1 with a depth-1 kernel is conv2d.
+  const Tensor x = random({2, 3, 1, 7, 6}, 90), w = random({4, 3, 1, 3, 3}, 91), b = random({4}, 92);
+  const Tensor y3 = conv3d(x, w, b, {{1, 2, 1}, {0, 1, 1}, {1, 1, 1}, 1});
+  const Tensor y2 = conv2d(x.reshape({2, 3, 7, 6}), w.reshape({4, 3, 3, 3}), b, {{2, 1}, {1, 1}, {1, 1}, 1});
+  EXPECT_EQ(max_abs_diff(y3.reshape(y2.shape()), y2), 0.0);
+}
+
+TEST(Ops, GridSampleByHand) {
+  // 2x3 image, one channel: values 0..5.
+  const Tensor x = Tensor::from_vector({1, 1, 2, 3}, std::vector<float>{0, 1, 2, 3, 4, 5});
+  auto sample = [&](float gx, float gy, GridSampleParams p) {
+    return grid_sample(x, Tensor::from_vector({1, 1, 1, 2}, std::vector<float>{gx, gy}), p).item();
+  };
+  GridSampleParams ac{GridSampleMode::kLinear, GridSamplePadding::kZeros, true};
+  // align_corners: -1 and 1 are the centres of the corner pixels.
+  EXPECT_FLOAT_EQ(sample(-1, -1, ac), 0.0f);
+  EXPECT_FLOAT_EQ(sample(1, 1, ac), 5.0f);
+  EXPECT_FLOAT_EQ(sample(0, 0, ac), 2.5f);  // between 1 and 4
+  EXPECT_FLOAT_EQ(sample(-0.5f, -1, ac), 0.5f);
+  // Without: -1 and 1 are the outer edges; the corner's centre is at -1 + 1 / size.
+  GridSampleParams edge{GridSampleMode::kLinear, GridSamplePadding::kZeros, false};
+  EXPECT_NEAR(sample(-1.0f + 1.0f / 3.0f, -0.5f, edge), 0.0f, 1e-6);
+  EXPECT_FLOAT_EQ(sample(-1, -0.5f, edge), 0.0f);  // half of pixel 0 (value 0), half of zero padding
+  EXPECT_FLOAT_EQ(sample(1, 0.5f, edge), 2.5f);    // half of pixel 5, half of zeros
+  GridSampleParams border{GridSampleMode::kLinear, GridSamplePadding::kBorder, false};
+  EXPECT_FLOAT_EQ(sample(1, 0.5f, border), 5.0f);
+  EXPECT_FLOAT_EQ(sample(3, -7, border), 2.0f);  // clamped to the top-right corner
+  GridSampleParams reflect{GridSampleMode::kLinear, GridSamplePadding::kReflection, true};
+  EXPECT_FLOAT_EQ(sample(1.5f, -1, reflect), 1.5f);  // x = 2.5, past the last centre (2): mirrored to 1.5
+  GridSampleParams near{GridSampleMode::kNearest, GridSamplePadding::kZeros, true};
+  EXPECT_FLOAT_EQ(sample(0.4f, 1, near), 4.0f);   // x 1.4 -> 1
+  EXPECT_FLOAT_EQ(sample(0.0f, 0, near), 1.0f);   // y 0.5 rounds half to even: 0
+  EXPECT_FLOAT_EQ(sample(1.2f, -1, near), 2.0f);  // x 2.2 -> 2
+  EXPECT_FLOAT_EQ(sample(1.6f, -1, near), 0.0f);  // x 2.6 -> 3: outside, zeros
+  // An identity grid (align_corners) reproduces a volume exactly, channel by channel.
+  const Tensor v = random({1, 2, 3, 4, 5}, 95);
+  std::vector<float> g;
+  for (int z = 0; z < 3; ++z)
+    for (int y = 0; y < 4; ++y)
+      for (int xx = 0; xx < 5; ++xx) {
+        g.push_back(-1.0f + 2.0f * static_cast<float>(xx) / 4.0f);
+        g.push_back(-1.0f + 2.0f * static_cast<float>(y) / 3.0f);
+        g.push_back(-1.0f + 2.0f * static_cast<float>(z) / 2.0f);
+      }
+  const Tensor same = grid_sample(v, Tensor::from_vector({1, 3, 4, 5, 3}, g), ac);
+  EXPECT_LT(max_abs_diff(same, v), 1e-6);
+  expect_error([&] { grid_sample(v, Tensor::zeros({1, 3, 4, 5, 2})); }, {"grid_sample", "must be [1, ..., 3]"});
+  expect_error(
+      [&] {
+        grid_sample(Tensor::zeros({2, 3}), Tensor::zeros({2, 1, 1, 2}));
+      },
+      {"grid_sample", "[N, C, H, W] or [N, C, D, H, W]"});
+  expect_error(
+      [&] {
+        conv3d(Tensor::zeros({1, 2, 3, 3}), Tensor::zeros({1, 2, 1, 1, 1}));
+      },
+      {"conv3d", "x [N, C, D, H, W]"});
+}
+
 TEST(OpsBadInput, ShapesDtypesAndRanges) {
   const Tensor a = Tensor::zeros({2, 3}), b = Tensor::zeros({4, 5});
   expect_error([&] { matmul(a, b); }, {"matmul", "f32[2, 3]", "f32[4, 5]", "inner sizes differ"});

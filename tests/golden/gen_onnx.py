@@ -445,6 +445,56 @@ def build():
         node("Add", ["m2", "b2"], ["y2"], name="add_broadcast_bias"),  # [1, 4] bias: left unfused
     ], {"x": randn(3, 2, 6)}, ["y", "y2"], {"w": randn(6, 4), "b": randn(4), "b2": randn(1, 4)}, opset=13)
 
+    # ---- Ditto's ops (added after the first phase's cases, so those keep their bytes) ----------
+    # 3-D convolution: LivePortrait's warp network and appearance volume.
+    single("conv3d_3x3x3_pad1", "Conv", {"x": randn(1, 3, 5, 6, 7)}, {"pads": [1, 1, 1, 1, 1, 1]},
+           inits={"w": randn(4, 3, 3, 3, 3, scale=0.2), "b": randn(4)})
+    single("conv3d_stride_asym_pads", "Conv", {"x": randn(1, 2, 6, 7, 5)},
+           {"strides": [2, 1, 2], "pads": [0, 1, 1, 1, 0, 2]}, inits={"w": randn(3, 2, 2, 3, 3, scale=0.2)})
+    single("conv3d_1x1x1", "Conv", {"x": randn(2, 5, 3, 4, 4)}, inits={"w": randn(6, 5, 1, 1, 1, scale=0.3),
+                                                                       "b": randn(6)})
+    single("conv3d_depthwise", "Conv", {"x": randn(1, 4, 4, 5, 5)}, {"group": 4, "pads": [1, 1, 1, 1, 1, 1]},
+           inits={"w": randn(4, 1, 3, 3, 3, scale=0.3), "b": randn(4)})
+    single("conv3d_groups2_dilation", "Conv", {"x": randn(1, 4, 7, 7, 6)}, {"group": 2, "dilations": [2, 1, 1]},
+           inits={"w": randn(6, 2, 3, 3, 2, scale=0.3)})
+    single("conv3d_same_upper", "Conv", {"x": randn(1, 2, 5, 6, 6)}, {"auto_pad": "SAME_UPPER", "strides": [1, 2, 2]},
+           inits={"w": randn(3, 2, 3, 3, 3, scale=0.3)})
+    # 3-D pooling (DownBlock3d: AvgPool3d(kernel (1, 2, 2))) and resizing (UpBlock3d: nearest (1, 2, 2)).
+    single("avgpool3d_1x2x2", "AveragePool", {"x": randn(1, 3, 4, 6, 8)}, {"kernel_shape": [1, 2, 2],
+                                                                          "strides": [1, 2, 2]})
+    single("avgpool3d_pads_exclude", "AveragePool", {"x": randn(1, 2, 5, 6, 7)},
+           {"kernel_shape": [3, 3, 3], "strides": [2, 2, 2], "pads": [1, 1, 1, 1, 1, 1]})
+    single("avgpool3d_ceil_include_pad", "AveragePool", {"x": randn(1, 2, 5, 5, 6)},
+           {"kernel_shape": [2, 3, 2], "strides": [2, 2, 2], "pads": [0, 1, 1, 1, 1, 0], "ceil_mode": 1,
+            "count_include_pad": 1}, opset=19)
+    single("maxpool3d_2x2x2", "MaxPool", {"x": randn(2, 2, 5, 6, 7)}, {"kernel_shape": [2, 2, 2], "strides": [2, 2, 2]})
+    single("maxpool3d_pads", "MaxPool", {"x": randn(1, 3, 4, 5, 6)},
+           {"kernel_shape": [3, 3, 3], "strides": [1, 2, 2], "pads": [1, 1, 1, 1, 1, 1]})
+    resize("resize3d_nearest_1x2x2", randn(1, 2, 3, 4, 5), {"mode": "nearest"}, scales=[1, 1, 1, 2, 2])
+    resize("resize3d_linear_x2", randn(1, 2, 3, 4, 5), {"mode": "linear"}, scales=[1, 1, 2, 2, 2])
+    resize("resize3d_linear_align_corners", randn(1, 1, 4, 5, 3), {"mode": "linear",
+                                                                   "coordinate_transformation_mode": "align_corners"},
+           sizes=[1, 1, 7, 3, 6])
+    resize("resize3d_nearest_asym", randn(1, 2, 4, 3, 5), {"mode": "nearest", "coordinate_transformation_mode":
+                                                           "asymmetric", "nearest_mode": "floor"},
+           scales=[1, 1, 0.5, 2, 1.5])
+
+    # Grid sampling: 2-D at opset 16, 3-D (LivePortrait's deformation of the appearance
+    # volume) at opset 20. Grid values reach past [-1, 1] so every padding mode matters.
+    def grid(*shape):
+        return rng.uniform(-1.25, 1.25, shape).astype(np.float32)
+
+    for mode, pad, ac in [("bilinear", "zeros", 0), ("bilinear", "border", 1), ("bilinear", "reflection", 0),
+                          ("bilinear", "reflection", 1), ("nearest", "zeros", 1), ("nearest", "border", 0),
+                          ("nearest", "reflection", 0)]:
+        single(f"gridsample_{mode}_{pad}_ac{ac}", "GridSample", {"x": randn(2, 3, 5, 7), "grid": grid(2, 4, 6, 2)},
+               {"mode": mode, "padding_mode": pad, "align_corners": ac}, opset=16)
+    for mode, pad, ac in [("linear", "zeros", 0), ("linear", "border", 1), ("linear", "reflection", 0),
+                          ("nearest", "zeros", 0), ("nearest", "border", 1)]:
+        single(f"gridsample3d_{mode}_{pad}_ac{ac}", "GridSample",
+               {"x": randn(1, 3, 4, 5, 6), "grid": grid(1, 3, 4, 5, 3)},
+               {"mode": mode, "padding_mode": pad, "align_corners": ac}, opset=20)
+
 
 def run_reference(model, inputs):
     so = ort.SessionOptions()
@@ -511,7 +561,7 @@ def main():
     # lowering, a custom-domain op, and an attribute value it does not support.
     bad = helper.make_graph(
         [node("Relu", ["x"], ["r"], name="relu"),
-         node("GridSample", ["r", "grid"], ["g"], name="warp", align_corners=1),
+         node("GridSample", ["r", "grid"], ["g"], name="warp", mode="bicubic"),
          helper.make_node("GridSample3D", ["r", "grid"], ["g3"], name="warp3d", domain="com.custom"),
          node("Resize", ["r", "", "scales"], ["y"], name="cubic_up", mode="cubic")],
         "unsupported", [helper.make_tensor_value_info("x", F, [1, 2, 4, 4]),
