@@ -230,7 +230,8 @@ int run_onnx(const OnnxRunOptions& o) {
 
   fmt::print("model: {} ({} nodes: {} folded at load, {} at plan, {} fused; {} steps per forward)\n", o.model,
              ex.stats().nodes, ex.stats().folded_at_load, ex.stats().folded_at_plan,
-             ex.stats().fused_batchnorms + ex.stats().fused_matmul_adds, ex.stats().steps);
+             ex.stats().fused_batchnorms + ex.stats().fused_matmul_adds + ex.stats().fused_attentions,
+             ex.stats().steps);
   fmt::print("device: {}, floats as {}; loaded in {:.1f} ms, first forward {:.1f} ms\n", engine::to_string(device),
              engine::to_string(ex.float_dtype()), load_ms, first_ms);
   if (o.bench > 0) {

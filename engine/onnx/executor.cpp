@@ -223,6 +223,7 @@ struct Executor::Impl {
     if (options.fold_constants) stats.folded_at_load = fold_constants(model, options.max_value_bytes);
     if (options.fuse_batchnorm) stats.fused_batchnorms = fuse_batchnorm(model);
     if (options.fuse_matmul_add) stats.fused_matmul_adds = fuse_matmul_add(model);
+    if (options.fuse_attention) stats.fused_attentions = fuse_attention(model);
     drop_unused_initializers(model);
     std::map<std::string, Shape> fixed;
     for (const ValueInfo& in : model.inputs) {

@@ -43,6 +43,7 @@ struct ExecutorOptions {
   bool remove_identities = true;
   bool fuse_batchnorm = true;
   bool fuse_matmul_add = true;
+  bool fuse_attention = true;
 };
 
 struct LoadStats {
@@ -51,6 +52,7 @@ struct LoadStats {
   std::size_t removed_identities = 0;  // Identity / Dropout nodes bypassed
   std::size_t fused_batchnorms = 0;    // BatchNormalization folded into the Conv before it
   std::size_t fused_matmul_adds = 0;   // MatMul + Add become one linear with bias
+  std::size_t fused_attentions = 0;    // MatMul - Softmax - MatMul become one attention
   std::size_t folded_at_plan = 0;      // nodes known once the input shapes were (shape chains)
   std::size_t steps = 0;               // nodes left to run per call
 };

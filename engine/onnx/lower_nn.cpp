@@ -236,6 +236,51 @@ Lowered lower_linear(const NodeContext& ctx) {
           [](std::span<const Tensor> in, std::span<Tensor> out) { out[0] = linear(in[0], in[1], in[2]); }};
 }
 
+// The attention fusion's node (engine/onnx/rewrites.h): q [..., Sq, D],
+// k [..., Sk, D], v [..., Sk, Dv]. With the same leading dims the engine's
+// attention runs them as heads of one batch; otherwise (broadcast leading
+// dims) the three ops it replaced, so the rewrite never refuses a graph.
+Lowered lower_attention(const NodeContext& ctx) {
+  const float scale = ctx.attr_float("scale", 1.0f);
+  for (std::size_t i = 0; i < 3; ++i) require_float(ctx, i);
+  const Shape q = ctx.in(0).shape, k = ctx.in(1).shape, v = ctx.in(2).shape;
+  if (q.rank() < 2 || k.rank() < 2 || v.rank() < 2) {
+    ctx.fail("q {}, k {} and v {} need at least two dimensions (load with fuse_attention off for vector queries)",
+             q.to_string(), k.to_string(), v.to_string());
+  }
+  const std::int64_t sq = q[q.rank() - 2], d = q[q.rank() - 1], sk = k[k.rank() - 2], dv = v[v.rank() - 1];
+  if (k[k.rank() - 1] != d || v[v.rank() - 2] != sk) {
+    ctx.fail("q {}, k {} and v {} do not fit q k^T v", q.to_string(), k.to_string(), v.to_string());
+  }
+  auto lead = [](const Shape& s) {
+    std::vector<std::int64_t> l = s.to_vector();
+    l.resize(l.size() - 2);
+    return Shape(std::span<const std::int64_t>(l));
+  };
+  const Shape ql = lead(q), kl = lead(k), vl = lead(v);
+  if (ql == kl && ql == vl) {
+    Shape shape = ql;
+    shape.push_back(sq);
+    shape.push_back(dv);
+    const std::int64_t heads = ql.numel();
+    return {{meta(shape, ctx.in(0).type)},
+            [scale, heads, sq, sk, d, dv, shape](std::span<const Tensor> in, std::span<Tensor> out) {
+              AttentionOptions o;
+              o.scale = scale;
+              out[0] = attention(in[0].reshape({1, heads, sq, d}), in[1].reshape({1, heads, sk, d}),
+                                 in[2].reshape({1, heads, sk, dv}), o)
+                           .reshape(shape);
+            }};
+  }
+  Shape shape = broadcast(ctx, broadcast(ctx, ql, kl), vl);
+  shape.push_back(sq);
+  shape.push_back(dv);
+  return {{meta(shape, ctx.in(0).type)}, [scale](std::span<const Tensor> in, std::span<Tensor> out) {
+            const Tensor scores = matmul(in[0], transpose(in[1], -1, -2));
+            out[0] = matmul(softmax(engine::scale(scores, scale), -1), in[2]);
+          }};
+}
+
 // ---- normalisation ----------------------------------------------------------------
 
 // Per-channel factors shaped [C, 1, ...] to broadcast over [N, C, ...].
@@ -670,6 +715,12 @@ void add_nn_ops(std::vector<OpDef>& ops) {
   ops.push_back(
       {"", "Gemm", 1, {"alpha", "beta", "transA", "transB"}, lower_gemm, "linear (transB, row bias) or matmul"});
   ops.push_back({kInternalDomain, "MatMul+Add", 1, {}, lower_linear, "linear with bias (a load-time fusion)"});
+  ops.push_back({kInternalDomain,
+                 "Attention",
+                 1,
+                 {"scale"},
+                 lower_attention,
+                 "attention (a load-time fusion; matmul, softmax, matmul where leading dims broadcast)"});
   ops.push_back({"",
                  "BatchNormalization",
                  1,

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "engine/onnx/lowering.h"
@@ -255,6 +256,134 @@ std::size_t fuse_matmul_add(Model& m) {
       ++fused;
       break;
     }
+  }
+  drop_nodes(m, drop);
+  return fused;
+}
+
+namespace {
+
+// The value of a one-element float initializer (a scale), if `name` is one.
+std::optional<float> scalar_constant(const Model& m, const std::string& name) {
+  const Constant* c = initializer(m, name);
+  if (!c || !is_float_type(c->type) || c->value.numel() != 1) return std::nullopt;
+  return to_dtype(c->value, DType::kF32).reshape({1}).data<float>()[0];
+}
+
+// Walks back from `value` through Mul / Div by scalar constants that only it
+// reads, multiplying their factors into `scale` and marking them dropped.
+// Returns the value the chain starts from.
+std::string through_scales(const Model& m, const std::map<std::string, std::size_t>& producer,
+                           const std::map<std::string, std::size_t>& reads, std::vector<bool>& drop,
+                           std::vector<std::size_t>& dropped, std::string value, float& scale) {
+  for (;;) {
+    const auto pit = producer.find(value);
+    if (pit == producer.end() || drop[pit->second] || reads.at(value) != 1 || is_output(m, value)) return value;
+    const Node& n = m.nodes[pit->second];
+    if (!n.domain.empty() || n.inputs.size() != 2 || (n.op_type != "Mul" && n.op_type != "Div")) return value;
+    // Mul by a scalar on either side; Div only by a scalar divisor.
+    int side = -1;
+    std::optional<float> factor;
+    if ((factor = scalar_constant(m, n.inputs[1]))) {
+      side = 0;
+      if (n.op_type == "Div") factor = 1.0f / *factor;
+    } else if (n.op_type == "Mul" && (factor = scalar_constant(m, n.inputs[0]))) {
+      side = 1;
+    }
+    // A scalar of rank > 0 would broadcast the result's rank up: only rank 0 or 1.
+    if (side < 0 || initializer(m, n.inputs[static_cast<std::size_t>(1 - side)])->value.rank() > 1 ||
+        !std::isfinite(*factor)) {
+      return value;
+    }
+    scale *= *factor;
+    drop[pit->second] = true;
+    dropped.push_back(pit->second);
+    value = n.inputs[static_cast<std::size_t>(side)];
+  }
+}
+
+}  // namespace
+
+std::size_t fuse_attention(Model& m) {
+  const auto opset = m.opsets.find("");
+  if (opset == m.opsets.end() || opset->second < 13) return 0;  // Softmax's axis semantics before 13 differ
+  std::size_t fused = 0;
+  const std::map<std::string, std::size_t> producer = producers(m);
+  const auto reads = readers(m);
+  std::map<std::string, std::size_t> consumer;  // the reader of values read once
+  for (std::size_t i = 0; i < m.nodes.size(); ++i)
+    for (const std::string& in : m.nodes[i].inputs)
+      if (!in.empty()) consumer[in] = i;
+  std::vector<bool> drop(m.nodes.size(), false);
+  for (std::size_t si = 0; si < m.nodes.size(); ++si) {
+    const Node& softmax = m.nodes[si];
+    if (drop[si] || !softmax.domain.empty() || softmax.op_type != "Softmax" || softmax.inputs.size() != 1 ||
+        softmax.outputs.size() != 1 || int_attr(softmax, "axis", -1) != -1) {
+      continue;
+    }
+    const std::string& probs = softmax.outputs[0];
+    if (reads.count(probs) == 0 || reads.at(probs) != 1 || is_output(m, probs)) continue;
+    const std::size_t ci = consumer.at(probs);
+    const Node& context = m.nodes[ci];
+    if (drop[ci] || !context.domain.empty() || context.op_type != "MatMul" || context.inputs.size() != 2 ||
+        context.inputs[0] != probs) {
+      continue;
+    }
+    std::vector<bool> trial = drop;
+    std::vector<std::size_t> dropped;
+    float scale = 1.0f;
+    const std::string scores = through_scales(m, producer, reads, trial, dropped, softmax.inputs[0], scale);
+    const auto sit = producer.find(scores);
+    if (sit == producer.end() || trial[sit->second] || reads.at(scores) != 1 || is_output(m, scores)) continue;
+    const Node& product = m.nodes[sit->second];
+    if (!product.domain.empty() || product.op_type != "MatMul" || product.inputs.size() != 2) continue;
+    const std::string q = through_scales(m, producer, reads, trial, dropped, product.inputs[0], scale);
+    const std::string kt = through_scales(m, producer, reads, trial, dropped, product.inputs[1], scale);
+    const auto kit = producer.find(kt);
+    if (kit == producer.end() || trial[kit->second] || reads.at(kt) != 1 || is_output(m, kt)) continue;
+    Node& transpose = m.nodes[kit->second];
+    const Attribute* perm_attr = transpose.attribute("perm");
+    if (!transpose.domain.empty() || transpose.op_type != "Transpose" || !perm_attr ||
+        perm_attr->type != AttrType::kInts || perm_attr->ints.size() < 2) {
+      continue;
+    }
+    // The keys [..., Sk, D] are the Transpose's input permuted with the last
+    // two axes of its perm swapped (none at all when that is the identity).
+    std::vector<std::int64_t> perm = perm_attr->ints;
+    std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
+    bool identity = true;
+    for (std::size_t i = 0; i < perm.size(); ++i) identity = identity && perm[i] == static_cast<std::int64_t>(i);
+    std::string k = transpose.inputs[0];
+    if (identity) {
+      trial[kit->second] = true;
+    } else {
+      k = fresh_name(m, kt + ".keys");
+      Node keys = transpose;
+      keys.name = transpose.name.empty() ? "" : transpose.name + ".keys";
+      keys.outputs = {k};
+      for (Attribute& a : keys.attributes)
+        if (a.name == "perm") a.ints = perm;
+      keys.internal = true;
+      transpose = std::move(keys);
+    }
+    trial[si] = true;
+    trial[sit->second] = true;
+    Node attention;
+    attention.name = context.name.empty() ? softmax.name : context.name;
+    attention.op_type = "Attention";
+    attention.domain = std::string(detail::kInternalDomain);
+    attention.internal = true;
+    attention.index = context.index;
+    attention.inputs = {q, k, context.inputs[1]};
+    attention.outputs = {context.outputs[0]};
+    Attribute sa;
+    sa.name = "scale";
+    sa.type = AttrType::kFloat;
+    sa.f = scale;
+    attention.attributes.push_back(sa);
+    m.nodes[ci] = std::move(attention);
+    drop = std::move(trial);
+    ++fused;
   }
   drop_nodes(m, drop);
   return fused;

@@ -23,6 +23,13 @@ std::size_t fuse_batchnorm(Model& model);
 // initializer [N]: one linear with bias (the weight stored transposed,
 // [N, K], as engine linear reads it).
 std::size_t fuse_matmul_add(Model& model);
+// MatMul(Q, Transpose(K)) [* or / scalar constants, also on Q and K^T] ->
+// Softmax(axis -1) -> MatMul(., V), every intermediate read once: one
+// attention with the factors as its scale (the Transpose kept only where K
+// needs a permutation other than the swap). The lowering runs the engine's
+// attention where q, k and v share their leading dims, and the three ops
+// otherwise. Opset 13 and later.
+std::size_t fuse_attention(Model& model);
 // Initializers no node reads and no graph output names (their pages of the
 // file given back: a weight transposed at load is not held twice).
 std::size_t drop_unused_initializers(Model& model);

@@ -93,6 +93,7 @@ TEST_P(OnnxGolden, MatchesOnnxruntime) {
 
   ExecutorOptions plain;
   plain.fold_constants = plain.remove_identities = plain.fuse_batchnorm = plain.fuse_matmul_add = false;
+  plain.fuse_attention = false;
   Executor without(read_model(fixtures() / (name + ".onnx")), plain);
   expect_matches(without.run(io.inputs), io.outputs, "without rewrites");
 }
@@ -134,6 +135,15 @@ TEST(OnnxGoldenFixtures, RewritesFireWhereTheyShould) {
   EXPECT_EQ(conv_bn.stats().steps, 2u);  // Conv, Sigmoid
   const Executor mm(read_model(fixtures() / "rewrite_matmul_add.onnx"));
   EXPECT_EQ(mm.stats().fused_matmul_adds, 1u);  // the [1, 4] bias stays an Add
+  // Attention: every pattern the generator wrote fuses into one step, but the
+  // one whose probabilities are also a graph output.
+  for (const char* name : {"attention_block", "attention_hubert_style", "attention_div_scale", "attention_sdpa_export",
+                           "attention_broadcast_keys"}) {
+    const Executor ex(read_model(fixtures() / (std::string(name) + ".onnx")));
+    EXPECT_EQ(ex.stats().fused_attentions, 1u) << name;
+  }
+  EXPECT_EQ(Executor(read_model(fixtures() / "attention_sdpa_export.onnx")).stats().steps, 1u);
+  EXPECT_EQ(Executor(read_model(fixtures() / "attention_probs_read_twice.onnx")).stats().fused_attentions, 0u);
   const Executor mlp(read_model(fixtures() / "mlp.onnx"));
   EXPECT_EQ(mlp.stats().fused_matmul_adds, 2u);  // Add(m, b) and Add(b, m)
   const Executor folded(read_model(fixtures() / "fold_transposed_weight.onnx"));

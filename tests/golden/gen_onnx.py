@@ -495,6 +495,50 @@ def build():
                {"x": randn(1, 3, 4, 5, 6), "grid": grid(1, 3, 4, 5, 3)},
                {"mode": mode, "padding_mode": pad, "align_corners": ac}, opset=20)
 
+    # Attention patterns the fusion meets (engine/onnx/rewrites.h): HuBERT's eager
+    # attention (q scaled first, [B * H, S, D] tensors, K^T by a last-two swap), a Div by
+    # sqrt(d), torch's SDPA export (both q and K^T scaled by sqrt(scale)), keys whose
+    # broadcast leading dims make the lowering take the three ops, and a Softmax read twice
+    # (left unfused).
+    bh, s_q, s_k, d = 6, 5, 7, 8
+    add("attention_hubert_style", [
+        node("Mul", ["q0", "qs"], ["q"], name="q_scale"),
+        node("Transpose", ["k"], ["kt"], name="k_t", perm=[0, 2, 1]),
+        node("MatMul", ["q", "kt"], ["s"], name="scores"),
+        node("Softmax", ["s"], ["p"], name="softmax", axis=-1),
+        node("MatMul", ["p", "v"], ["y"], name="context"),
+    ], {"q0": randn(bh, s_q, d), "k": randn(bh, s_k, d), "v": randn(bh, s_k, 3)}, ["y"],
+        {"qs": np.array(d ** -0.5, np.float32)}, opset=17)
+    add("attention_div_scale", [
+        node("Transpose", ["k"], ["kt"], name="k_t", perm=[0, 1, 3, 2]),
+        node("MatMul", ["q", "kt"], ["s"], name="scores"),
+        node("Div", ["s", "sd"], ["s2"], name="div"),
+        node("Softmax", ["s2"], ["p"], name="softmax", axis=-1),
+        node("MatMul", ["p", "v"], ["y"], name="context"),
+    ], {"q": randn(2, 3, s_q, d), "k": randn(2, 3, s_k, d), "v": randn(2, 3, s_k, d)}, ["y"],
+        {"sd": np.array([np.sqrt(d)], np.float32)}, opset=13)
+    add("attention_sdpa_export", [
+        node("Mul", ["q0", "sq"], ["q"], name="q_scale"),
+        node("Transpose", ["k"], ["kt0"], name="k_t", perm=[0, 1, 3, 2]),
+        node("Mul", ["kt0", "sq"], ["kt"], name="k_scale"),
+        node("MatMul", ["q", "kt"], ["s"], name="scores"),
+        node("Softmax", ["s"], ["p"], name="softmax", axis=-1),
+        node("MatMul", ["p", "v"], ["y"], name="context"),
+    ], {"q0": randn(1, 4, 9, d), "k": randn(1, 4, 9, d), "v": randn(1, 4, 9, d)}, ["y"],
+        {"sq": np.array(d ** -0.25, np.float32)}, opset=17)
+    add("attention_broadcast_keys", [
+        node("Transpose", ["k"], ["kt"], name="k_t", perm=[0, 1, 3, 2]),
+        node("MatMul", ["q", "kt"], ["s"], name="scores"),
+        node("Softmax", ["s"], ["p"], name="softmax", axis=-1),
+        node("MatMul", ["p", "v"], ["y"], name="context"),
+    ], {"q": randn(2, 3, s_q, d), "k": randn(1, 3, s_k, d), "v": randn(2, 1, s_k, d)}, ["y"], opset=13)
+    add("attention_probs_read_twice", [
+        node("Transpose", ["k"], ["kt"], name="k_t", perm=[0, 2, 1]),
+        node("MatMul", ["q", "kt"], ["s"], name="scores"),
+        node("Softmax", ["s"], ["p"], name="softmax", axis=-1),
+        node("MatMul", ["p", "v"], ["y"], name="context"),
+    ], {"q": randn(2, s_q, d), "k": randn(2, s_k, d), "v": randn(2, s_k, d)}, ["y", "p"], opset=13)
+
 
 def run_reference(model, inputs):
     so = ort.SessionOptions()
