@@ -43,7 +43,7 @@ constexpr DType dtype_of<std::uint8_t>() {
   return DType::kU8;
 }
 
-inline constexpr int kMaxDims = 6;
+inline constexpr int kMaxDims = 8;  // LivePortrait's warp network makes rank-7 tensors
 
 class Shape {
  public:

@@ -25,7 +25,10 @@ using detail::Target;
 using detail::ValueMeta;
 
 bool is_supported_domain(const Node& n) {
-  return n.domain.empty() || (n.internal && n.domain == detail::kInternalDomain);
+  if (n.domain.empty() || (n.internal && n.domain == detail::kInternalDomain)) return true;
+  // A custom domain only for the plugin ops lowered in any of them.
+  const detail::OpDef* def = n.domain == detail::kInternalDomain ? nullptr : detail::find_op(n.domain, n.op_type);
+  return def && def->domain == detail::kAnyCustomDomain;
 }
 
 // Why `node` cannot run, from its op type, domain and attributes; empty if it can.

@@ -1,6 +1,9 @@
 // Lowerings of elementwise, comparison, cast, softmax and reduction ops.
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include "engine/onnx/host_ops.h"
 #include "engine/onnx/lowering.h"
@@ -250,10 +253,186 @@ Lowered lower_where(const NodeContext& ctx) {
   if (c.type != ElemType::kBool) ctx.fail("condition is {}; expected bool", elem_type_name(c.type));
   if (a.type != b.type)
     ctx.fail("X and Y are {} and {}; one type is needed", elem_type_name(a.type), elem_type_name(b.type));
-  require_known(ctx, "Where");
   const Shape shape = broadcast(ctx, broadcast(ctx, c.shape, a.shape), b.shape);
-  return {{meta(shape, a.type)}, [shape](std::span<const Tensor> in, std::span<Tensor> out) {
-            out[0] = host_where(in[0], in[1], in[2], shape);
+  if (ctx.all_known()) {
+    return {{meta(shape, a.type)}, [shape](std::span<const Tensor> in, std::span<Tensor> out) {
+              out[0] = host_where(in[0], in[1], in[2], shape);
+            }};
+  }
+  // A condition known at load selecting between float values computed at run
+  // time (LMDM's guidance masks): X * m + Y * (1 - m) with m the 0 / 1 mask,
+  // which is each selected value exactly while the other is finite.
+  if (!c.known()) ctx.fail("a condition computed at run time is not supported (only one known at load)");
+  if (!is_float_type(a.type)) ctx.fail("selecting {} values at run time is not supported", elem_type_name(a.type));
+  const Tensor mask = host_cast(c.constant, ElemType::kFloat);
+  const Tensor inverse = host_cast(host_not(c.constant), ElemType::kFloat);
+  const Tensor m = ctx.place(mask), mi = ctx.place(inverse);
+  return {{meta(shape, a.type)},
+          [m, mi](std::span<const Tensor> in, std::span<Tensor> out) { out[0] = add(mul(in[1], m), mul(in[2], mi)); }};
+}
+
+// Einsum of values known at load (LMDM's rotary frequencies: an outer
+// product of two constants), on the host in double: every output element
+// the sum over the unnamed-in-the-output labels of the operands' product.
+// Explicit ("->") and implicit outputs, "..." broadcast right-aligned.
+Lowered lower_einsum(const NodeContext& ctx) {
+  std::string eq;
+  for (char ch : ctx.attr_string("equation", "")) {
+    if (ch != ' ') eq.push_back(ch);
+  }
+  const std::size_t n_in = ctx.input_count();
+  if (n_in == 0) ctx.fail("needs at least one input");
+  for (std::size_t i = 0; i < n_in; ++i) require_float(ctx, i);
+  if (!ctx.all_known()) ctx.fail("einsum of values computed at run time is not supported (only of ones known at load)");
+  constexpr int kEllipsis = 256;  // labels 256 + i: the broadcast "..." dims
+  const std::size_t arrow = eq.find("->");
+  const std::string lhs = eq.substr(0, arrow);
+  // Labels of one term; "..." becomes `ellipsis_rank` labels (or -1 marks it for later).
+  auto parse = [&](const std::string& term, int rank, int& ell_rank) {
+    std::vector<int> labels;
+    int letters = 0;
+    for (std::size_t i = 0; i < term.size(); ++i) {
+      if (term.compare(i, 3, "...") == 0) {
+        if (ell_rank != -2) ctx.fail("equation '{}': '...' twice in a term", eq);
+        labels.push_back(-1);
+        i += 2;
+        ell_rank = -1;
+      } else if (std::isalpha(static_cast<unsigned char>(term[i]))) {
+        labels.push_back(static_cast<unsigned char>(term[i]));
+        ++letters;
+      } else {
+        ctx.fail("equation '{}': unexpected character '{}'", eq, term[i]);
+      }
+    }
+    if (rank >= 0) {
+      if (ell_rank == -1) {
+        ell_rank = rank - letters;
+        if (ell_rank < 0) ctx.fail("equation '{}': term '{}' names more dims than rank {}", eq, term, rank);
+      } else if (letters != rank) {
+        ctx.fail("equation '{}': term '{}' does not fit an input of rank {}", eq, term, rank);
+      }
+    }
+    return labels;
+  };
+  std::vector<std::string> terms;
+  for (std::size_t b = 0;;) {
+    const std::size_t c = lhs.find(',', b);
+    terms.push_back(lhs.substr(b, c == std::string::npos ? std::string::npos : c - b));
+    if (c == std::string::npos) break;
+    b = c + 1;
+  }
+  if (terms.size() != n_in) ctx.fail("equation '{}' has {} terms for {} inputs", eq, terms.size(), n_in);
+  std::map<int, std::int64_t> size;  // label -> extent
+  std::vector<std::vector<int>> op_labels(n_in);
+  int ell_max = 0;
+  std::vector<int> ell_ranks(n_in, 0);
+  for (std::size_t i = 0; i < n_in; ++i) {
+    int ell = -2;
+    std::vector<int> l = parse(terms[i], ctx.in(i).shape.rank(), ell);
+    ell_ranks[i] = std::max(ell, 0);
+    ell_max = std::max(ell_max, ell_ranks[i]);
+    op_labels[i] = std::move(l);
+  }
+  // Expand each operand's "..." into its (right-aligned) broadcast labels.
+  for (std::size_t i = 0; i < n_in; ++i) {
+    std::vector<int> full;
+    for (int l : op_labels[i]) {
+      if (l != -1) {
+        full.push_back(l);
+        continue;
+      }
+      for (int e = 0; e < ell_ranks[i]; ++e) full.push_back(kEllipsis + ell_max - ell_ranks[i] + e);
+    }
+    const Shape& sh = ctx.in(i).shape;
+    for (int d = 0; d < sh.rank(); ++d) {
+      const int l = full[static_cast<std::size_t>(d)];
+      auto [it, fresh] = size.emplace(l, sh[d]);
+      if (!fresh && it->second != sh[d]) {
+        if (l >= kEllipsis && (it->second == 1 || sh[d] == 1)) {
+          it->second = std::max(it->second, sh[d]);
+        } else {
+          ctx.fail("equation '{}': a label has extents {} and {}", eq, it->second, sh[d]);
+        }
+      }
+    }
+    op_labels[i] = std::move(full);
+  }
+  std::vector<int> out_labels;
+  if (arrow != std::string::npos) {
+    int ell = -2;
+    std::vector<int> l = parse(eq.substr(arrow + 2), -1, ell);
+    for (int x : l) {
+      if (x == -1) {
+        for (int e = 0; e < ell_max; ++e) out_labels.push_back(kEllipsis + e);
+      } else {
+        if (!size.count(x)) ctx.fail("equation '{}': output label '{}' is in no input", eq, static_cast<char>(x));
+        out_labels.push_back(x);
+      }
+    }
+  } else {
+    std::map<int, int> count;
+    for (const auto& ls : op_labels)
+      for (int l : ls) ++count[l];
+    for (int e = 0; e < ell_max; ++e) out_labels.push_back(kEllipsis + e);
+    for (const auto& [l, c] : count)
+      if (l < kEllipsis && c == 1) out_labels.push_back(l);
+  }
+  std::vector<int> sum_labels;
+  for (const auto& [l, n] : size)
+    if (std::find(out_labels.begin(), out_labels.end(), l) == out_labels.end()) sum_labels.push_back(l);
+  Shape shape;
+  for (int l : out_labels) shape.push_back(size.at(l));
+  std::int64_t work = shape.numel();
+  for (int l : sum_labels) work *= std::max<std::int64_t>(size.at(l), 1);
+  if (work > (std::int64_t{1} << 26)) ctx.fail("einsum of {} products at load is too large", work);
+  return {{meta(shape, ctx.in(0).type)},
+          [op_labels, out_labels, sum_labels, size, shape](std::span<const Tensor> in, std::span<Tensor> out) {
+            std::vector<Tensor> f32;
+            for (const Tensor& t : in) f32.push_back(to_dtype(t, DType::kF32));
+            std::map<int, std::int64_t> at;
+            for (const auto& [l, n] : size) at[l] = 0;
+            std::vector<float> result(static_cast<std::size_t>(shape.numel()));
+            auto element = [&](std::size_t i) {
+              const Tensor& t = f32[i];
+              std::int64_t off = 0;
+              for (int d = 0; d < t.rank(); ++d) {
+                const std::int64_t ext = t.dim(d);
+                off = off * ext + (ext == 1 ? 0 : at[op_labels[i][static_cast<std::size_t>(d)]]);
+              }
+              return static_cast<double>(t.data<float>()[off]);
+            };
+            // Odometer over labels (last fastest).
+            auto advance = [&](const std::vector<int>& labels) {
+              for (std::size_t j = labels.size(); j-- > 0;) {
+                if (++at[labels[j]] < size.at(labels[j])) return true;
+                at[labels[j]] = 0;
+              }
+              return false;
+            };
+            for (std::size_t o = 0; o < result.size(); ++o) {
+              double acc = 0.0;
+              bool empty = false;
+              for (int l : sum_labels) empty = empty || size.at(l) == 0;
+              if (!empty) {
+                do {
+                  double p = 1.0;
+                  for (std::size_t i = 0; i < f32.size(); ++i) p *= element(i);
+                  acc += p;
+                } while (advance(sum_labels));
+              }
+              result[o] = static_cast<float>(acc);
+              advance(out_labels);
+            }
+            out[0] = to_dtype(Tensor::from_vector(shape, result), in[0].dtype());
+          }};
+}
+
+// log(1 + exp(x)), as max(x, 0) + log(1 + exp(-|x|)) so that neither side
+// overflows (the exporter writes Mish as Softplus, Tanh, Mul).
+Lowered lower_softplus(const NodeContext& ctx) {
+  require_float(ctx, 0);
+  return {{like(ctx.in(0))}, [](std::span<const Tensor> in, std::span<Tensor> out) {
+            out[0] = add(relu(in[0]), log(add_scalar(exp(scale(abs(in[0]), -1.0f)), 1.0f)));
           }};
 }
 
@@ -516,7 +695,14 @@ void add_math_ops(std::vector<OpDef>& ops) {
   ops.push_back(comparison("Or", 1, HostBinary::kOr, true));
   ops.push_back(comparison("Xor", 1, HostBinary::kXor, true));
   ops.push_back({"", "Not", 1, {}, lower_not, "host (values known at load only)"});
-  ops.push_back({"", "Where", 9, {}, lower_where, "host (values known at load only)"});
+  ops.push_back({"",
+                 "Where",
+                 9,
+                 {},
+                 lower_where,
+                 "host when known; a condition known at load over run-time floats: mul, add with its 0 / 1 masks"});
+  ops.push_back({"", "Softplus", 1, {}, lower_softplus, "relu, abs, exp, log, add (the stable form)"});
+  ops.push_back({"", "Einsum", 12, {"equation"}, lower_einsum, "host (values known at load only)"});
   ops.push_back({"", "Clip", 1, {"min", "max"}, lower_clip, "clamp"});
   ops.push_back({"", "Cast", 1, {"to", "saturate"}, lower_cast, "to_dtype; host at load (bool rules)"});
   ops.push_back({"", "CastLike", 15, {"saturate"}, lower_cast_like, "to_dtype; host at load (bool rules)"});

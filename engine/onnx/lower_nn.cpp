@@ -663,6 +663,10 @@ Lowered lower_resize(const NodeContext& ctx, bool upsample) {
 // GridSample (opset 16: bilinear / nearest / bicubic; opset 20 renamed them
 // linear / nearest / cubic and allowed N-d inputs). 5-D inputs are taken at
 // any opset: exporters of LivePortrait-style warps write them at 16 and 17.
+Lowered grid_sample_node(const NodeContext& ctx, const GridSampleParams& p);
+
+// GridSample's string attributes (also on the GridSample3D nodes that keep
+// them, renamed from a GridSample by exporters for TensorRT's plugin).
 Lowered lower_grid_sample(const NodeContext& ctx) {
   const std::string mode = ctx.attr_string("mode", ctx.opset() >= 20 ? "linear" : "bilinear");
   const std::string padding = ctx.attr_string("padding_mode", "zeros");
@@ -684,6 +688,27 @@ Lowered lower_grid_sample(const NodeContext& ctx) {
   } else {
     ctx.fail("padding_mode '{}' is not an ONNX value (zeros, border, reflection)", padding);
   }
+  return grid_sample_node(ctx, p);
+}
+
+// The TensorRT GridSample3D plugin's form in a custom domain: PyTorch's enum
+// values as ints (interpolation_mode 0 bilinear, 1 nearest; padding_mode 0
+// zeros, 1 border, 2 reflection), each 0 when absent.
+Lowered lower_grid_sample_plugin(const NodeContext& ctx) {
+  GridSampleParams p;
+  const std::int64_t mode = ctx.attr_int("interpolation_mode", 0);
+  const std::int64_t padding = ctx.attr_int("padding_mode", 0);
+  p.align_corners = ctx.attr_int("align_corners", 0) != 0;
+  if (mode != 0 && mode != 1) ctx.fail("interpolation_mode {} is not supported (0 bilinear, 1 nearest)", mode);
+  if (padding < 0 || padding > 2)
+    ctx.fail("padding_mode {} is not supported (0 zeros, 1 border, 2 reflection)", padding);
+  p.mode = mode == 0 ? GridSampleMode::kLinear : GridSampleMode::kNearest;
+  p.padding = padding == 0 ? GridSamplePadding::kZeros
+                           : (padding == 1 ? GridSamplePadding::kBorder : GridSamplePadding::kReflection);
+  return grid_sample_node(ctx, p);
+}
+
+Lowered grid_sample_node(const NodeContext& ctx, const GridSampleParams& p) {
   require_float(ctx, 0);
   require_float(ctx, 1);
   const Shape& x = ctx.in(0).shape;
@@ -760,6 +785,18 @@ void add_nn_ops(std::vector<OpDef>& ops) {
                  {"align_corners", "mode", "padding_mode"},
                  lower_grid_sample,
                  "grid_sample (2-D and 3-D)"});
+  ops.push_back({"",
+                 "GridSample3D",
+                 1,
+                 {"align_corners", "mode", "padding_mode"},
+                 lower_grid_sample,
+                 "grid_sample (GridSample's attributes under the TensorRT plugin's name)"});
+  ops.push_back({kAnyCustomDomain,
+                 "GridSample3D",
+                 1,
+                 {"align_corners", "interpolation_mode", "padding_mode"},
+                 lower_grid_sample_plugin,
+                 "grid_sample (the TensorRT plugin's int attributes, any custom domain)"});
 }
 
 }  // namespace sc::engine::onnx::detail

@@ -3,6 +3,7 @@
 // known at load, which it is once the graph's input shapes are given.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numeric>
 
@@ -245,7 +246,21 @@ Lowered lower_split(const NodeContext& ctx) {
 struct SliceAxis {
   int dim;
   std::int64_t start, end, step;
+  std::vector<std::int64_t> reversed;  // a negative step: the indices taken, in order
 };
+
+// x's elements at `indices` along dim, in that order (one slice per index).
+Tensor take(const Tensor& x, int dim, const std::vector<std::int64_t>& indices) {
+  std::vector<Tensor> parts;
+  parts.reserve(indices.size());
+  for (std::int64_t i : indices) parts.push_back(slice(x, dim, i, i + 1));
+  if (parts.empty()) {
+    Shape shape = x.shape();
+    shape[dim] = 0;
+    return Tensor::empty(shape, x.dtype(), x.device());
+  }
+  return concat(parts, dim);
+}
 
 Lowered lower_slice(const NodeContext& ctx) {
   std::vector<std::int64_t> starts, ends, axes, steps;
@@ -278,16 +293,30 @@ Lowered lower_slice(const NodeContext& ctx) {
     seen[static_cast<std::size_t>(d)] = true;
     const std::int64_t n = x.shape[d], step = steps[i];
     if (step == 0) ctx.fail("a step of 0");
-    if (step < 0) ctx.fail("negative steps (reversing slices) are not supported");
+    if (step < 0) {
+      // Backwards: start clamped to [0, n - 1], end to [-1, n - 1] (ONNX).
+      ctx.bounded(-step, "a step", 1);
+      auto wrap = [n](std::int64_t v) { return v < 0 ? v + n : v; };
+      SliceAxis a{d, 0, 0, step, {}};
+      if (n > 0) {
+        const std::int64_t b = std::clamp<std::int64_t>(wrap(std::max<std::int64_t>(starts[i], -n - 1)), 0, n - 1);
+        const std::int64_t e = std::clamp<std::int64_t>(wrap(std::max<std::int64_t>(ends[i], -n - 1)), -1, n - 1);
+        for (std::int64_t k = b; k > e; k += step) a.reversed.push_back(k);
+      }
+      shape[d] = static_cast<std::int64_t>(a.reversed.size());
+      plan.push_back(std::move(a));
+      continue;
+    }
     ctx.bounded(step, "a step", 1);
     auto clamp_index = [n](std::int64_t v) { return std::clamp<std::int64_t>(v < 0 ? (v < -n ? 0 : v + n) : v, 0, n); };
     const std::int64_t b = clamp_index(starts[i]), e = std::max(b, clamp_index(ends[i]));
     shape[d] = (e - b + step - 1) / step;
-    if (b != 0 || e != n || step != 1) plan.push_back({d, b, e, step});
+    if (b != 0 || e != n || step != 1) plan.push_back({d, b, e, step, {}});
   }
   return {{meta(shape, x.type)}, [plan](std::span<const Tensor> in, std::span<Tensor> out) {
             Tensor t = in[0];
-            for (const SliceAxis& s : plan) t = slice(t, s.dim, s.start, s.end, s.step);
+            for (const SliceAxis& s : plan)
+              t = s.step < 0 ? take(t, s.dim, s.reversed) : slice(t, s.dim, s.start, s.end, s.step);
             out[0] = plan.empty() ? t.clone() : t;
           }};
 }
@@ -370,6 +399,140 @@ Lowered lower_gather(const NodeContext& ctx) {
     out[0] = concat(parts, axis).reshape(shape);
   };
   return l;
+}
+
+// Element i of the result is element table[i] of a flat source (the data
+// of GatherElements, data then updates for ScatterND): on the host for known
+// values (any type, bytes), else rows of width 1 through embedding (floats).
+Lowered take_elements(const NodeContext& ctx, const Shape& shape, ElemType type, std::vector<std::int64_t> table,
+                      bool two_sources) {
+  Lowered l;
+  l.outputs = {meta(shape, type)};
+  if (ctx.all_known()) {
+    l.run = [table, shape, two_sources](std::span<const Tensor> in, std::span<Tensor> out) {
+      const Tensor& a = in[0];
+      const Tensor& b = two_sources ? in[2] : in[0];
+      const std::size_t es = dtype_size(a.dtype());
+      const auto* pa = static_cast<const std::byte*>(a.raw_data());
+      const auto* pb = static_cast<const std::byte*>(b.raw_data());
+      Tensor y = Tensor::empty(shape, a.dtype());
+      auto* py = static_cast<std::byte*>(y.raw_data());
+      const auto na = static_cast<std::size_t>(a.numel());
+      for (std::size_t i = 0; i < table.size(); ++i) {
+        const auto t = static_cast<std::size_t>(table[i]);
+        std::memcpy(py + i * es, t < na ? pa + t * es : pb + (t - na) * es, es);
+      }
+      out[0] = y;
+    };
+    return l;
+  }
+  if (!is_float_type(type)) ctx.fail("moving {} values computed at run time is not supported", elem_type_name(type));
+  const Tensor ids = ctx.place(Tensor::from_vector_i64({static_cast<std::int64_t>(table.size())}, table));
+  l.run = [ids, shape, two_sources](std::span<const Tensor> in, std::span<Tensor> out) {
+    Tensor source = in[0].reshape({in[0].numel(), 1});
+    if (two_sources) source = concat(std::vector<Tensor>{source, in[2].reshape({in[2].numel(), 1})}, 0);
+    out[0] = embedding(ids, source).reshape(shape);
+  };
+  return l;
+}
+
+std::int64_t wrap_index(const NodeContext& ctx, std::int64_t i, std::int64_t n, int dim) {
+  if (i < -n || i >= n) ctx.fail("index {} is out of range for dimension {} of size {}", i, dim, n);
+  return i < 0 ? i + n : i;
+}
+
+// GatherElements: indices known at load (any data), or computed at run time
+// into a 1-D float table (LMDM's schedule lookup by the time step).
+Lowered lower_gather_elements(const NodeContext& ctx) {
+  const ValueMeta& x = ctx.in(0);
+  const ValueMeta& idx = ctx.in(1);
+  if (idx.type != ElemType::kInt64 && idx.type != ElemType::kInt32) {
+    ctx.fail("indices are {}; expected int32 or int64", elem_type_name(idx.type));
+  }
+  const int r = x.shape.rank();
+  if (r == 0 || idx.shape.rank() != r)
+    ctx.fail("data {} and indices {} need one rank >= 1", x.shape.to_string(), idx.shape.to_string());
+  const int axis = ctx.axis(ctx.attr_int("axis", 0), r, "axis");
+  for (int d = 0; d < r; ++d) {
+    if (d != axis && idx.shape[d] > x.shape[d]) {
+      ctx.fail("indices {} exceed data {} along dimension {}", idx.shape.to_string(), x.shape.to_string(), d);
+    }
+  }
+  if (!idx.known()) {
+    if (r != 1 || !is_float_type(x.type)) {
+      ctx.fail("run-time indices are supported into 1-D float data only; got {} {}", elem_type_name(x.type),
+               x.shape.to_string());
+    }
+    const std::int64_t n = x.shape[0];
+    return {{meta(idx.shape, x.type)}, [n](std::span<const Tensor> in, std::span<Tensor> out) {
+              // embedding refuses an index outside the table (negative ones too).
+              out[0] = embedding(in[1], in[0].reshape({n, 1})).reshape(in[1].shape());
+            }};
+  }
+  ctx.check_size(idx.shape, 8, "the index table");
+  const std::vector<std::int64_t> iv = int_values(idx.constant);
+  std::vector<std::int64_t> table(iv.size());
+  std::vector<std::int64_t> pos(static_cast<std::size_t>(r), 0);
+  for (std::size_t i = 0; i < iv.size(); ++i) {
+    std::int64_t flat = 0;
+    for (int d = 0; d < r; ++d) {
+      const std::int64_t c = d == axis ? wrap_index(ctx, iv[i], x.shape[d], d) : pos[static_cast<std::size_t>(d)];
+      flat = flat * x.shape[d] + c;
+    }
+    table[i] = flat;
+    for (int d = r - 1; d >= 0; --d) {
+      if (++pos[static_cast<std::size_t>(d)] < idx.shape[d]) break;
+      pos[static_cast<std::size_t>(d)] = 0;
+    }
+  }
+  return take_elements(ctx, idx.shape, x.type, std::move(table), false);
+}
+
+// ScatterND (reduction none) with indices known at load: every element of the
+// result is a data element or, where an index tuple points at it, an update
+// (the last write wins, as onnxruntime does with duplicates).
+Lowered lower_scatter_nd(const NodeContext& ctx) {
+  const std::string reduction = ctx.attr_string("reduction", "none");
+  if (reduction != "none") ctx.fail("reduction '{}' is not supported (none)", reduction);
+  const ValueMeta& x = ctx.in(0);
+  const ValueMeta& idx = ctx.in(1);
+  const ValueMeta& upd = ctx.in(2);
+  if (idx.type != ElemType::kInt64) ctx.fail("indices are {}; expected int64", elem_type_name(idx.type));
+  if (upd.type != x.type) ctx.fail("updates are {}, data {}", elem_type_name(upd.type), elem_type_name(x.type));
+  if (!idx.known()) ctx.fail("indices computed at run time are not supported (only ones known at load)");
+  const int r = x.shape.rank(), q = idx.shape.rank();
+  if (q < 1) ctx.fail("indices must have at least one dimension");
+  const std::int64_t k = idx.shape[q - 1];
+  if (k < 1 || k > r) ctx.fail("index tuples of {} for data of rank {}", k, r);
+  Shape want;
+  for (int d = 0; d < q - 1; ++d) want.push_back(idx.shape[d]);
+  std::int64_t slice_size = 1, slices = 1;
+  for (int d = 0; d < r; ++d) {
+    if (d >= k) {
+      want.push_back(x.shape[d]);
+      slice_size *= x.shape[d];
+    } else {
+      slices *= x.shape[d];
+    }
+  }
+  if (!(upd.shape == want)) ctx.fail("updates {} must be {}", upd.shape.to_string(), want.to_string());
+  ctx.check_size(x.shape, 8, "the index table");
+  const std::vector<std::int64_t> iv = int_values(idx.constant);
+  std::vector<std::int64_t> table(static_cast<std::size_t>(x.shape.numel()));
+  for (std::size_t i = 0; i < table.size(); ++i) table[i] = static_cast<std::int64_t>(i);
+  const std::int64_t n = x.shape.numel();
+  for (std::size_t u = 0; u * static_cast<std::size_t>(k) < iv.size(); ++u) {
+    std::int64_t s = 0;
+    for (std::int64_t d = 0; d < k; ++d) {
+      s = s * x.shape[static_cast<int>(d)] +
+          wrap_index(ctx, iv[u * static_cast<std::size_t>(k) + static_cast<std::size_t>(d)],
+                     x.shape[static_cast<int>(d)], static_cast<int>(d));
+    }
+    for (std::int64_t e = 0; e < slice_size; ++e)
+      table[static_cast<std::size_t>(s * slice_size + e)] = n + static_cast<std::int64_t>(u) * slice_size + e;
+  }
+  (void)slices;
+  return take_elements(ctx, x.shape, x.type, std::move(table), true);
 }
 
 Lowered lower_expand(const NodeContext& ctx) {
@@ -604,10 +767,23 @@ void add_shape_ops(std::vector<OpDef>& ops) {
   ops.push_back({"", "Transpose", 1, {"perm"}, lower_transpose, "permute"});
   ops.push_back({"", "Concat", 4, {"axis"}, lower_concat, "concat"});
   ops.push_back({"", "Split", 2, {"axis", "split", "num_outputs"}, lower_split, "slice"});
-  ops.push_back({"", "Slice", 1, {"starts", "ends", "axes"}, lower_slice, "slice (positive steps)"});
+  ops.push_back(
+      {"", "Slice", 1, {"starts", "ends", "axes"}, lower_slice, "slice; negative steps: one slice per index, concat"});
   ops.push_back(
       {"", "Gather", 1, {"axis"}, lower_gather, "slice / concat (known indices), embedding (run-time indices)"});
   ops.push_back({"", "Expand", 8, {}, lower_expand, "add of -0 (broadcast); host at load"});
+  ops.push_back({"",
+                 "GatherElements",
+                 11,
+                 {"axis"},
+                 lower_gather_elements,
+                 "embedding of element rows (known indices; run-time ones into 1-D float data); host at load"});
+  ops.push_back({"",
+                 "ScatterND",
+                 11,
+                 {"reduction"},
+                 lower_scatter_nd,
+                 "embedding of element rows over data and updates (indices known at load); host at load"});
   ops.push_back({"", "Tile", 6, {}, lower_tile, "concat"});
   ops.push_back({"", "Range", 11, {}, lower_range, "known at load"});
   ops.push_back({"",

@@ -151,6 +151,9 @@ std::span<const OpDef> all_ops() { return registry(); }
 const OpDef* find_op(std::string_view domain, std::string_view op_type) {
   for (const OpDef& d : registry())
     if (d.domain == domain && d.op_type == op_type) return &d;
+  if (domain.empty() || domain == kInternalDomain) return nullptr;
+  for (const OpDef& d : registry())
+    if (d.domain == kAnyCustomDomain && d.op_type == op_type) return &d;
   return nullptr;
 }
 

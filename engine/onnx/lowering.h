@@ -28,6 +28,10 @@ namespace sc::engine::onnx::detail {
 
 // The domain of the nodes load-time rewrites make (engine/onnx/rewrites.h).
 inline constexpr std::string_view kInternalDomain = "ai.streamcanvas";
+// An OpDef with this domain lowers its op type in whatever custom domain a
+// file puts it: plugin ops exporters write for TensorRT (GridSample3D), whose
+// domain names vary from exporter to exporter.
+inline constexpr std::string_view kAnyCustomDomain = "*";
 
 // The ai.onnx opsets whose semantics the lowerings were written against.
 inline constexpr std::int64_t kMinOpset = 7;

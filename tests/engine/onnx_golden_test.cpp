@@ -5,6 +5,8 @@
 // result would show here.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -100,6 +102,89 @@ TEST_P(OnnxGolden, MatchesOnnxruntime) {
 
 INSTANTIATE_TEST_SUITE_P(Cases, OnnxGolden, ::testing::ValuesIn(case_names()),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+// One small graph per network of Ditto's published ditto_onnx folder, of the
+// same structure with random weights (tests/golden/gen_ditto_onnx.py; op by
+// op with their sources in tests/golden/fixtures/ditto_onnx/OPS.md), against
+// onnxruntime (PyTorch for the GridSample3D forms, which onnxruntime lacks).
+fs::path ditto_fixtures() { return fs::path(SC_SOURCE_DIR) / "tests" / "golden" / "fixtures" / "ditto_onnx"; }
+
+nlohmann::json ditto_manifest() {
+  std::ifstream in(ditto_fixtures() / "manifest.json");
+  return nlohmann::json::parse(in);
+}
+
+std::vector<std::string> ditto_graphs() {
+  const nlohmann::json m = ditto_manifest();
+  std::vector<std::string> files;
+  for (const auto& g : m.at("graphs")) files.push_back(g.at("file").get<std::string>());
+  return files;
+}
+
+// The bound per graph: relative L2 <= 1e-5 over all its outputs together,
+// and per output the same, or 10x the disagreement of onnxruntime and
+// PyTorch on it where that is larger (one near-cancelling scalar, the
+// motion extractor's `scale`, differs by 3.5e-6 between the two).
+void expect_matches_graph(const std::map<std::string, Tensor>& got, const std::map<std::string, Tensor>& want,
+                          const nlohmann::json& graph, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  double num = 0.0, den = 0.0;
+  for (const auto& [name, w] : want) {
+    SCOPED_TRACE(what + ", output " + name);
+    ASSERT_TRUE(got.count(name)) << "missing output " << name;
+    const Tensor& g = got.at(name);
+    ASSERT_EQ(g.shape(), w.shape());
+    ASSERT_EQ(g.dtype(), w.dtype());
+    if (w.dtype() != DType::kF32) {
+      EXPECT_EQ(std::memcmp(g.raw_data(), w.raw_data(), w.nbytes()), 0) << "integer or bool values differ";
+      continue;
+    }
+    const double err = test::relative_l2(g, w);
+    double bound = kTolerance;
+    if (graph.contains("ort_vs_torch_rel_l2") && graph.at("ort_vs_torch_rel_l2").contains(name)) {
+      bound = std::max(bound, 10.0 * graph.at("ort_vs_torch_rel_l2").at(name).get<double>());
+    }
+    EXPECT_LE(err, bound);
+    const float* pg = g.data<float>();
+    const float* pw = w.data<float>();
+    for (std::int64_t i = 0; i < w.numel(); ++i) {
+      num += (static_cast<double>(pg[i]) - pw[i]) * (static_cast<double>(pg[i]) - pw[i]);
+      den += static_cast<double>(pw[i]) * pw[i];
+    }
+    if (const char* v = std::getenv("SC_ONNX_GOLDEN_VERBOSE"); v && std::string(v) == "1") {
+      std::printf("[rel-l2] %-40s %-16s %-8s %.3g\n", ::testing::UnitTest::GetInstance()->current_test_info()->name(),
+                  what.c_str(), name.c_str(), err);
+    }
+  }
+  EXPECT_LE(std::sqrt(num / std::max(den, 1e-30)), kTolerance) << what << ": all outputs together";
+}
+
+class DittoGolden : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DittoGolden, MatchesTheReference) {
+  const nlohmann::json m = ditto_manifest();
+  nlohmann::json graph;
+  for (const auto& g : m.at("graphs"))
+    if (g.at("file") == GetParam()) graph = g;
+  const fs::path model = ditto_fixtures() / GetParam();
+  const Io io = load_io(fs::path(model).replace_extension(".safetensors"));
+  ASSERT_FALSE(io.outputs.empty());
+  Executor with(read_model(model));
+  expect_matches_graph(with.run(io.inputs), io.outputs, graph, "with rewrites");
+  ExecutorOptions plain;
+  plain.fold_constants = plain.remove_identities = plain.fuse_batchnorm = plain.fuse_matmul_add = false;
+  plain.fuse_attention = false;
+  Executor without(read_model(model), plain);
+  expect_matches_graph(without.run(io.inputs), io.outputs, graph, "without rewrites");
+}
+
+INSTANTIATE_TEST_SUITE_P(Networks, DittoGolden, ::testing::ValuesIn(ditto_graphs()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string name = fs::path(info.param).stem().string();
+                           for (char& c : name)
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return name;
+                         });
 
 TEST(OnnxGoldenFixtures, EveryCaseHasItsFilesAndTheManifestItsVersions) {
   const nlohmann::json m = manifest();

@@ -285,10 +285,10 @@ TEST(OnnxReaderBadInput, InitializerSizesAndTypes) {
       [&] {
         parse_bytes(with([](proto::TensorProto& t) {
           t.clear_dims();
-          for (int i = 0; i < 7; ++i) t.add_dims(1);
+          for (int i = 0; i < 9; ++i) t.add_dims(1);
         }));
       },
-      {"initializer 'w'", "7 dimensions"});
+      {"initializer 'w'", "9 dimensions"});
   expect_error(
       [&] {
         parse_bytes(with([](proto::TensorProto& t) {

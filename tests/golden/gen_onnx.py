@@ -606,7 +606,7 @@ def main():
     bad = helper.make_graph(
         [node("Relu", ["x"], ["r"], name="relu"),
          node("GridSample", ["r", "grid"], ["g"], name="warp", mode="bicubic"),
-         helper.make_node("GridSample3D", ["r", "grid"], ["g3"], name="warp3d", domain="com.custom"),
+         helper.make_node("Warp3D", ["r", "grid"], ["g3"], name="warp3d", domain="com.custom"),
          node("Resize", ["r", "", "scales"], ["y"], name="cubic_up", mode="cubic")],
         "unsupported", [helper.make_tensor_value_info("x", F, [1, 2, 4, 4]),
                         helper.make_tensor_value_info("grid", F, [1, 4, 4, 2])],
