@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (engine: safetensors, shard index, config,
-# CLIP tokenizer files and text, ONNX graphs;
+# CLIP tokenizer files and text, byte-level BPE tokenizer.json and text, ONNX graphs;
 # volumetric: .ply/.splat, V^3 manifests, camera paths) (clang++-14, ASan + UBSan) into
 # build/fuzz and runs each for SECONDS (default 20) from its committed seed
 # corpus. Exits non-zero on any finding; the input that triggered it is left
@@ -22,7 +22,7 @@ mkdir -p "${build}/artifacts"
 # One thread: findings reproduce exactly, and small inputs never fan out anyway.
 export SC_NUM_THREADS=1
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
-for target in safetensors_fuzz safetensors_index_fuzz config_fuzz tokenizer_fuzz onnx_fuzz ply_fuzz v3_manifest_fuzz; do
+for target in safetensors_fuzz safetensors_index_fuzz config_fuzz tokenizer_fuzz bpe_tokenizer_fuzz onnx_fuzz ply_fuzz v3_manifest_fuzz; do
   seeds="tests/fuzz/corpus/${target%_fuzz}"
   work="${build}/corpus/${target%_fuzz}"  # grows as the fuzzer learns; not committed
   mkdir -p "${work}"
