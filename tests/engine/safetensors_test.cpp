@@ -309,7 +309,7 @@ TEST(SafetensorsBadInput, DtypesTheEngineDoesNotLoad) {
 }
 
 TEST(SafetensorsBadInput, TooManyDimensionsAtLoad) {
-  const std::string header = R"({"w":{"dtype":"U8","shape":[1,1,1,1,1,1,1],"data_offsets":[0,1]}})";
+  const std::string header = R"({"w":{"dtype":"U8","shape":[1,1,1,1,1,1,1,1,1],"data_offsets":[0,1]}})";
   const fs::path path = write(tmp_dir("rank") / "rank.safetensors", file_bytes(header, std::string(1, '\0')));
   EXPECT_THROW(SafetensorsFile::open(path).load("w"), Error);
 }
