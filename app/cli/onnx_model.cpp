@@ -14,6 +14,7 @@
 #include "engine/safetensors.h"
 
 #if SC_HAVE_ONNX
+#include "engine/models/ditto/ditto_folder.h"
 #include "engine/onnx/executor.h"
 #include "engine/onnx/reader.h"
 #endif
@@ -180,13 +181,32 @@ ModelInspectOutput inspect_onnx(const std::string& path, bool json) {
   ModelInspectOutput out;
   out.ok = true;
   nlohmann::json all = nlohmann::json::array();
+  // Ditto's ditto_onnx folder: the network-by-network check first (missing
+  // files, another version's inputs), then every graph as below.
+  nlohmann::json ditto;
+  if (fs::is_directory(path) && engine::ditto::looks_like_ditto_folder(path)) {
+    const engine::ditto::FolderReport r = engine::ditto::inspect_folder(path);
+    out.ok = r.ok();
+    out.text = engine::ditto::format_report(r);
+    ditto = {{"family", "ditto"}, {"ok", r.ok()}, {"networks", nlohmann::json::array()}};
+    for (const engine::ditto::FileReport& f : r.files) {
+      ditto["networks"].push_back({{"network", f.spec->key},
+                                   {"file", f.file.empty() ? nlohmann::json() : nlohmann::json(f.file.string())},
+                                   {"problems", f.problems},
+                                   {"ok", f.ok()}});
+    }
+  }
   for (const fs::path& f : files) {
     const Report r = inspect_one(f);
     out.ok = out.ok && r.ok;
     out.text += (out.text.empty() ? "" : "\n") + r.text;
     all.push_back(r.json);
   }
-  if (json) out.text = (files.size() == 1 ? all[0] : nlohmann::json{{"models", all}, {"ok", out.ok}}).dump(1) + "\n";
+  if (json) {
+    nlohmann::json j = files.size() == 1 && ditto.is_null() ? all[0] : nlohmann::json{{"models", all}, {"ok", out.ok}};
+    if (!ditto.is_null()) j["ditto"] = ditto;
+    out.text = j.dump(1) + "\n";
+  }
   return out;
 }
 

@@ -1,6 +1,7 @@
 // `streamcanvas-cli models inspect` on the tiny golden model folders and ONNX
 // graphs, and `models run` on an ONNX graph against onnxruntime's outputs.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -75,6 +76,28 @@ TEST(ModelsCli, InspectOnnxFile) {
                            "unsupported: none", "status: the engine runs this graph"}) {
     EXPECT_TRUE(contains(r.output, part)) << part << " not in:\n" << r.output;
   }
+}
+
+TEST(ModelsCli, InspectRecognisesDittosFolderAndNamesWhatIsMissing) {
+  namespace fs = std::filesystem;
+  const fs::path fixture = kFixtures / "ditto_folder";
+  auto r = run_command(kCli + " models inspect " + shell_quote(fixture.string()));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  for (const char* part : {"family: Ditto talking head (ditto_onnx)", "warp_network           warp_network.onnx",
+                           "status: every network is present and runs on the engine"}) {
+    EXPECT_TRUE(contains(r.output, part)) << part << " not in:\n" << r.output;
+  }
+  const fs::path dir = fs::temp_directory_path() / ("sc_cli_ditto_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::copy(fixture, dir);
+  fs::remove(dir / "decoder.onnx");
+  auto m = run_command(kCli + " models inspect " + shell_quote(dir.string()));
+  EXPECT_EQ(m.exit_code, 1) << m.output;
+  EXPECT_TRUE(contains(m.output, "decoder                missing (decoder.onnx)")) << m.output;
+  auto j = run_command(kCli + " models inspect --json " + shell_quote(dir.string()));
+  const auto json = nlohmann::json::parse(j.output);
+  EXPECT_FALSE(json.at("ditto").at("ok").get<bool>());
+  fs::remove_all(dir);
 }
 
 TEST(ModelsCli, InspectOnnxNamesEveryUnsupportedNode) {
