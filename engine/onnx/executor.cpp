@@ -433,6 +433,56 @@ struct Executor::Impl {
     }
     return result;
   }
+
+  // One forward recorded as a device graph (engine/graph.h): the inputs it
+  // reads are the executor's own tensors, refilled by replay().
+  std::optional<Graph> graph;
+  std::map<std::string, Tensor> graph_inputs, graph_outputs;
+  std::map<std::string, Shape> graph_shapes;
+
+  bool capture(const std::map<std::string, Tensor>& example) {
+    graph.reset();
+    if (!Graph::supported(target.device)) return false;
+    // A first run outside the capture: the plan, the allocator's blocks and
+    // every per-shape choice (cuDNN's algorithms) are made here, where work
+    // may run and wait.
+    (void)run(example);
+    graph_inputs.clear();
+    graph_shapes.clear();
+    for (const ValueInfo& in : model.inputs) {
+      graph_inputs[in.name] = convert_input(in, example.at(in.name)).clone();
+      graph_shapes[in.name] = example.at(in.name).shape();
+    }
+    const bool was_profiling = profiling;
+    profiling = false;  // a timer's wait cannot be recorded
+    Graph g(target.device);
+    try {
+      g.capture([&] { graph_outputs = run(graph_inputs); });
+    } catch (...) {
+      profiling = was_profiling;
+      throw;
+    }
+    profiling = was_profiling;
+    graph = std::move(g);
+    return true;
+  }
+
+  std::map<std::string, Tensor> replay(const std::map<std::string, Tensor>& given) {
+    if (!graph) return run(given);
+    for (const ValueInfo& in : model.inputs) {
+      const auto it = given.find(in.name);
+      if (it == given.end()) fail("graph input '{}' was not given", in.name);
+      // Other shapes than the recording's: an eager run (which re-plans).
+      if (!(it->second.shape() == graph_shapes.at(in.name))) return run(given);
+    }
+    for (const ValueInfo& in : model.inputs) {
+      Tensor& dst = graph_inputs.at(in.name);
+      const Tensor& src = given.at(in.name);
+      copy_into(dst, src.dtype() == dst.dtype() ? src : to_dtype(src, dst.dtype()));
+    }
+    graph->replay();
+    return graph_outputs;
+  }
 };
 
 Executor::Executor(Model model, ExecutorOptions options) : impl_(std::make_unique<Impl>()) {
@@ -465,6 +515,13 @@ void Executor::plan(const std::map<std::string, Shape>& input_shapes) { impl_->p
 bool Executor::planned() const { return impl_->planned; }
 
 std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>& inputs) { return impl_->run(inputs); }
+
+bool Executor::capture(const std::map<std::string, Tensor>& example_inputs) { return impl_->capture(example_inputs); }
+bool Executor::captured() const { return impl_->graph.has_value(); }
+std::size_t Executor::captured_nodes() const { return impl_->graph ? impl_->graph->nodes() : 0; }
+std::map<std::string, Tensor> Executor::replay(const std::map<std::string, Tensor>& inputs) {
+  return impl_->replay(inputs);
+}
 
 void Executor::set_profiling(bool on) { impl_->profiling = on; }
 

@@ -109,6 +109,18 @@ class Executor {
   // device, floats in its float dtype.
   std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs);
 
+  // Records one forward for the example inputs' shapes as a device graph
+  // (a CUDA graph: the per-frame chain of thousands of small launches becomes
+  // one). False where the device cannot record (the CPU): replay() then runs
+  // eagerly. The graph reads the executor's own copies of the inputs;
+  // replay() refills them and returns the outputs the recording writes,
+  // whose values are overwritten by the next replay (copy what you keep).
+  // Inputs of other shapes than the example's run eagerly.
+  bool capture(const std::map<std::string, Tensor>& example_inputs);
+  bool captured() const;
+  std::size_t captured_nodes() const;
+  std::map<std::string, Tensor> replay(const std::map<std::string, Tensor>& inputs);
+
   // Per-op-type time of every run() while on (each step waits for its work
   // on CUDA, so profiled runs are slower but the shares hold).
   void set_profiling(bool on);

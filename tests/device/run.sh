@@ -161,14 +161,14 @@ done | sort -u
 
 rc=0
 echo "== GPU tests"
-for t in test_engine_gpu test_media_gpu test_render test_render_golden test_engine_cuda test_app_gpu; do
+for t in test_engine_gpu test_media_gpu test_render test_render_golden test_engine_cuda test_engine_onnx_cuda test_app_gpu; do
   [[ -x "${bundle}/bin/${t}" ]] || continue
   rm -f "${out}/${t}.json"
   step "${t}" 150 300 "${out}/${t}.log" "${loader[@]}" "${bundle}/bin/${t}" --gtest_output="json:${out}/${t}.json" ||
     rc=1
 done
 skipped=0
-for t in test_engine_gpu test_media_gpu test_render test_render_golden test_engine_cuda test_app_gpu; do
+for t in test_engine_gpu test_media_gpu test_render test_render_golden test_engine_cuda test_engine_onnx_cuda test_app_gpu; do
   grep -q '"result": "SKIPPED"' "${out}/${t}.json" 2>/dev/null && skipped=$((skipped + 1))
 done
 

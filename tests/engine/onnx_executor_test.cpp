@@ -39,6 +39,18 @@ TEST(OnnxExecutor, RunsAndPlansAtLoadWhenShapesAreFixed) {
   EXPECT_EQ(out.at("y").to_vector<float>(), (std::vector<float>{0, 0, 0, 1, 2, 3}));
 }
 
+// Where the device cannot record (the CPU), capture says so and replay is an
+// eager run; the recording itself is checked on CUDA (cuda_onnx_test.cpp).
+TEST(OnnxExecutor, CaptureOnTheCpuFallsBackToEagerRuns) {
+  Executor ex(test::relu_graph().parse());
+  const Tensor x = Tensor::from_vector({2, 3}, std::vector<float>{-1, 2, -3, 4, -5, 6});
+  EXPECT_FALSE(ex.capture({{"x", x}}));
+  EXPECT_FALSE(ex.captured());
+  EXPECT_EQ(ex.captured_nodes(), 0u);
+  const Tensor y = ex.replay({{"x", x}}).at("y");
+  EXPECT_EQ(y.to_vector<float>(), (std::vector<float>{0, 2, 0, 4, 0, 6}));
+}
+
 TEST(OnnxExecutor, ReplansWhenInputShapesChange) {
   GraphBuilder b;
   b.input("x", {std::string("n"), std::int64_t{3}}).output("y");
