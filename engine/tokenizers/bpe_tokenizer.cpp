@@ -691,7 +691,12 @@ struct BpeModel {
       if (!symbols.empty()) symbols.back().next = n;
       symbols.push_back({id, n - 1, -1, len});
     };
-    std::optional<std::pair<std::int64_t, std::size_t>> pending_unk;
+    // An unk not yet added (fuse_unk grows it): id and length, when `pending`.
+    // (Two plain values, not an optional pair: GCC 12 at -O2 warns that the
+    // optional's pair may be read uninitialised.)
+    bool pending = false;
+    std::int64_t pending_id = 0;
+    std::size_t pending_len = 0;
     std::string key;
     for (std::size_t i = 0; i < piece.size();) {
       const std::size_t len = char_len_at(piece, i);
@@ -699,8 +704,8 @@ struct BpeModel {
       i += len;
       const auto it = vocab.find(key);
       if (it != vocab.end()) {
-        if (pending_unk) add(pending_unk->first, pending_unk->second);
-        pending_unk.reset();
+        if (pending) add(pending_id, pending_len);
+        pending = false;
         add(it->second, len);
         continue;
       }
@@ -718,16 +723,18 @@ struct BpeModel {
         }
       }
       if (unk) {
-        if (pending_unk && fuse_unk) {
-          pending_unk->second += len;
+        if (pending && fuse_unk) {
+          pending_len += len;
         } else {
-          if (pending_unk) add(pending_unk->first, pending_unk->second);
-          pending_unk = std::make_pair(*unk, len);
+          if (pending) add(pending_id, pending_len);
+          pending = true;
+          pending_id = *unk;
+          pending_len = len;
         }
       }
       // Without an unk token the reference drops the character.
     }
-    if (pending_unk) add(pending_unk->first, pending_unk->second);
+    if (pending) add(pending_id, pending_len);
 
     std::priority_queue<Candidate> queue;
     for (std::size_t i = 0; i + 1 < symbols.size(); ++i) {
