@@ -248,10 +248,11 @@ int run_onnx(const OnnxRunOptions& o) {
   const std::map<std::string, engine::Tensor> host = to_host(outputs);  // waits for the device
   const double first_ms = ms_since(t0);
 
-  fmt::print("model: {} ({} nodes: {} folded at load, {} at plan, {} fused; {} steps per forward)\n", o.model,
-             ex.stats().nodes, ex.stats().folded_at_load, ex.stats().folded_at_plan,
-             ex.stats().fused_batchnorms + ex.stats().fused_matmul_adds + ex.stats().fused_attentions,
-             ex.stats().steps);
+  fmt::print(
+      "model: {} ({} nodes: {} folded at load, {} at plan, {} fused; {} steps per forward)\n", o.model,
+      ex.stats().nodes, ex.stats().folded_at_load, ex.stats().folded_at_plan,
+      ex.stats().fused_batchnorms + ex.stats().fused_matmul_adds + ex.stats().fused_attentions + ex.stats().fused_norms,
+      ex.stats().steps);
   fmt::print("device: {}, floats as {}; loaded in {:.1f} ms, first forward {:.1f} ms\n", engine::to_string(device),
              engine::to_string(ex.float_dtype()), load_ms, first_ms);
   if (o.bench > 0) {

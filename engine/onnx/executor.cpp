@@ -227,6 +227,7 @@ struct Executor::Impl {
     if (options.fuse_batchnorm) stats.fused_batchnorms = fuse_batchnorm(model);
     if (options.fuse_matmul_add) stats.fused_matmul_adds = fuse_matmul_add(model);
     if (options.fuse_attention) stats.fused_attentions = fuse_attention(model);
+    if (options.fuse_norm_activation) stats.fused_norms = fuse_norm_activation(model);
     drop_unused_initializers(model);
     std::map<std::string, Shape> fixed;
     for (const ValueInfo& in : model.inputs) {

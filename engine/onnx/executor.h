@@ -44,6 +44,7 @@ struct ExecutorOptions {
   bool fuse_batchnorm = true;
   bool fuse_matmul_add = true;
   bool fuse_attention = true;
+  bool fuse_norm_activation = true;
 };
 
 struct LoadStats {
@@ -53,6 +54,7 @@ struct LoadStats {
   std::size_t fused_batchnorms = 0;    // BatchNormalization folded into the Conv before it
   std::size_t fused_matmul_adds = 0;   // MatMul + Add become one linear with bias
   std::size_t fused_attentions = 0;    // MatMul - Softmax - MatMul become one attention
+  std::size_t fused_norms = 0;         // SiLU, GroupNorm and norm + SiLU patterns become one op
   std::size_t folded_at_plan = 0;      // nodes known once the input shapes were (shape chains)
   std::size_t steps = 0;               // nodes left to run per call
 };

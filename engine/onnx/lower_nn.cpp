@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "engine/onnx/lowering.h"
 #include "engine/ops.h"
@@ -362,6 +363,95 @@ Lowered lower_layer_norm(const NodeContext& ctx) {
             out[0] = layer_norm(in[0].reshape({rows, cols}), in[1].reshape({cols}),
                                 has_bias ? in[2].reshape({cols}) : Tensor(), eps)
                          .reshape(shape);
+          }};
+}
+
+// ---- the norm + activation fusions' nodes (engine/onnx/rewrites.h) -------------------
+
+Lowered lower_silu(const NodeContext& ctx) {
+  require_float(ctx, 0);
+  return {{meta(ctx.in(0).shape, ctx.in(0).type)},
+          [](std::span<const Tensor> in, std::span<Tensor> out) { out[0] = silu(in[0]); }};
+}
+
+Lowered lower_instance_norm_silu(const NodeContext& ctx) {
+  Lowered l = lower_instance_norm(ctx);
+  const std::int64_t c = ctx.in(0).shape[1];
+  const float eps = ctx.attr_float("epsilon", 1e-5f);
+  l.run = [c, eps](std::span<const Tensor> in, std::span<Tensor> out) {
+    out[0] = group_norm(in[0], c, in[1], in[2], eps, /*fuse_silu=*/true);
+  };
+  return l;
+}
+
+// Reshape's target with 0 (copy the dimension) and one -1 (inferred) resolved.
+std::optional<Shape> reshaped(const Shape& x, const std::vector<std::int64_t>& target) {
+  std::vector<std::int64_t> dims;
+  std::int64_t known = 1, infer = -1;
+  for (std::size_t i = 0; i < target.size(); ++i) {
+    std::int64_t d = target[i];
+    if (d == 0) {
+      if (static_cast<int>(i) >= x.rank()) return std::nullopt;
+      d = x[static_cast<int>(i)];
+    }
+    if (d == -1) {
+      if (infer >= 0) return std::nullopt;
+      infer = static_cast<std::int64_t>(i);
+      dims.push_back(1);
+      continue;
+    }
+    if (d < 0) return std::nullopt;
+    known *= d;
+    dims.push_back(d);
+  }
+  if (infer >= 0) {
+    if (known == 0 || x.numel() % known != 0) return std::nullopt;
+    dims[static_cast<std::size_t>(infer)] = x.numel() / known;
+  }
+  const Shape s{std::span<const std::int64_t>(dims)};
+  if (s.numel() != x.numel()) return std::nullopt;
+  return s;
+}
+
+// GroupNorm from its unfused export: group_norm itself where the reshapes are
+// [N, G, -1] and back to x's shape and gamma / beta are per channel; the
+// reshape / normalise / reshape / mul / add it replaced otherwise.
+Lowered lower_group_norm_pattern(const NodeContext& ctx) {
+  const std::int64_t groups = ctx.attr_int("groups", 1);
+  const float eps = ctx.attr_float("epsilon", 1e-5f);
+  const bool fuse_silu = ctx.attr_int("silu", 0) != 0;
+  for (std::size_t i = 0; i < 3; ++i) require_float(ctx, i);
+  const Shape x = ctx.in(0).shape;
+  const std::optional<Shape> s1 = reshaped(x, ctx.ints(3, "the split shape"));
+  if (!s1 || s1->rank() < 2 || (*s1)[1] != groups) ctx.fail("the split reshape does not give {} groups", groups);
+  const std::optional<Shape> s2 = reshaped(*s1, ctx.ints(4, "the merge shape"));
+  if (!s2) ctx.fail("the merge reshape does not fit");
+  const Shape gamma = ctx.in(1).shape, beta = ctx.in(2).shape;
+  const Shape shape = broadcast(ctx, broadcast(ctx, *s2, gamma), beta);
+  // Per channel of x: [C, 1, ..., 1] (or with leading ones) aligned at dim 1.
+  auto per_channel = [&](const Shape& p) {
+    if (x.rank() < 2 || p.numel() != x[1] || p.rank() > x.rank() - 1 + 1) return false;
+    const int offset = x.rank() - p.rank();  // p's dim j sits at x's dim offset + j
+    for (int j = 0; j < p.rank(); ++j) {
+      const int d = offset + j;
+      if (d == 1 ? p[j] != x[1] : p[j] != 1) return false;
+    }
+    return offset <= 1;
+  };
+  const bool direct =
+      *s2 == x && shape == x && x[1] % groups == 0 && (*s1)[0] == x[0] && per_channel(gamma) && per_channel(beta);
+  const std::int64_t c = x.rank() >= 2 ? x[1] : 0;
+  if (direct) {
+    return {{meta(x, ctx.in(0).type)}, [groups, eps, fuse_silu, c](std::span<const Tensor> in, std::span<Tensor> out) {
+              out[0] = group_norm(in[0], groups, in[1].reshape({c}), in[2].reshape({c}), eps, fuse_silu);
+            }};
+  }
+  const Shape split = *s1, merged = *s2;
+  return {{meta(shape, ctx.in(0).type)},
+          [split, merged, eps, fuse_silu](std::span<const Tensor> in, std::span<Tensor> out) {
+            const Tensor n = group_norm(in[0].reshape(split), split[1], Tensor(), Tensor(), eps).reshape(merged);
+            const Tensor y = add(mul(n, in[1]), in[2]);
+            out[0] = fuse_silu ? silu(y) : y;
           }};
 }
 
@@ -740,6 +830,19 @@ void add_nn_ops(std::vector<OpDef>& ops) {
   ops.push_back(
       {"", "Gemm", 1, {"alpha", "beta", "transA", "transB"}, lower_gemm, "linear (transB, row bias) or matmul"});
   ops.push_back({kInternalDomain, "MatMul+Add", 1, {}, lower_linear, "linear with bias (a load-time fusion)"});
+  ops.push_back({kInternalDomain, "Silu", 1, {}, lower_silu, "silu (a load-time fusion of Mul(x, Sigmoid(x)))"});
+  ops.push_back({kInternalDomain,
+                 "InstanceNorm+Silu",
+                 1,
+                 {"epsilon"},
+                 lower_instance_norm_silu,
+                 "group_norm with SiLU fused (a load-time fusion)"});
+  ops.push_back({kInternalDomain,
+                 "GroupNorm",
+                 1,
+                 {"groups", "epsilon", "silu"},
+                 lower_group_norm_pattern,
+                 "group_norm, SiLU fused when asked (a load-time fusion of the unfused export)"});
   ops.push_back({kInternalDomain,
                  "Attention",
                  1,

@@ -1,5 +1,6 @@
 #include "engine/onnx/rewrites.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <optional>
@@ -386,6 +387,170 @@ std::size_t fuse_attention(Model& m) {
     ++fused;
   }
   drop_nodes(m, drop);
+  return fused;
+}
+
+namespace {
+
+Node internal_node(const Node& like, std::string op_type, std::vector<std::string> inputs,
+                   std::vector<std::string> outputs) {
+  Node n;
+  n.name = like.name;
+  n.op_type = std::move(op_type);
+  n.domain = std::string(detail::kInternalDomain);
+  n.internal = true;
+  n.index = like.index;
+  n.inputs = std::move(inputs);
+  n.outputs = std::move(outputs);
+  return n;
+}
+
+void set_attr(Node& n, const char* name, float f) {
+  Attribute a;
+  a.name = name;
+  a.type = AttrType::kFloat;
+  a.f = f;
+  n.attributes.push_back(a);
+}
+
+void set_attr(Node& n, const char* name, std::int64_t i) {
+  Attribute a;
+  a.name = name;
+  a.type = AttrType::kInt;
+  a.i = i;
+  n.attributes.push_back(a);
+}
+
+// The node making `value` when it is read once and not a graph output.
+const Node* sole_producer(const Model& m, const std::map<std::string, std::size_t>& producer,
+                          const std::map<std::string, std::size_t>& reads, const std::vector<bool>& drop,
+                          const std::string& value, std::size_t* index = nullptr) {
+  const auto it = producer.find(value);
+  if (it == producer.end() || drop[it->second] || reads.at(value) != 1 || is_output(m, value)) return nullptr;
+  if (index) *index = it->second;
+  return &m.nodes[it->second];
+}
+
+bool is_op(const Node* n, const char* op) { return n && n->domain.empty() && n->op_type == op; }
+
+// An initializer all of whose values are `v`.
+bool all_equal(const Model& m, const std::string& name, float v) {
+  const Constant* c = initializer(m, name);
+  if (!c || !is_float_type(c->type)) return false;
+  const std::vector<float> values = to_dtype(c->value, DType::kF32).to_vector<float>();
+  return std::all_of(values.begin(), values.end(), [v](float x) { return x == v; });
+}
+
+}  // namespace
+
+std::size_t fuse_norm_activation(Model& m) {
+  std::size_t fused = 0;
+  // 1. SiLU: Mul(x, Sigmoid(x)) (either side), the Sigmoid read only there.
+  {
+    const auto producer = producers(m);
+    const auto reads = readers(m);
+    std::vector<bool> drop(m.nodes.size(), false);
+    for (std::size_t i = 0; i < m.nodes.size(); ++i) {
+      Node& mul = m.nodes[i];
+      if (!mul.domain.empty() || mul.op_type != "Mul" || mul.inputs.size() != 2) continue;
+      for (int side = 0; side < 2; ++side) {
+        std::size_t si = 0;
+        const Node* sig = sole_producer(m, producer, reads, drop, mul.inputs[static_cast<std::size_t>(side)], &si);
+        if (!is_op(sig, "Sigmoid") || sig->inputs.size() != 1 ||
+            sig->inputs[0] != mul.inputs[static_cast<std::size_t>(1 - side)])
+          continue;
+        drop[si] = true;
+        mul = internal_node(mul, "Silu", {sig->inputs[0]}, {mul.outputs[0]});
+        ++fused;
+        break;
+      }
+    }
+    drop_nodes(m, drop);
+  }
+  // 2. GroupNorm as exporters before opset 18 write it: Reshape(x, [N, G, -1])
+  //    -> InstanceNormalization (scale 1, bias 0) -> Reshape(back) -> Mul(gamma)
+  //    -> Add(beta), the intermediates read once. One internal GroupNorm; its
+  //    lowering checks the shapes at plan time and runs the ops themselves
+  //    where they are not what the fusion assumes.
+  {
+    const auto producer = producers(m);
+    const auto reads = readers(m);
+    std::vector<bool> drop(m.nodes.size(), false);
+    for (std::size_t ai = 0; ai < m.nodes.size(); ++ai) {
+      Node& add_node = m.nodes[ai];
+      if (!add_node.domain.empty() || add_node.op_type != "Add" || add_node.inputs.size() != 2) continue;
+      std::size_t mi = 0, ri = 0, ii = 0, ri1 = 0;
+      int bside = -1;
+      const Node* mul = nullptr;
+      for (int side = 0; side < 2 && !mul; ++side) {
+        const Node* cand =
+            sole_producer(m, producer, reads, drop, add_node.inputs[static_cast<std::size_t>(side)], &mi);
+        if (is_op(cand, "Mul") && initializer(m, add_node.inputs[static_cast<std::size_t>(1 - side)])) {
+          mul = cand;
+          bside = 1 - side;
+        }
+      }
+      if (!mul || mul->inputs.size() != 2) continue;
+      int gside = -1;
+      const Node* back = nullptr;
+      for (int side = 0; side < 2 && !back; ++side) {
+        const Node* cand = sole_producer(m, producer, reads, drop, mul->inputs[static_cast<std::size_t>(side)], &ri);
+        if (is_op(cand, "Reshape") && initializer(m, mul->inputs[static_cast<std::size_t>(1 - side)])) {
+          back = cand;
+          gside = 1 - side;
+        }
+      }
+      if (!back || back->inputs.size() != 2) continue;
+      const Node* inorm = sole_producer(m, producer, reads, drop, back->inputs[0], &ii);
+      if (!is_op(inorm, "InstanceNormalization") || inorm->inputs.size() != 3 ||
+          !all_equal(m, inorm->inputs[1], 1.0f) || !all_equal(m, inorm->inputs[2], 0.0f)) {
+        continue;
+      }
+      const Node* split = sole_producer(m, producer, reads, drop, inorm->inputs[0], &ri1);
+      if (!is_op(split, "Reshape") || split->inputs.size() != 2 || !initializer(m, split->inputs[1])) continue;
+      const std::int64_t groups = initializer(m, inorm->inputs[1])->value.numel();
+      Node g = internal_node(add_node, "GroupNorm",
+                             {split->inputs[0], mul->inputs[static_cast<std::size_t>(gside)],
+                              add_node.inputs[static_cast<std::size_t>(bside)], split->inputs[1], back->inputs[1]},
+                             {add_node.outputs[0]});
+      set_attr(g, "groups", groups);
+      set_attr(g, "epsilon", float_attr(*inorm, "epsilon", 1e-5f));
+      set_attr(g, "silu", std::int64_t{0});
+      drop[mi] = drop[ri] = drop[ii] = drop[ri1] = true;
+      add_node = std::move(g);
+      ++fused;
+    }
+    drop_nodes(m, drop);
+  }
+  // 3. A norm read only by a SiLU: the SiLU fused into the norm's pass.
+  {
+    const auto producer = producers(m);
+    const auto reads = readers(m);
+    std::vector<bool> drop(m.nodes.size(), false);
+    for (std::size_t i = 0; i < m.nodes.size(); ++i) {
+      Node& silu = m.nodes[i];
+      if (!silu.internal || silu.op_type != "Silu") continue;
+      std::size_t ni = 0;
+      const Node* norm = sole_producer(m, producer, reads, drop, silu.inputs[0], &ni);
+      if (!norm) continue;
+      if (norm->internal && norm->op_type == "GroupNorm") {
+        Node g = *norm;
+        g.outputs = silu.outputs;
+        for (Attribute& a : g.attributes)
+          if (a.name == "silu") a.i = 1;
+        drop[ni] = true;
+        silu = std::move(g);
+        ++fused;
+      } else if (is_op(norm, "InstanceNormalization") && norm->inputs.size() == 3) {
+        Node g = internal_node(*norm, "InstanceNorm+Silu", norm->inputs, silu.outputs);
+        set_attr(g, "epsilon", float_attr(*norm, "epsilon", 1e-5f));
+        drop[ni] = true;
+        silu = std::move(g);
+        ++fused;
+      }
+    }
+    drop_nodes(m, drop);
+  }
   return fused;
 }
 

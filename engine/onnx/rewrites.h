@@ -30,6 +30,12 @@ std::size_t fuse_matmul_add(Model& model);
 // attention where q, k and v share their leading dims, and the three ops
 // otherwise. Opset 13 and later.
 std::size_t fuse_attention(Model& model);
+// SiLU written as Mul(x, Sigmoid(x)) -> one silu; GroupNorm as exporters
+// before opset 18 write it (Reshape, InstanceNormalization of ones / zeros,
+// Reshape back, Mul, Add) -> one group_norm; and a norm read only by a SiLU
+// -> the norm with the SiLU fused in (group_norm's fuse_silu). Returns the
+// fusions made.
+std::size_t fuse_norm_activation(Model& model);
 // Initializers no node reads and no graph output names (their pages of the
 // file given back: a weight transposed at load is not held twice).
 std::size_t drop_unused_initializers(Model& model);

@@ -95,7 +95,7 @@ TEST_P(OnnxGolden, MatchesOnnxruntime) {
 
   ExecutorOptions plain;
   plain.fold_constants = plain.remove_identities = plain.fuse_batchnorm = plain.fuse_matmul_add = false;
-  plain.fuse_attention = false;
+  plain.fuse_attention = plain.fuse_norm_activation = false;
   Executor without(read_model(fixtures() / (name + ".onnx")), plain);
   expect_matches(without.run(io.inputs), io.outputs, "without rewrites");
 }
@@ -173,7 +173,7 @@ TEST_P(DittoGolden, MatchesTheReference) {
   expect_matches_graph(with.run(io.inputs), io.outputs, graph, "with rewrites");
   ExecutorOptions plain;
   plain.fold_constants = plain.remove_identities = plain.fuse_batchnorm = plain.fuse_matmul_add = false;
-  plain.fuse_attention = false;
+  plain.fuse_attention = plain.fuse_norm_activation = false;
   Executor without(read_model(model), plain);
   expect_matches_graph(without.run(io.inputs), io.outputs, graph, "without rewrites");
 }
@@ -229,6 +229,16 @@ TEST(OnnxGoldenFixtures, RewritesFireWhereTheyShould) {
   }
   EXPECT_EQ(Executor(read_model(fixtures() / "attention_sdpa_export.onnx")).stats().steps, 1u);
   EXPECT_EQ(Executor(read_model(fixtures() / "attention_probs_read_twice.onnx")).stats().fused_attentions, 0u);
+  // Norm + activation: GroupNorm and SiLU into one group_norm (one step), the shape-chain
+  // form too, InstanceNorm + SiLU, and the pattern whose merge is not x's shape.
+  const Executor gn_silu(read_model(fixtures() / "groupnorm_export_silu.onnx"));
+  EXPECT_EQ(gn_silu.stats().fused_norms, 3u);  // the SiLU, the GroupNorm, then the pair
+  EXPECT_EQ(gn_silu.stats().steps, 1u);
+  EXPECT_EQ(Executor(read_model(fixtures() / "groupnorm_export_shape_chain.onnx")).stats().fused_norms, 1u);
+  const Executor in_silu(read_model(fixtures() / "instancenorm_silu.onnx"));
+  EXPECT_EQ(in_silu.stats().fused_norms, 2u);
+  EXPECT_EQ(in_silu.stats().steps, 1u);
+  EXPECT_EQ(Executor(read_model(fixtures() / "groupnorm_export_other_merge.onnx")).stats().fused_norms, 1u);
   const Executor mlp(read_model(fixtures() / "mlp.onnx"));
   EXPECT_EQ(mlp.stats().fused_matmul_adds, 2u);  // Add(m, b) and Add(b, m)
   const Executor folded(read_model(fixtures() / "fold_transposed_weight.onnx"));

@@ -539,6 +539,48 @@ def build():
         node("MatMul", ["p", "v"], ["y"], name="context"),
     ], {"q": randn(2, s_q, d), "k": randn(2, s_k, d), "v": randn(2, s_k, d)}, ["y", "p"], opset=13)
 
+    # Norm + activation patterns (the fusions of engine/onnx/rewrites.h): torch's GroupNorm
+    # export before opset 18 followed by SiLU as x * sigmoid(x); the same with a
+    # [1, C, 1, 1] gamma and the merge shape computed by Shape; InstanceNorm + SiLU; and a
+    # "GroupNorm" whose merge reshape is not x's shape (the lowering runs the ops).
+    c_gn, g_gn = 6, 3
+    gn_x = randn(2, c_gn, 5, 4, scale=2)
+    add("groupnorm_export_silu", [
+        node("Reshape", ["x", "split"], ["r1"], name="split"),
+        node("InstanceNormalization", ["r1", "ones", "zeros"], ["n"], name="inorm", epsilon=1e-5),
+        node("Reshape", ["n", "merge"], ["r2"], name="merge"),
+        node("Mul", ["r2", "gamma"], ["m"], name="gamma"),
+        node("Add", ["m", "beta"], ["h"], name="beta"),
+        node("Sigmoid", ["h"], ["sg"], name="sigmoid"),
+        node("Mul", ["h", "sg"], ["y"], name="silu"),
+    ], {"x": gn_x}, ["y"], {"split": c64(0, g_gn, -1), "ones": np.ones(g_gn, np.float32),
+                           "zeros": np.zeros(g_gn, np.float32), "merge": c64(2, c_gn, 5, 4),
+                           "gamma": randu(c_gn, 1, 1), "beta": randn(c_gn, 1, 1)}, opset=17)
+    add("groupnorm_export_shape_chain", [
+        node("Shape", ["x"], ["xs"], name="shape"),
+        node("Reshape", ["x", "split"], ["r1"], name="split"),
+        node("InstanceNormalization", ["r1", "ones", "zeros"], ["n"], name="inorm", epsilon=1e-6),
+        node("Reshape", ["n", "xs"], ["r2"], name="merge"),
+        node("Mul", ["gamma", "r2"], ["m"], name="gamma"),
+        node("Add", ["beta", "m"], ["y"], name="beta"),
+    ], {"x": randn(1, c_gn, 7, 3)}, ["y"], {"split": c64(1, 2, -1), "ones": np.ones(2, np.float32),
+                                            "zeros": np.zeros(2, np.float32), "gamma": randu(1, c_gn, 1, 1),
+                                            "beta": randn(1, c_gn, 1, 1)}, opset=17)
+    add("instancenorm_silu", [
+        node("InstanceNormalization", ["x", "s", "b"], ["n"], name="inorm", epsilon=1e-4),
+        node("Sigmoid", ["n"], ["sg"], name="sigmoid"),
+        node("Mul", ["sg", "n"], ["y"], name="silu"),
+    ], {"x": randn(2, 4, 6, 5)}, ["y"], {"s": randu(4), "b": randn(4)}, opset=17)
+    add("groupnorm_export_other_merge", [
+        node("Reshape", ["x", "split"], ["r1"], name="split"),
+        node("InstanceNormalization", ["r1", "ones", "zeros"], ["n"], name="inorm"),
+        node("Reshape", ["n", "merge"], ["r2"], name="merge"),
+        node("Mul", ["r2", "gamma"], ["m"], name="gamma"),
+        node("Add", ["m", "beta"], ["y"], name="beta"),
+    ], {"x": randn(2, 4, 3, 5)}, ["y"], {"split": c64(0, 2, -1), "ones": np.ones(2, np.float32),
+                                         "zeros": np.zeros(2, np.float32), "merge": c64(2, 4, 15),
+                                         "gamma": randu(4, 1), "beta": randn(4, 1)}, opset=17)
+
 
 def run_reference(model, inputs):
     so = ort.SessionOptions()
