@@ -3,7 +3,7 @@
 // ones golden_models_test.cpp runs on the CPU): weights placed on the GPU at
 // load (WeightSource::set_placement), inputs uploaded in the same dtype,
 // outputs compared in f32. fp16 must be within relative L2 1e-2, f32 within
-// 1e-4, the UNet in bf16 within 3e-2. Also: forward_embedded, a CUDA graph of
+// 1e-4, the UNet (and Qwen2) in bf16 within 3e-2. Also: forward_embedded, a CUDA graph of
 // the UNet, and no cudaMalloc after the first forward. Skipped with a message
 // where no GPU is usable (cuda_test_util.h).
 #include <gtest/gtest.h>
@@ -18,6 +18,7 @@
 #include "engine/config.h"
 #include "engine/cuda/runtime.h"
 #include "engine/models/clip_text/clip_text.h"
+#include "engine/models/qwen2/qwen2.h"
 #include "engine/models/taesd/taesd.h"
 #include "engine/models/unet/unet.h"
 #include "engine/models/vae/autoencoder_kl.h"
@@ -161,6 +162,52 @@ TEST_F(CudaModels, ClipTextF32MatchesTransformers) {
   check_clip("diffusion_clip_text_quick_gelu", kF32);
   check_clip("diffusion_clip_text_gelu", kF32);
 }
+
+// ---- Qwen2 ---------------------------------------------------------------------
+
+// The Qwen2 fixture (gen_qwen2.py) with its weights, KV cache and logits on
+// the GPU: every position's logits, the incremental decode (prefill 7, then
+// 5 single steps) against the full forward, input embeddings, and, in f32,
+// the greedy ids (an f16 rounding may flip a choice the reference makes by
+// a margin of 0.009).
+void check_qwen2(DType dtype) {
+  const fs::path dir = fixture_dir("qwen2_tiny");
+  WeightSource w = placed_weights(dir, dtype);
+  const Qwen2Model model = Qwen2Model::load(w, Qwen2Config::from_config(Config::load(dir / "config.json")));
+  EXPECT_TRUE(w.unused().empty());
+  EXPECT_EQ(model.device(), gpu());
+  const SafetensorsFile io = SafetensorsFile::open(dir / "io.safetensors");
+  const Tensor ids = io.load("ids").reshape({12});
+  Qwen2Model::ForwardOptions all;
+  all.all_logits = true;
+  KvCache full = model.make_cache(12);
+  EXPECT_EQ(full.device(), gpu());
+  expect_matches("Qwen2 logits", dtype, fetch(model.forward(ids, full, all), dtype), io.load("logits"));
+  KvCache cache = model.make_cache(12);
+  std::vector<Tensor> rows{fetch(model.forward(ids.slice(0, 0, 7), cache, all), dtype)};
+  for (std::int64_t i = 7; i < 12; ++i) rows.push_back(fetch(model.forward(ids.slice(0, i, i + 1), cache), dtype));
+  expect_matches("Qwen2 incremental decode", dtype, concat(rows, 1), io.load("incremental_logits"));
+  KvCache e = model.make_cache(5);
+  expect_matches("Qwen2 input embeddings", dtype,
+                 fetch(model.forward_embeddings(upload(io.load("embeds"), dtype), e, all), dtype),
+                 io.load("embeds_logits"));
+  if (dtype == kF32) {
+    GreedyOptions options;
+    options.max_new_tokens = 8;
+    const std::vector<std::int64_t> prompt = ids.to_vector<std::int64_t>();
+    EXPECT_EQ(model.generate(prompt, options).ids, io.load("greedy_ids").to_vector<std::int64_t>());
+  }
+}
+
+TEST_F(CudaModels, Qwen2F16MatchesTransformers) {
+  if (test::cpu_stand_in()) GTEST_SKIP() << "f16 needs a GPU";
+  check_qwen2(kF16);
+}
+TEST_F(CudaModels, Qwen2Bf16MatchesTransformers) {
+  if (test::cpu_stand_in()) GTEST_SKIP() << "bf16 needs a GPU";
+  check_qwen2(kBF16);
+}
+TEST_F(CudaModels, Qwen2F32MatchesTransformers) { check_qwen2(kF32); }
 
 // ---- UNet ----------------------------------------------------------------------
 

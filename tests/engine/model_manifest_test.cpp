@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "engine/models/clip_text/clip_text.h"
+#include "engine/models/qwen2/qwen2.h"
 #include "engine/models/taesd/taesd.h"
 #include "engine/models/unet/unet.h"
 #include "engine/models/vae/autoencoder_kl.h"
@@ -117,6 +118,21 @@ TEST(Manifest, AnSdxlUNetIsRefusedByName) {
     EXPECT_NE(what.find("SDXL"), std::string::npos) << what;
     EXPECT_NE(what.find("sd-turbo"), std::string::npos) << what;
   }
+}
+
+TEST(Manifest, Qwen2_0_5B) {
+  // Qwen/Qwen2-0.5B's model.safetensors: 24 layers of 896, 14 query heads
+  // over 2 KV heads of 64, the lm_head tied to the embedding (not stored).
+  WeightSource w = survey("qwen2-0.5b");
+  const Qwen2Config c = Qwen2Config::from_config(Config::load(reference_dir() / "qwen2-0.5b" / "config.json"));
+  EXPECT_EQ(c.head_dim, 64);
+  EXPECT_EQ(c.num_key_value_heads, 2);
+  EXPECT_TRUE(c.tie_word_embeddings);
+  EXPECT_FLOAT_EQ(c.rope_theta, 1e6f);
+  EXPECT_EQ(Qwen2Model::find_names(w).body, "model");
+  Qwen2Model::load(w, c);
+  expect_complete(w, 290);
+  EXPECT_EQ(w.used_parameters(), 494032768);
 }
 
 TEST(Manifest, ParseErrorsNameTheLine) {

@@ -1,0 +1,64 @@
+#pragma once
+// The first decode loop: greedy, one token per step, against a KV cache. The
+// model side is a function (any causal LM: Qwen2Model now, the VLM's language
+// model later), so this file knows no model. Only the chosen id crosses to
+// the host: argmax runs where the logits are.
+// What comes later (engine/llm/README.md): sampling with a seed (temperature,
+// top-k, top-p, repetition penalty), graph-captured decode steps.
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "engine/llm/kv_cache.h"
+#include "engine/tensor.h"
+
+namespace sc::engine {
+
+// Logits for `ids` (i64 [S], on the host) appended to `cache` at positions
+// cache.length() onwards; the last position's logits suffice ([..., V]: any
+// shape whose last dimension is the vocabulary, the last row is read). It
+// must advance the cache by S.
+using CausalLmStep = std::function<Tensor(const Tensor& ids, KvCache& cache)>;
+
+// Called with each generated id as it is chosen; false stops the loop
+// (cancellation).
+using TokenCallback = std::function<bool(std::int64_t id)>;
+
+struct GreedyOptions {
+  std::int64_t max_new_tokens = 128;
+  std::vector<std::int64_t> stop_ids;  // e.g. the tokenizer's eos, <|im_end|>
+};
+
+enum class StopReason {
+  kStopToken,  // a stop id was chosen (not passed to the callback nor kept in ids)
+  kMaxTokens,  // max_new_tokens ids generated
+  kCancelled,  // the callback returned false (the id it was given is kept)
+  kCacheFull   // the cache has no room for the next token
+};
+const char* to_string(StopReason reason);
+
+struct GreedyResult {
+  std::vector<std::int64_t> ids;  // generated, in order (what the callback saw)
+  StopReason reason = StopReason::kMaxTokens;
+  std::int64_t stop_id = -1;  // the stop id chosen, with kStopToken
+  // From the call to the first id chosen (prefill + one argmax), and the
+  // whole call; seconds of wall-clock time.
+  double first_token_s = 0;
+  double total_s = 0;
+};
+
+// Greedy decoding from the logits of the last prompt position (`last_logits`,
+// already in `cache`: a caller that prefilled with embeddings, e.g. a VLM
+// splicing image features in, starts here). Each chosen id goes to the
+// callback, then is fed back one at a time, so when the loop ends the cache
+// holds everything but the last generated id (transformers' generate leaves
+// its cache the same way).
+GreedyResult decode_greedy(const CausalLmStep& step, KvCache& cache, const Tensor& last_logits,
+                           const GreedyOptions& options = {}, const TokenCallback& on_token = {});
+
+// Prefills `prompt` (at least one id) in one step, then decode_greedy.
+GreedyResult generate_greedy(const CausalLmStep& step, KvCache& cache, std::span<const std::int64_t> prompt,
+                             const GreedyOptions& options = {}, const TokenCallback& on_token = {});
+
+}  // namespace sc::engine
