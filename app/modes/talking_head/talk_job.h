@@ -1,0 +1,43 @@
+#pragma once
+// The talking head, headless (`streamcanvas-cli talk`): a portrait image and
+// an audio file in, a 25 fps video with the audio muxed beside it out.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "engine/pipelines/talking_head/talking_head.h"
+
+namespace sc::app {
+
+struct TalkOptions {
+  std::string models;    // the ditto_onnx folder
+  std::string portrait;  // any image FFmpeg decodes
+  std::string audio;     // any file with an audio track (resampled to 16 kHz mono)
+  std::string output;    // .mp4 or .mkv
+  std::string device = "auto";
+  int emotion = 4;  // 0 Angry .. 7 Contempt; 4 Neutral
+  int steps = 10;   // DDIM steps per window
+  float head_motion = 1.0f;
+  std::uint64_t seed = 0;
+  std::string encoder = "auto";
+  int crf = 20;
+};
+
+struct TalkResult {
+  std::int64_t frames = 0;
+  double audio_s = 0, elapsed_s = 0;
+  int width = 0, height = 0;
+  std::string output, device;
+  engine::talking_head::TalkingHeadStats stats;
+};
+
+// progress: (seconds of audio done, of all). Throws sc::Error for bad
+// options, models, portraits or audio; the video is finished either way.
+TalkResult run_talk(const TalkOptions& options, const std::function<void(double, double)>& progress,
+                    const std::atomic<bool>* cancel = nullptr);
+
+// --stats: milliseconds per frame per stage.
+std::string format_talk_stats(const TalkResult& r);
+
+}  // namespace sc::app
