@@ -400,8 +400,7 @@ std::optional<Shape> reshaped(const Shape& x, const std::vector<std::int64_t>& t
       dims.push_back(1);
       continue;
     }
-    if (d < 0) return std::nullopt;
-    known *= d;
+    if (d < 0 || d > kMaxDim || __builtin_mul_overflow(known, d, &known)) return std::nullopt;
     dims.push_back(d);
   }
   if (infer >= 0) {
@@ -467,6 +466,7 @@ Lowered lower_pool3d(const NodeContext& ctx, const Window& w, bool is_max, bool 
   std::vector<std::int64_t> pads;              // pad()'s order: last dim first
   std::array<std::vector<float>, 3> fraction;  // per axis and output index: counted cells / kernel
   bool partial = false;
+  ctx.check_size(Shape{x[0], x[1], w.out[0], w.out[1], w.out[2]}, 4, "the result");
   for (std::size_t i = 3; i-- > 0;) {
     const std::int64_t in = x[static_cast<int>(2 + i)];
     const std::int64_t extra =
@@ -474,11 +474,13 @@ Lowered lower_pool3d(const NodeContext& ctx, const Window& w, bool is_max, bool 
     pads.push_back(w.begin[i]);
     pads.push_back(w.end[i] + extra);
     padded_size[i] = in + w.begin[i] + w.end[i] + extra;
+    // The cells of window o that count: its overlap with the input (and the
+    // explicit pads when they count), never ceil_mode's overhang.
+    const std::int64_t lo = count_pad ? 0 : w.begin[i];
+    const std::int64_t hi = count_pad ? in + w.begin[i] + w.end[i] : w.begin[i] + in;
     for (std::int64_t o = 0; o < w.out[i]; ++o) {
-      std::int64_t counted = 0;
-      for (std::int64_t k = o * w.stride[i]; k < o * w.stride[i] + w.kernel[i]; ++k) {
-        counted += count_pad ? k < in + w.begin[i] + w.end[i] : (k >= w.begin[i] && k < w.begin[i] + in);
-      }
+      const std::int64_t a = o * w.stride[i], b = a + w.kernel[i];
+      const std::int64_t counted = std::max<std::int64_t>(0, std::min(hi, b) - std::max(lo, a));
       fraction[i].push_back(static_cast<float>(counted) / static_cast<float>(w.kernel[i]));
       partial = partial || counted != w.kernel[i];
     }

@@ -298,6 +298,8 @@ Lowered lower_slice(const NodeContext& ctx) {
       ctx.bounded(-step, "a step", 1);
       auto wrap = [n](std::int64_t v) { return v < 0 ? v + n : v; };
       SliceAxis a{d, 0, 0, step, {}};
+      if (n > (std::int64_t{1} << 24))
+        ctx.fail("reversing a slice of dimension {} of {} elements is not supported", d, n);
       if (n > 0) {
         const std::int64_t b = std::clamp<std::int64_t>(wrap(std::max<std::int64_t>(starts[i], -n - 1)), 0, n - 1);
         const std::int64_t e = std::clamp<std::int64_t>(wrap(std::max<std::int64_t>(ends[i], -n - 1)), -1, n - 1);
