@@ -734,15 +734,24 @@ class BasicBlock(nn.Module):
         return F.relu(self.conv2(self.conv1(x)) + idt)
 
 
+def stage(cin, cout, stride, n):
+    """n BasicBlocks, the first one strided; a single block stays a bare module (the fixture's names)."""
+    if n == 1:
+        return BasicBlock(cin, cout, stride)
+    return nn.Sequential(*[BasicBlock(cin if i == 0 else cout, cout, stride if i == 0 else 1) for i in range(n)])
+
+
 class SCRFD(nn.Module):
-    def __init__(self, ch=(8, 8, 12, 16), fpn=8, anchors=2):
+    def __init__(self, ch=(8, 8, 12, 16), fpn=8, anchors=2, stem=None, blocks=(1, 1, 1, 1), stacked=2, feat=None):
         super().__init__()
-        self.stem = nn.Sequential(conv_bn_relu(3, ch[0], 3, 2, 1), conv_bn_relu(ch[0], ch[0]), conv_bn_relu(ch[0], ch[0]),
+        s = stem or (ch[0], ch[0], ch[0])  # det_10g: ResNetV1e deep stem base/2, base/2, base
+        feat = feat or fpn
+        self.stem = nn.Sequential(conv_bn_relu(3, s[0], 3, 2, 1), conv_bn_relu(s[0], s[1]), conv_bn_relu(s[1], s[2]),
                                   nn.MaxPool2d(3, 2, 1))
-        self.layer1 = BasicBlock(ch[0], ch[0], 1)
-        self.layer2 = BasicBlock(ch[0], ch[1], 2)
-        self.layer3 = BasicBlock(ch[1], ch[2], 2)
-        self.layer4 = BasicBlock(ch[2], ch[3], 2)
+        self.layer1 = stage(s[2], ch[0], 1, blocks[0])
+        self.layer2 = stage(ch[0], ch[1], 2, blocks[1])
+        self.layer3 = stage(ch[1], ch[2], 2, blocks[2])
+        self.layer4 = stage(ch[2], ch[3], 2, blocks[3])
         self.lateral = nn.ModuleList([nn.Conv2d(c, fpn, 1) for c in ch[1:]])
         self.fpn_convs = nn.ModuleList([nn.Conv2d(fpn, fpn, 3, 1, 1) for _ in range(3)])
         self.down_convs = nn.ModuleList([nn.Conv2d(fpn, fpn, 3, 2, 1) for _ in range(2)])
@@ -750,10 +759,10 @@ class SCRFD(nn.Module):
         self.heads = nn.ModuleList()
         for _ in range(3):  # strides_share = False
             self.heads.append(nn.ModuleDict({
-                "stack": nn.Sequential(conv_bn_relu(fpn, fpn), conv_bn_relu(fpn, fpn)),
-                "cls": nn.Conv2d(fpn, anchors, 3, 1, 1),
-                "reg": nn.Conv2d(fpn, anchors * 4, 3, 1, 1),
-                "kps": nn.Conv2d(fpn, anchors * 10, 3, 1, 1)}))
+                "stack": nn.Sequential(*[conv_bn_relu(fpn if i == 0 else feat, feat) for i in range(stacked)]),
+                "cls": nn.Conv2d(feat, anchors, 3, 1, 1),
+                "reg": nn.Conv2d(feat, anchors * 4, 3, 1, 1),
+                "kps": nn.Conv2d(feat, anchors * 10, 3, 1, 1)}))
         self.scales = nn.Parameter(torch.tensor([1.0, 1.1, 0.9]))
 
     def forward(self, image):
@@ -793,18 +802,21 @@ class ConvBNPReLU(nn.Module):
         return self.act(self.bn(self.conv(x)))
 
 
+# (cin, cout, kernel, stride, pad, groups) of each ConvBNPReLU
+L106_BODY = ((3, 8, 3, 2, 1, 1), (8, 8, 3, 1, 1, 8), (8, 16, 1, 1, 0, 1), (16, 16, 3, 2, 1, 16), (16, 16, 1, 1, 0, 1))
+L106_TAIL = ((16, 16, 3, 2, 1, 16), (16, 16, 1, 1, 0, 1), (16, 16, 3, 2, 1, 1))
+
+
 class Landmark106(nn.Module):
-    def __init__(self, points=106):
+    def __init__(self, points=106, body=L106_BODY, tail=L106_TAIL, flat=16 * 2 * 2):
         super().__init__()
-        self.body = nn.Sequential(
-            ConvBNPReLU(3, 8, 3, 2, 1), ConvBNPReLU(8, 8, 3, 1, 1, groups=8), ConvBNPReLU(8, 16, 1, 1, 0),
-            ConvBNPReLU(16, 16, 3, 2, 1, groups=16), ConvBNPReLU(16, 16, 1, 1, 0))
-        self.res = nn.Sequential(ConvBNPReLU(16, 16, 3, 1, 1, groups=16), nn.Conv2d(16, 16, 1, bias=False),
-                                 nn.BatchNorm2d(16))
-        self.tail = nn.Sequential(ConvBNPReLU(16, 16, 3, 2, 1, groups=16), ConvBNPReLU(16, 16, 1, 1, 0),
-                                  ConvBNPReLU(16, 16, 3, 2, 1))
-        self.bn = nn.BatchNorm1d(16 * 2 * 2)
-        self.fc = nn.Linear(16 * 2 * 2, points * 2)
+        self.body = nn.Sequential(*[ConvBNPReLU(ci, co, k, s, p, groups=g) for ci, co, k, s, p, g in body])
+        c = body[-1][1]  # the residual block's width
+        self.res = nn.Sequential(ConvBNPReLU(c, c, 3, 1, 1, groups=c), nn.Conv2d(c, c, 1, bias=False),
+                                 nn.BatchNorm2d(c))
+        self.tail = nn.Sequential(*[ConvBNPReLU(ci, co, k, s, p, groups=g) for ci, co, k, s, p, g in tail])
+        self.bn = nn.BatchNorm1d(flat)  # flat = the last width x the last H x W
+        self.fc = nn.Linear(flat, points * 2)
 
     def forward(self, data):
         x = self.body(data)
@@ -831,14 +843,17 @@ class InvertedResidual(nn.Module):
         return x + self.block(x) if self.use_res else self.block(x)
 
 
+# (cin, cout, stride, expansion) of each InvertedResidual
+L203_BLOCKS = ((8, 8, 1, 2), (8, 12, 2, 2), (12, 12, 1, 2), (12, 16, 2, 2), (16, 24, 2, 2))
+
+
 class Landmark203(nn.Module):
-    def __init__(self, points=203):
+    def __init__(self, points=203, stem=8, blocks=L203_BLOCKS):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU6(inplace=True))
-        self.blocks = nn.Sequential(InvertedResidual(8, 8, 1), InvertedResidual(8, 12, 2), InvertedResidual(12, 12, 1),
-                                    InvertedResidual(12, 16, 2), InvertedResidual(16, 24, 2))
+        self.stem = nn.Sequential(nn.Conv2d(3, stem, 3, 2, 1, bias=False), nn.BatchNorm2d(stem), nn.ReLU6(inplace=True))
+        self.blocks = nn.Sequential(*[InvertedResidual(ci, co, s, e) for ci, co, s, e in blocks])
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(24, points * 2)
+        self.fc = nn.Linear(blocks[-1][1], points * 2)
 
     def forward(self, input):
         return self.fc(torch.flatten(self.pool(self.blocks(self.stem(input))), 1))
@@ -850,17 +865,20 @@ class Landmark203(nn.Module):
 # ---------------------------------------------------------------------------
 
 class BlazeBlock(nn.Module):
-    def __init__(self, cin, cout, stride=1):
+    def __init__(self, cin, cout, stride=1, kernel=5):
         super().__init__()
         self.stride = stride
         self.channel_pad = cout - cin
+        # TF 'SAME' for a stride-2 window on an even size: k - 2 pad, the extra one after
+        self.same = ((kernel - 2) // 2, kernel - 2 - (kernel - 2) // 2)
         self.convs = nn.Sequential(
-            nn.Conv2d(cin, cin, 5, stride, 0 if stride == 2 else 2, groups=cin), nn.Conv2d(cin, cout, 1))
+            nn.Conv2d(cin, cin, kernel, stride, 0 if stride == 2 else kernel // 2, groups=cin), nn.Conv2d(cin, cout, 1))
         self.pool = nn.MaxPool2d(stride, stride) if stride == 2 else None
 
     def forward(self, x):
         if self.stride == 2:
-            h = F.pad(x, (1, 2, 1, 2), "constant", 0)  # TF 'SAME' for a 5x5 stride-2 window
+            a, b = self.same
+            h = F.pad(x, (a, b, a, b), "constant", 0)  # (1, 2, 1, 2) for 5x5
             x = self.pool(x)
         else:
             h = x
@@ -869,17 +887,22 @@ class BlazeBlock(nn.Module):
         return F.relu(self.convs(h) + x)
 
 
+# (cin, cout, stride) of each BlazeBlock: stride 8 (two anchors a cell), then stride 16 (six)
+BLAZE_B1 = ((8, 8, 1), (8, 10, 1), (10, 12, 2), (12, 12, 1), (12, 14, 1), (14, 16, 2), (16, 16, 1))
+BLAZE_B2 = ((16, 20, 2), (20, 20, 1))
+
+
 class BlazeFace(nn.Module):
-    def __init__(self):
+    def __init__(self, stem=8, backbone1=BLAZE_B1, backbone2=BLAZE_B2, kernel=5):
         super().__init__()
-        self.stem = nn.Conv2d(3, 8, 5, 2, 0)
-        self.backbone1 = nn.Sequential(BlazeBlock(8, 8), BlazeBlock(8, 10), BlazeBlock(10, 12, 2), BlazeBlock(12, 12),
-                                       BlazeBlock(12, 14), BlazeBlock(14, 16, 2), BlazeBlock(16, 16))
-        self.backbone2 = nn.Sequential(BlazeBlock(16, 20, 2), BlazeBlock(20, 20))
-        self.classifier_8 = nn.Conv2d(16, 2, 1)
-        self.classifier_16 = nn.Conv2d(20, 6, 1)
-        self.regressor_8 = nn.Conv2d(16, 32, 1)
-        self.regressor_16 = nn.Conv2d(20, 96, 1)
+        self.stem = nn.Conv2d(3, stem, 5, 2, 0)
+        self.backbone1 = nn.Sequential(*[BlazeBlock(ci, co, s, kernel) for ci, co, s in backbone1])
+        self.backbone2 = nn.Sequential(*[BlazeBlock(ci, co, s, kernel) for ci, co, s in backbone2])
+        c8, c16 = backbone1[-1][1], backbone2[-1][1]
+        self.classifier_8 = nn.Conv2d(c8, 2, 1)
+        self.classifier_16 = nn.Conv2d(c16, 6, 1)
+        self.regressor_8 = nn.Conv2d(c8, 32, 1)
+        self.regressor_16 = nn.Conv2d(c16, 96, 1)
 
     def forward(self, input):
         x = input.permute(0, 3, 1, 2)
@@ -916,16 +939,20 @@ class MeshBlock(nn.Module):
         return self.act(self.pw(self.dw(h)) + x)
 
 
+# (cin, cout, stride) of each MeshBlock; the body ends at 2x2 for the 2x2 heads
+MESH_BODY = ((8, 8, 1), (8, 12, 2), (12, 12, 1), (12, 16, 2), (16, 16, 1), (16, 16, 2))
+
+
 class FaceMesh(nn.Module):
-    def __init__(self, points=30):
+    def __init__(self, points=30, stem=8, body=MESH_BODY):
         super().__init__()
-        self.stem = nn.Conv2d(3, 8, 3, 2, 0)
-        self.stem_act = nn.PReLU(8)
-        self.body = nn.Sequential(MeshBlock(8, 8), MeshBlock(8, 12, 2), MeshBlock(12, 12), MeshBlock(12, 16, 2),
-                                  MeshBlock(16, 16), MeshBlock(16, 16, 2))
-        self.mesh = nn.Conv2d(16, points * 3, 2)
-        self.flag = nn.Conv2d(16, 1, 2)
-        self.extra = nn.Conv2d(16, 1, 2)
+        self.stem = nn.Conv2d(3, stem, 3, 2, 0)
+        self.stem_act = nn.PReLU(stem)
+        self.body = nn.Sequential(*[MeshBlock(ci, co, s) for ci, co, s in body])
+        c = body[-1][1]
+        self.mesh = nn.Conv2d(c, points * 3, 2)
+        self.flag = nn.Conv2d(c, 1, 2)
+        self.extra = nn.Conv2d(c, 1, 2)
 
     def forward(self, input):
         x = input.permute(0, 3, 1, 2)
@@ -1182,6 +1209,87 @@ def networks(gen):
             ["Identity", "Identity_1", "Identity_2"],
             source="Ditto core/aux_models/face_mesh.py (MediaPipe face landmark layout, inferred)"),
     ]
+
+
+# ---------------------------------------------------------------------------
+# full size: the same modules at the real channel counts, depths and input
+# shapes (OPS.md section 2 and the "real" column of section 5), for the
+# benchmark (tests/bench/onnx/gen_ditto_bench.py). Nothing above uses these.
+# LivePortrait's models.yaml gives the five LivePortrait networks; LMDM and
+# HuBERT-large their published hyper-parameters; det_10g its SCRFD config
+# (ResNetV1e stage blocks 3/4/2/3, planes 56/88/88/224, PAFPN 56, 3 stacked
+# head convs of 80); BlazeFace the MediaPipe short-range (front) layout of
+# 3x3 BlazeBlocks 24..96. landmark106 / landmark203 / face_mesh have no
+# public structure: MobileNetV1-0.5 / MobileNetV2-1.0 / MediaPipe face-mesh
+# widths are assumed at the published input sizes.
+# ---------------------------------------------------------------------------
+
+FULL_L106_BODY = (
+    (3, 16, 3, 2, 1, 1), (16, 16, 3, 1, 1, 16), (16, 32, 1, 1, 0, 1),  # 96x96
+    (32, 32, 3, 2, 1, 32), (32, 64, 1, 1, 0, 1), (64, 64, 3, 1, 1, 64), (64, 64, 1, 1, 0, 1),  # 48x48
+    (64, 64, 3, 2, 1, 64), (64, 128, 1, 1, 0, 1), (128, 128, 3, 1, 1, 128), (128, 128, 1, 1, 0, 1),  # 24x24
+    (128, 128, 3, 2, 1, 128), (128, 256, 1, 1, 0, 1)) + ((256, 256, 3, 1, 1, 256), (256, 256, 1, 1, 0, 1)) * 4  # 12x12
+FULL_L106_TAIL = ((256, 256, 3, 2, 1, 256), (256, 512, 1, 1, 0, 1), (512, 64, 3, 2, 1, 1))  # 6x6, then 3x3
+FULL_L203_BLOCKS = ((32, 16, 1, 1), (16, 24, 2, 6), (24, 24, 1, 6), (24, 32, 2, 6), (32, 32, 1, 6), (32, 32, 1, 6),
+                    (32, 64, 2, 6), (64, 64, 1, 6), (64, 64, 1, 6), (64, 64, 1, 6), (64, 96, 1, 6), (96, 96, 1, 6),
+                    (96, 96, 1, 6), (96, 160, 2, 6), (160, 160, 1, 6), (160, 160, 1, 6), (160, 320, 1, 6))
+FULL_BLAZE_B1 = ((24, 24, 1), (24, 28, 1), (28, 32, 2), (32, 36, 1), (36, 42, 1), (42, 48, 2), (48, 56, 1),
+                 (56, 64, 1), (64, 72, 1), (72, 80, 1), (80, 88, 1))
+FULL_BLAZE_B2 = ((88, 96, 2),) + ((96, 96, 1),) * 4
+FULL_MESH_BODY = ((16, 16, 1), (16, 16, 1), (16, 32, 2), (32, 32, 1), (32, 32, 1), (32, 64, 2), (64, 64, 1),
+                  (64, 64, 1), (64, 128, 2)) + ((128, 128, 1), (128, 128, 1), (128, 128, 2)) * 3  # 256 -> 2x2
+
+FULL = {  # network -> constructor arguments
+    "appearance_extractor": dict(expansion=64, down_blocks=2, reshape_channel=32, reshape_depth=16, resblocks=6),
+    "motion_extractor": dict(dims=(96, 192, 384, 768), depths=(3, 3, 9, 3), num_kp=21, num_bins=66),
+    "warp_network": dict(num_kp=21, expansion=64, feature_channel=32, depth=16, down_blocks=2, dm_expansion=32,
+                         dm_blocks=5, dm_max_features=1024, compress=4),
+    "decoder": dict(expansion=64, down_blocks=2, out_channels=64, hidden=128, middle_blocks=6),
+    "stitch_network": dict(num_kp=21, hidden=(128, 128, 64)),
+    "lmdm": dict(nfeats=265, seq=80, latent=512, ff=1024, layers=8, heads=8, cond_dim=1024 + 35),
+    "hubert": dict(conv=512, d=1024, heads=16, ff=4096, layers=24, pos_k=128, pos_groups=16),
+    "insightface_det": dict(ch=(56, 88, 88, 224), fpn=56, anchors=2, stem=(28, 28, 56), blocks=(3, 4, 2, 3),
+                            stacked=3, feat=80),
+    "landmark106": dict(points=106, body=FULL_L106_BODY, tail=FULL_L106_TAIL, flat=64 * 3 * 3),
+    "landmark203": dict(points=203, stem=32, blocks=FULL_L203_BLOCKS),
+    "blaze_face": dict(stem=24, backbone1=FULL_BLAZE_B1, backbone2=FULL_BLAZE_B2, kernel=3),
+    "face_mesh": dict(points=478, stem=16, body=FULL_MESH_BODY),
+}
+
+
+def full_networks(gen):
+    """networks() at the real sizes: same graphs, modules, names and input distributions; the
+    constructor arguments of FULL and the published input shapes."""
+    def randn(*shape, scale=1.0):
+        return (torch.randn(shape, generator=gen) * scale).float()
+
+    def uniform(*shape, lo=0.0, hi=1.0):
+        return torch.rand(shape, generator=gen) * (hi - lo) + lo
+
+    kp21_s = uniform(1, 21, 3, lo=-0.6, hi=0.6)
+    kp21_d = kp21_s + randn(1, 21, 3, scale=0.05)
+    inputs = {
+        "appearance_extractor": {"image": uniform(1, 3, 256, 256)},
+        "motion_extractor": {"image": uniform(1, 3, 256, 256)},
+        "warp_network": {"feature_3d": randn(1, 32, 16, 64, 64), "kp_source": kp21_s, "kp_driving": kp21_d},
+        "decoder": {"feature": randn(1, 256, 64, 64)},
+        "stitch_network": {"kp_source": kp21_s, "kp_driving": kp21_d},
+        "lmdm": {"x": randn(1, 80, 265), "cond_frame": randn(1, 265, scale=0.5), "cond": randn(1, 80, 1024 + 35),
+                 "time_cond": torch.tensor([837], dtype=torch.int64)},
+        "hubert": {"input_values": randn(1, 6480, scale=0.1)},
+        "insightface_det": {"image": randn(1, 3, 512, 512)},
+        "landmark106": {"data": uniform(1, 3, 192, 192, hi=255.0)},
+        "landmark203": {"input": uniform(1, 3, 224, 224)},
+        "blaze_face": {"input": uniform(1, 128, 128, 3, lo=-1.0, hi=1.0)},
+        "face_mesh": {"input": uniform(1, 256, 256, 3)},
+    }
+    out = []
+    for net in networks(torch.Generator().manual_seed(SEED)):
+        kwargs = FULL[net.folder]
+        make = lambda cls=net.make, kw=kwargs: cls(**kw)
+        out.append(Net(net.folder, net.graph, make, inputs[net.folder], net.input_names, net.output_names,
+                       opset=net.opset, dynamic_axes=net.dynamic_axes, source=net.source, training=net.training))
+    return out
 
 
 def stored(t):
