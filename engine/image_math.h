@@ -4,11 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
-#ifdef __CUDACC__
-#define SC_HOST_DEVICE __host__ __device__
-#else
-#define SC_HOST_DEVICE
-#endif
+#include "engine/host_device.h"
 
 namespace sc::engine::image_math {
 

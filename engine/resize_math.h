@@ -6,15 +6,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "engine/host_device.h"
 #include "engine/ops.h"
-
-#ifndef SC_HOST_DEVICE
-#ifdef __CUDACC__
-#define SC_HOST_DEVICE __host__ __device__
-#else
-#define SC_HOST_DEVICE
-#endif
-#endif
 
 namespace sc::engine::resize_math {
 

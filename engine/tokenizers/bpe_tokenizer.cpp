@@ -24,6 +24,7 @@
 
 #include "base/error.h"
 #include "engine/json_text.h"
+#include "engine/tokenizers/byte_level.h"
 
 namespace sc::engine {
 namespace {
@@ -60,23 +61,7 @@ std::string read_file(const std::filesystem::path& path, std::uintmax_t limit, c
 
 // ---------------------------------------------------------------- UTF-8
 
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
+using byte_level::append_utf8;
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
@@ -206,16 +191,13 @@ bool is_word_char(char32_t c) {
   }
 }
 
-// GPT-2's byte alphabet: printable Latin-1 bytes stand for themselves, the
-// others take code points from 256 up, in byte order.
+// GPT-2's byte alphabet (byte_level.h) both ways.
 struct ByteAlphabet {
   std::string chars[256];                             // byte -> its stand-in (UTF-8)
   std::unordered_map<char32_t, unsigned char> bytes;  // stand-in -> byte
   ByteAlphabet() {
-    int next = 0;
     for (int b = 0; b < 256; ++b) {
-      const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-      const auto cp = static_cast<char32_t>(printable ? b : 256 + next++);
+      const char32_t cp = byte_level::gpt2_alphabet()[static_cast<std::size_t>(b)];
       append_utf8(chars[b], cp);
       bytes.emplace(cp, static_cast<unsigned char>(b));
     }

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
+#include "engine/tokenizers/byte_level.h"
 
 namespace sc::engine {
 namespace {
@@ -27,23 +28,7 @@ std::string read_file(const std::filesystem::path& path) {
   return s.str();
 }
 
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
+using byte_level::append_utf8;
 
 std::u32string decode_utf8(std::string_view s) {
   std::u32string out;
@@ -220,16 +205,9 @@ ClipTokenizer ClipTokenizer::from_files(const std::filesystem::path& vocab_json,
     }
     t.ranks_.emplace(std::make_pair(line.substr(0, space), line.substr(space + 1)), rank++);
   }
-  // GPT-2's byte alphabet: printable Latin-1 bytes stand for themselves, the
-  // others take code points from 256 up, in byte order.
+  // GPT-2's byte alphabet (byte_level.h).
   t.byte_chars_.resize(256);
-  int next = 0;
-  for (int b = 0; b < 256; ++b) {
-    const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-    std::string s;
-    append_utf8(s, static_cast<char32_t>(printable ? b : 256 + next++));
-    t.byte_chars_[static_cast<std::size_t>(b)] = s;
-  }
+  for (std::size_t b = 0; b < 256; ++b) append_utf8(t.byte_chars_[b], byte_level::gpt2_alphabet()[b]);
   t.bos_id_ = t.id_of(kBos, "bos token");
   t.eos_id_ = t.id_of(kEos, "eos token");
   t.pad_id_ = t.id_of(pad_token, "pad token");

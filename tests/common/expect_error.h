@@ -20,4 +20,17 @@ void expect_error(Fn&& fn, const std::vector<std::string>& fragments) {
   }
 }
 
+// The message of the sc::Error fn throws (a test failure, and "", when it
+// throws none).
+template <typename Fn>
+std::string error_message(Fn&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no sc::Error thrown";
+  return "";
+}
+
 }  // namespace sc::test

@@ -4,6 +4,8 @@
 // cancellation, the token limit, a full cache).
 #include <gtest/gtest.h>
 
+#include "tests/common/expect_error.h"
+
 #include <functional>
 #include <string>
 #include <vector>
@@ -16,15 +18,7 @@
 namespace sc::engine {
 namespace {
 
-std::string message_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no sc::Error thrown";
-  return "";
-}
+std::string message_of(const std::function<void()>& fn) { return sc::test::error_message(fn); }
 
 // [1, heads, s, d] with value base + h * 1000 + row * 10 + col.
 Tensor rows(std::int64_t heads, std::int64_t s, std::int64_t d, float base) {

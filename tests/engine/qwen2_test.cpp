@@ -6,6 +6,8 @@
 // tensors, config fields, layouts that are not a Qwen2.
 #include <gtest/gtest.h>
 
+#include "tests/common/expect_error.h"
+
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -46,15 +48,7 @@ std::vector<ManifestEntry> entries_of(const std::filesystem::path& file) {
   return out;
 }
 
-std::string message_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no sc::Error thrown";
-  return "";
-}
+std::string message_of(const std::function<void()>& fn) { return sc::test::error_message(fn); }
 
 Qwen2Config tiny_config() { return Qwen2Config::from_config(Config::load(fixture_dir("qwen2_tiny") / "config.json")); }
 

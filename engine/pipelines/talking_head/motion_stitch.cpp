@@ -43,7 +43,7 @@ ditto::Keypoints SourceMotion::keypoints() const {
 }
 
 MotionStitcher::MotionStitcher(SourceMotion source, StitchSettings settings, std::uint64_t seed)
-    : source_(source), s_(std::move(settings)), x_s_(source_.keypoints()) {
+    : source_(source), s_(std::move(settings)), x_s_(source_.keypoints()), seed_(seed) {
   set_settings(s_);
   make_blink_schedule(seed);
 }
@@ -56,7 +56,7 @@ void MotionStitcher::set_settings(const StitchSettings& s) {
       !blink_schedule_.empty() &&
       (s.blink.size() != s_.blink.size() || s.blink_gap_min != s_.blink_gap_min || s.blink_gap_max != s_.blink_gap_max);
   s_ = s;
-  if (reschedule) make_blink_schedule(static_cast<std::uint64_t>(blink_schedule_.size()));
+  if (reschedule) make_blink_schedule(seed_);
 }
 
 // Ditto's _set_eye_blink_idx: blinks of len(blink) frames (rows 0, 1, ...)

@@ -65,6 +65,7 @@ class MotionStitcher {
   std::optional<MotionFrame> reference_;
   ditto::Keypoints x_s_;
   std::vector<int> blink_schedule_;
+  std::uint64_t seed_;
   void make_blink_schedule(std::uint64_t seed);
 };
 
