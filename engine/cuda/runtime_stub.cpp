@@ -26,6 +26,8 @@ class NoCudaAllocator final : public Allocator {
 
 bool compiled() { return false; }
 void force_conv_impl(ConvImpl) {}
+void set_cudnn_enabled(bool) {}
+bool cudnn_enabled() { return false; }
 bool available() { return false; }
 std::string unavailable_reason() { return kReason; }
 void require_available(const char* what) { throw Error("{}: {}", what, kReason); }
