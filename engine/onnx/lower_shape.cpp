@@ -45,12 +45,13 @@ Lowered known_output(const Tensor& value, ElemType type) {
 
 Lowered lower_shape(const NodeContext& ctx) {
   const std::int64_t start_attr = ctx.attr_int("start", 0);
-  const std::optional<std::int64_t> end_attr =
-      ctx.has_attr("end") ? std::optional(ctx.attr_int("end", 0)) : std::nullopt;
   const Shape& s = ctx.in(0).shape;
   const std::int64_t r = s.rank();
+  // (A plain default, not an optional: GCC 12 with the tsan preset's -O1 warns
+  // that the optional's value may be read uninitialised.)
+  const std::int64_t end_attr = ctx.attr_int("end", r);
   auto clip = [r](std::int64_t v) { return std::clamp<std::int64_t>(v < 0 ? v + r : v, 0, r); };
-  const std::int64_t b = clip(start_attr), e = end_attr ? clip(*end_attr) : r;
+  const std::int64_t b = clip(start_attr), e = clip(end_attr);
   std::vector<std::int64_t> dims;
   for (std::int64_t i = b; i < e; ++i) dims.push_back(s[static_cast<int>(i)]);
   // Known whatever the input's values: shapes are fixed when planning.
