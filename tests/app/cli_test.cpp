@@ -122,8 +122,9 @@ TEST(Record, WritesAVideoOfTheRequestedLength) {
 TEST(Record, SizeFpsAndAudioOptions) {
   const std::string out = tmp("record_opts.mkv");
   std::filesystem::remove(out);
-  auto r = run_command(kCli + " record --source test --size 160x90 --fps 50 --duration 1 --audio tone:300 --output " +
-                       shell_quote(out));
+  auto r = run_command(
+      kCli + " record --source 'test?pacing=fast' --size 160x90 --fps 50 --duration 1 --audio tone:300 --output " +
+      shell_quote(out));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   media::VideoReader reader(media::parse_source_spec(out));
   EXPECT_EQ(reader.info().width, 160);
