@@ -1,5 +1,7 @@
 #include "engine/models/layers.h"
 
+#include "base/error.h"
+
 namespace sc::engine {
 
 Linear Linear::load(WeightSource& w, const std::string& name, std::int64_t in, std::int64_t out, bool bias) {
@@ -26,6 +28,50 @@ LayerNorm LayerNorm::load(WeightSource& w, const std::string& name, std::int64_t
 GroupNorm GroupNorm::load(WeightSource& w, const std::string& name, std::int64_t channels, std::int64_t groups,
                           float eps) {
   return GroupNorm{w.get(name + ".weight", {channels}), w.get(name + ".bias", {channels}), groups, eps};
+}
+
+Activation parse_activation(const std::string& value, const std::string& source, const std::string& field) {
+  if (value == "gelu") return Activation::kGelu;
+  if (value == "gelu_pytorch_tanh") return Activation::kGeluTanh;
+  if (value == "quick_gelu") return Activation::kQuickGelu;
+  throw Error("{}: {}: expected \"gelu\", \"gelu_pytorch_tanh\" or \"quick_gelu\", found \"{}\"", source, field, value);
+}
+
+Tensor activate(const Tensor& x, Activation act) {
+  switch (act) {
+    case Activation::kGelu:
+      return gelu(x);
+    case Activation::kGeluTanh:
+      return gelu(x, GeluApprox::kTanh);
+    case Activation::kQuickGelu:
+      return quick_gelu(x);
+  }
+  throw Error("activate: unknown activation {}", static_cast<int>(act));
+}
+
+EncoderLayer EncoderLayer::load(WeightSource& w, const std::string& prefix, std::int64_t hidden,
+                                std::int64_t intermediate, float eps) {
+  const std::string& p = prefix;
+  const std::int64_t d = hidden;
+  EncoderLayer l;
+  l.norm1 = LayerNorm::load(w, p + "layer_norm1", d, eps);
+  l.norm2 = LayerNorm::load(w, p + "layer_norm2", d, eps);
+  l.q = Linear::load(w, p + "self_attn.q_proj", d, d);
+  l.k = Linear::load(w, p + "self_attn.k_proj", d, d);
+  l.v = Linear::load(w, p + "self_attn.v_proj", d, d);
+  l.out = Linear::load(w, p + "self_attn.out_proj", d, d);
+  l.fc1 = Linear::load(w, p + "mlp.fc1", d, intermediate);
+  l.fc2 = Linear::load(w, p + "mlp.fc2", intermediate, d);
+  return l;
+}
+
+Tensor EncoderLayer::operator()(const Tensor& x, std::int64_t heads, bool causal, Activation act) const {
+  AttentionOptions options;
+  options.causal = causal;
+  const Tensor h = norm1(x);
+  const Tensor a = attention(split_heads(q(h), heads), split_heads(k(h), heads), split_heads(v(h), heads), options);
+  const Tensor y = add(x, out(merge_heads(a)));
+  return add(y, fc2(activate(fc1(norm2(y)), act)));
 }
 
 Tensor split_heads(const Tensor& x, std::int64_t heads) {

@@ -34,18 +34,10 @@ ClipTextModel ClipTextModel::load(WeightSource& w, const ClipTextConfig& c) {
   w.ignore(root + "embeddings.position_ids");
   m.token_embedding_ = w.get(root + "embeddings.token_embedding.weight", {c.vocab_size, d});
   m.position_embedding_ = w.get(root + "embeddings.position_embedding.weight", {c.max_position_embeddings, d});
+  m.act_ = parse_activation(c.hidden_act, w.source(), "hidden_act");
   for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const std::string p = root + "encoder.layers." + std::to_string(i) + ".";
-    Layer l;
-    l.norm1 = LayerNorm::load(w, p + "layer_norm1", d, c.layer_norm_eps);
-    l.norm2 = LayerNorm::load(w, p + "layer_norm2", d, c.layer_norm_eps);
-    l.q = Linear::load(w, p + "self_attn.q_proj", d, d);
-    l.k = Linear::load(w, p + "self_attn.k_proj", d, d);
-    l.v = Linear::load(w, p + "self_attn.v_proj", d, d);
-    l.out = Linear::load(w, p + "self_attn.out_proj", d, d);
-    l.fc1 = Linear::load(w, p + "mlp.fc1", d, c.intermediate_size);
-    l.fc2 = Linear::load(w, p + "mlp.fc2", c.intermediate_size, d);
-    m.layers_.push_back(std::move(l));
+    m.layers_.push_back(EncoderLayer::load(w, p, d, c.intermediate_size, c.layer_norm_eps));
   }
   m.final_norm_ = LayerNorm::load(w, root + "final_layer_norm", d, c.layer_norm_eps);
   return m;
@@ -64,18 +56,7 @@ Tensor ClipTextModel::forward(const Tensor& ids) const {
   }
   // Token ids usually come from the host tokenizer: they follow the weights.
   Tensor x = add(embedding(ids.to(token_embedding_.device()), token_embedding_), position_embedding_.slice(0, 0, s));
-  const std::int64_t heads = config_.num_attention_heads;
-  AttentionOptions causal;
-  causal.causal = true;
-  for (const Layer& l : layers_) {
-    const Tensor h = l.norm1(x);
-    const Tensor a =
-        attention(split_heads(l.q(h), heads), split_heads(l.k(h), heads), split_heads(l.v(h), heads), causal);
-    x = add(x, l.out(merge_heads(a)));
-    Tensor m = l.fc1(l.norm2(x));
-    m = config_.hidden_act == "gelu" ? gelu(m) : quick_gelu(m);
-    x = add(x, l.fc2(m));
-  }
+  for (const EncoderLayer& l : layers_) x = l(x, config_.num_attention_heads, /*causal=*/true, act_);
   return final_norm_(x);
 }
 

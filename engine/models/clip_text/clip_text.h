@@ -41,13 +41,10 @@ class ClipTextModel {
   const ClipTextConfig& config() const { return config_; }
 
  private:
-  struct Layer {
-    LayerNorm norm1, norm2;
-    Linear q, k, v, out, fc1, fc2;
-  };
   ClipTextConfig config_;
+  Activation act_ = Activation::kQuickGelu;
   Tensor token_embedding_, position_embedding_;
-  std::vector<Layer> layers_;
+  std::vector<EncoderLayer> layers_;
   LayerNorm final_norm_;
 };
 
