@@ -23,6 +23,17 @@ fixtures/llava_onevision_tiny/: a complete LlavaOnevisionForConditionalGeneratio
     The vision tower keeps SigLIP's attention-pooling head (vision_use_head
     unset, as in transformers' own tiny configs): its weights must be accepted
     and ignored.
+    For `streamcanvas-cli vlm` end to end, the folder is also what
+    LlavaOnevisionProcessor.save_pretrained writes: a byte-level BPE tokenizer
+    in Qwen2's pipeline (315 tokens trained by `tokenizers` on
+    gen_bpe_tokenizer.py's text, then <|endoftext|>, <|im_start|>,
+    <|im_end|>, <image>, <video> at 315..319), tokenizer_config.json,
+    chat_template (the template transformers' convert_llava_onevision_weights_to_hf.py
+    gives the published llava-hf checkpoints), processor_config.json and the
+    image processor's preprocessor_config.json; clip.mkv holds 6 frames
+    losslessly (FFV1, RGB); cli.json the question, the frames sampled, the
+    prompt the chat template renders, the ids, and the greedy answer
+    (<|im_end|> stops it) with its text.
 
 Run (CI never does; it reads the committed files):
     /work/venv-qwen/bin/python tests/golden/gen_llava_onevision.py
@@ -43,6 +54,7 @@ import transformers
 from safetensors.torch import load_file, save_file
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 OUT = os.path.join(HERE, "fixtures", "llava_onevision_tiny")
 SEED = 20261207
 NEW_TOKENS = 16
@@ -89,13 +101,13 @@ def randomize(model, gen):
                 p.copy_(torch.randn(p.shape, generator=gen) / max(1.0, fan) ** 0.5)
 
 
-def synthetic_clip(gen):
+def synthetic_clip(gen, count=FRAMES):
     # Smooth gradients plus noise: resizing must average real structure.
     h, w = 38, 50
     y = torch.linspace(0, 1, h)[:, None, None]
     x = torch.linspace(0, 1, w)[None, :, None]
     frames = []
-    for f in range(FRAMES):
+    for f in range(count):
         base = torch.cat([255 * x * (1 - y) + 20 * f, 255 * y.expand(h, w, 1) * 0.8, (255 * (1 - x) * 0.6 + 30 * f).expand(h, w, 1)], 2)
         noise = 40 * torch.randn((h, w, 3), generator=gen)
         frames.append((base + noise).clamp(0, 255).round().to(torch.uint8))
@@ -126,6 +138,101 @@ def greedy_without_cache(model, ids, pixels, steps):
             out.append(nxt)
             seq = torch.cat([seq, torch.tensor([[nxt]])], dim=1)
     return out, gaps
+
+
+# convert_llava_onevision_weights_to_hf.py's chat_template, saved with the
+# published llava-hf LLaVA-OneVision checkpoints.
+CHAT_TEMPLATE = (
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n'}}{# Render all images first #}"
+    "{% for content in message['content'] | selectattr('type', 'equalto', 'image') %}{{ '<image>\\n' }}{% endfor %}"
+    "{# Render all video then #}{% for content in message['content'] | selectattr('type', 'equalto', 'video') %}"
+    "{{ '<video>\\n' }}{% endfor %}{# Render all text next #}{% if message['role'] != 'assistant' %}"
+    "{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{{ content['text'] }}{% endfor %}"
+    "{% else %}{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{% generation %}"
+    "{{ content['text'] }}{% endgeneration %}{% endfor %}{% endif %}{{'<|im_end|>' + '\\n'}}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+CLIP_FRAMES = 6
+CLI_FRAMES = 3
+CLI_NEW_TOKENS = 12
+QUESTION = "What happens in this clip? Réponds en une phrase."
+
+
+def tiny_tokenizer():
+    import gen_bpe_tokenizer as bpe
+    from tokenizers import AddedToken, Tokenizer, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    bpe.qwen2_pipeline(tok)
+    trainer = trainers.BpeTrainer(vocab_size=315, min_frequency=1, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(bpe.training_lines(), trainer=trainer)
+    assert tok.get_vocab_size() == 315, tok.get_vocab_size()
+    for content in ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"):
+        tok.add_special_tokens([AddedToken(content, special=True, normalized=False)])
+    assert tok.token_to_id("<video>") == VIDEO_TOKEN and tok.token_to_id("<image>") == IMAGE_TOKEN
+    j = bpe.qwen2_json(tok)
+    return transformers.PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_str(json.dumps(j)),
+                                                eos_token="<|im_end|>", pad_token="<|endoftext|>")
+
+
+def sample_indices(count, n):
+    # The engine's rule (app/modes/video_qa): n frames spread evenly from the
+    # first to the last, rounded half up, in integers.
+    if n >= count:
+        return list(range(count))
+    if n == 1:
+        return [(count - 1) // 2]
+    return [(2 * i * (count - 1) + (n - 1)) // (2 * (n - 1)) for i in range(n)]
+
+
+def write_clip(frames, path):
+    import subprocess
+
+    f, h, w, _ = frames.shape
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
+                    "-r", "10", "-i", "-", "-c:v", "ffv1", "-pix_fmt", "bgr0", path],
+                   input=frames.numpy().tobytes(), check=True)
+    back = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                          capture_output=True, check=True).stdout
+    assert back == frames.numpy().tobytes(), "the clip must store its frames losslessly"
+
+
+def cli_reference(model, gen):
+    tokenizer = tiny_tokenizer()
+    video_processor = transformers.LlavaOnevisionVideoProcessor.from_pretrained(OUT)
+    image_processor = transformers.LlavaOnevisionImageProcessor(size={"height": 42, "width": 42},
+                                                                image_grid_pinpoints=[[42, 42], [42, 84]])
+    processor = transformers.LlavaOnevisionProcessor(image_processor=image_processor, tokenizer=tokenizer,
+                                                     video_processor=video_processor, num_image_tokens=9,
+                                                     vision_feature_select_strategy="full",
+                                                     chat_template=CHAT_TEMPLATE)
+    processor.save_pretrained(OUT)
+    processor = transformers.LlavaOnevisionProcessor.from_pretrained(OUT)
+    clip = synthetic_clip(gen, CLIP_FRAMES)
+    write_clip(clip, os.path.join(OUT, "clip.mkv"))
+    indices = sample_indices(CLIP_FRAMES, CLI_FRAMES)
+    conversation = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": QUESTION}]}]
+    prompt = processor.apply_chat_template(conversation, add_generation_prompt=True)
+    inputs = processor(text=prompt, videos=[clip[indices].numpy()], return_tensors="pt")
+    inputs.pop("token_type_ids", None)
+    ids = inputs["input_ids"]
+    end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    with torch.no_grad():
+        out = model.generate(**inputs, max_new_tokens=CLI_NEW_TOKENS, do_sample=False, num_beams=1,
+                             eos_token_id=end, pad_token_id=tokenizer.pad_token_id)[0, ids.shape[1]:].tolist()
+        loop, gaps = greedy_without_cache(model, ids, inputs["pixel_values_videos"], len(out))
+    assert out == loop, (out, loop)
+    assert min(gaps) > 1e-3, gaps
+    answer = out[:-1] if out and out[-1] == end else out
+    ref = {"question": QUESTION, "clip_frames": CLIP_FRAMES, "frames": CLI_FRAMES, "indices": indices,
+           "prompt": prompt, "input_ids": ids[0].tolist(), "answer_ids": answer,
+           "stopped_at_im_end": bool(out and out[-1] == end), "max_new_tokens": CLI_NEW_TOKENS,
+           "answer": tokenizer.decode(answer, skip_special_tokens=True), "greedy_min_gap": min(gaps)}
+    with open(os.path.join(OUT, "cli.json"), "w") as f:
+        json.dump(ref, f, indent=2, sort_keys=True, ensure_ascii=False)
+        f.write("\n")
+    print("cli answer", repr(ref["answer"]), answer, "stopped", ref["stopped_at_im_end"])
 
 
 def main():
@@ -213,6 +320,7 @@ def main():
             "safetensors_version": safetensors.__version__, "numpy_version": numpy.__version__,
             "greedy_min_gap": json.dumps(min(gaps))}
     save_file(tensors, os.path.join(OUT, "io.safetensors"), metadata=meta)
+    cli_reference(model, gen)
     print("greedy", generated, "min gap", min(gaps))
     total = 0
     for f in sorted(os.listdir(OUT)):

@@ -2,13 +2,53 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "base/error.h"
 #include "engine/models/folder_loader.h"
 #include "engine/ops.h"
 
 namespace sc::engine {
+
+const char* const kLlavaOnevisionChatTemplate =
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n'}}{# Render all images first #}"
+    "{% for content in message['content'] | selectattr('type', 'equalto', 'image') %}{{ '<image>\\n' }}{% endfor %}"
+    "{# Render all video then #}{% for content in message['content'] | selectattr('type', 'equalto', 'video') %}"
+    "{{ '<video>\\n' }}{% endfor %}{# Render all text next #}{% if message['role'] != 'assistant' %}"
+    "{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{{ content['text'] }}{% endfor %}"
+    "{% else %}{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{% generation %}"
+    "{{ content['text'] }}{% endgeneration %}{% endfor %}{% endif %}{{'<|im_end|>' + '\\n'}}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+std::string video_question_prompt(std::string_view question) {
+  return "<|im_start|>user\n<video>\n" + std::string(question) + "<|im_end|>\n<|im_start|>assistant\n";
+}
+
+FolderChatTemplate read_chat_template(const std::filesystem::path& folder) {
+  const auto read_text = [](const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw Error("{}: cannot be read", file.string());
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  if (std::filesystem::exists(folder / "chat_template.jinja")) {
+    return {(folder / "chat_template.jinja").string(), read_text(folder / "chat_template.jinja")};
+  }
+  for (const char* name : {"chat_template.json", "tokenizer_config.json"}) {
+    const std::filesystem::path file = folder / name;
+    if (!std::filesystem::exists(file)) continue;
+    const Config c = Config::load(file);
+    if (c.has("chat_template") && c.json().at("chat_template").is_string()) {
+      return {file.string(), c.get<std::string>("chat_template")};
+    }
+  }
+  return {};
+}
 
 LlavaOnevisionConfig LlavaOnevisionConfig::from_config(const Config& config) {
   const std::string model_type = config.get_or<std::string>("model_type", "");

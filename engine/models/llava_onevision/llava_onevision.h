@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "engine/config.h"
 #include "engine/llm/decode.h"
@@ -52,6 +53,24 @@ struct LlavaOnevisionNames {
   std::string newline;    // "image_newline" / "model.image_newline"
   Qwen2Names text;
 };
+
+// The prompt format. The engine has no Jinja interpreter: it renders the one
+// template transformers' convert_llava_onevision_weights_to_hf.py gives the
+// published llava-hf checkpoints (kLlavaOnevisionChatTemplate), for one user
+// turn of a video and a question with the generation prompt:
+// "<|im_start|>user\n<video>\n" + question + "<|im_end|>\n<|im_start|>assistant\n".
+extern const char* const kLlavaOnevisionChatTemplate;
+std::string video_question_prompt(std::string_view question);
+
+// The chat template a model folder carries: chat_template.jinja,
+// chat_template.json's "chat_template", or tokenizer_config.json's
+// "chat_template", the first present (transformers' order); empty when none.
+struct FolderChatTemplate {
+  std::string file;  // where it was found
+  std::string text;  // its text
+  bool matches() const { return text == kLlavaOnevisionChatTemplate; }
+};
+FolderChatTemplate read_chat_template(const std::filesystem::path& folder);
 
 class LlavaOnevisionModel {
  public:
