@@ -142,11 +142,12 @@ std::vector<sc::app::CliCommand> add_record(CLI::App& app) {
 
 std::vector<sc::app::CliCommand> add_models(CLI::App& app) {
   struct Inspect {
-    std::string dir, variant;
+    std::string dir, variant, manifest;
     bool json = false;
   };
   auto m = std::make_shared<Inspect>();
-  auto* models = app.add_subcommand("models", "Model folders as downloaded (diffusers layout, TAESD) and ONNX graphs");
+  auto* models = app.add_subcommand(
+      "models", "Model folders as downloaded (diffusers layout, TAESD, Qwen2, LLaVA-OneVision) and ONNX graphs");
   models->require_subcommand(1);
   auto* inspect = models->add_subcommand(
       "inspect",
@@ -155,6 +156,9 @@ std::vector<sc::app::CliCommand> add_models(CLI::App& app) {
   inspect->add_option("dir", m->dir, "A diffusers pipeline folder, one component's folder, or a .onnx file")
       ->required();
   inspect->add_option("--variant", m->variant, "Prefer weights of this variant (e.g. fp16)");
+  inspect->add_option("--manifest", m->manifest,
+                      "Check a folder holding only a config.json against a tensor list (\"name dtype d0,d1\" lines) "
+                      "instead of its weights");
   inspect->add_flag("--json", m->json, "Print the report as JSON");
 
   auto r = std::make_shared<sc::app::OnnxRunOptions>();
@@ -176,7 +180,7 @@ std::vector<sc::app::CliCommand> add_models(CLI::App& app) {
            [m] {
              const auto out = sc::app::is_onnx_target(m->dir)
                                   ? sc::app::inspect_onnx(m->dir, m->json)
-                                  : sc::app::inspect_model_folder(m->dir, m->variant, m->json);
+                                  : sc::app::inspect_model_folder(m->dir, m->variant, m->json, m->manifest);
              fmt::print("{}", out.text);
              return out.ok ? 0 : 1;
            }},

@@ -6,8 +6,9 @@
 
 namespace sc::app {
 
-ModelInspectOutput inspect_model_folder(const std::string& dir, const std::string& variant, bool json) {
-  const engine::ModelReport report = engine::inspect_model(dir, variant);
+ModelInspectOutput inspect_model_folder(const std::string& dir, const std::string& variant, bool json,
+                                        const std::string& manifest) {
+  const engine::ModelReport report = engine::inspect_model(dir, variant, manifest);
   ModelInspectOutput out;
   out.ok = report.ok();
   if (!json) {
@@ -20,7 +21,10 @@ ModelInspectOutput inspect_model_folder(const std::string& dir, const std::strin
   j["ok"] = report.ok();
   j["components"] = nlohmann::json::array();
   for (const engine::ComponentReport& c : report.components) {
+    nlohmann::json parts = nlohmann::json::object();
+    for (const auto& [part, n] : c.parts) parts[part] = n;
     j["components"].push_back({{"name", c.name},
+                               {"parts", parts},
                                {"class", c.class_name},
                                {"weights", c.weights.string()},
                                {"tensors", c.tensors},

@@ -11,7 +11,9 @@ struct ModelInspectOutput {
   bool ok = false;  // every component loads: nothing missing, misshapen or unused
 };
 
-// Throws sc::Error when dir is not a folder.
-ModelInspectOutput inspect_model_folder(const std::string& dir, const std::string& variant, bool json);
+// Throws sc::Error when dir is not a folder. manifest (may be empty): a
+// tensor list standing in for the folder's weights (tests/golden/manifests).
+ModelInspectOutput inspect_model_folder(const std::string& dir, const std::string& variant, bool json,
+                                        const std::string& manifest = "");
 
 }  // namespace sc::app

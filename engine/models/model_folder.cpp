@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
+#include "engine/models/llava_onevision/llava_onevision.h"
+#include "engine/models/qwen2/qwen2.h"
 
 namespace sc::engine {
 namespace {
@@ -42,17 +44,50 @@ void record(const WeightSource& w, ComponentReport& r) {
   for (const std::string& u : w.unused()) r.unused.push_back(u);
 }
 
-ComponentReport inspect_component(const fs::path& dir, const std::string& name, const std::string& variant) {
+// Manifest lines as header entries, counted like a file's.
+std::vector<ManifestEntry> manifest_entries(const fs::path& file, ComponentReport& r) {
+  std::vector<ManifestEntry> entries = load_manifest(file);
+  for (const ManifestEntry& e : entries) {
+    ++r.tensors;
+    ++r.dtypes[e.dtype];
+    std::int64_t n = 1;
+    for (std::int64_t d : e.shape) n *= d;
+    r.parameters += n;
+  }
+  return entries;
+}
+
+// LLaVA-OneVision's parts by tensor name (either layout).
+std::vector<std::pair<std::string, std::int64_t>> llava_parts(const std::vector<ManifestEntry>& entries) {
+  std::int64_t vision = 0, projector = 0, language = 0;
+  for (const ManifestEntry& e : entries) {
+    std::int64_t n = 1;
+    for (std::int64_t d : e.shape) n *= d;
+    if (e.name.find("vision_tower.") != std::string::npos) {
+      vision += n;
+    } else if (e.name.find("multi_modal_projector.") != std::string::npos || e.name.ends_with("image_newline")) {
+      projector += n;
+    } else {
+      language += n;
+    }
+  }
+  return {{"vision tower", vision}, {"projector", projector}, {"language model", language}};
+}
+
+ComponentReport inspect_component(const fs::path& dir, const std::string& name, const std::string& variant,
+                                  const fs::path& manifest = {}) {
   ComponentReport r;
   r.name = name;
   try {
     if (!fs::is_directory(dir)) throw Error("folder {} is missing", dir.string());
     const bool has_config = fs::is_regular_file(dir / "config.json");
-    bool has_weights = true;
-    try {
-      find_weights_file(dir, variant);
-    } catch (const Error&) {
-      has_weights = false;
+    bool has_weights = !manifest.empty();
+    if (!has_weights) {
+      try {
+        find_weights_file(dir, variant);
+        has_weights = true;
+      } catch (const Error&) {
+      }
     }
     if (!has_weights && fs::is_regular_file(dir / "taesd_decoder.safetensors")) {
       // The original TAESD release: two files, no key prefixes, maybe no config.
@@ -83,9 +118,10 @@ ComponentReport inspect_component(const fs::path& dir, const std::string& name, 
     }
     const Config config = Config::load(dir / "config.json");
     r.class_name = class_name_of(config);
-    r.weights = find_weights_file(dir, variant);
-    WeightSource w =
-        WeightSource::from_manifest(header_entries(r.weights, r), r.weights.string(), WeightSource::Mode::kSurvey);
+    r.weights = manifest.empty() ? find_weights_file(dir, variant) : manifest;
+    const std::vector<ManifestEntry> entries =
+        manifest.empty() ? header_entries(r.weights, r) : manifest_entries(manifest, r);
+    WeightSource w = WeightSource::from_manifest(entries, r.weights.string(), WeightSource::Mode::kSurvey);
     if (r.class_name == "UNet2DConditionModel") {
       UNet2DCondition::load(w, UNetConfig::from_config(config));
     } else if (r.class_name == "CLIPTextModel") {
@@ -94,6 +130,11 @@ ComponentReport inspect_component(const fs::path& dir, const std::string& name, 
       AutoencoderKl::load(w, AutoencoderKlConfig::from_config(config));
     } else if (r.class_name == "AutoencoderTiny") {
       Taesd::load(w, TaesdConfig::from_config(config));
+    } else if (r.class_name == "LlavaOnevisionForConditionalGeneration") {
+      r.parts = llava_parts(entries);
+      LlavaOnevisionModel::load(w, LlavaOnevisionConfig::from_config(config));
+    } else if (r.class_name == "Qwen2ForCausalLM") {
+      Qwen2Model::load(w, Qwen2Config::from_config(config));
     } else {
       throw Error("{}: class \"{}\" is not a model StreamCanvas loads", (dir / "config.json").string(), r.class_name);
     }
@@ -132,19 +173,41 @@ bool ModelReport::ok() const {
   return true;
 }
 
-ModelReport inspect_model(const fs::path& folder, const std::string& variant) {
+namespace {
+
+// "LLaVA-OneVision (SigLIP 26 layers of 1152 + Qwen2 24 layers of 896)".
+std::string llava_family(const fs::path& folder) {
+  try {
+    const LlavaOnevisionConfig c = LlavaOnevisionConfig::from_config(Config::load(folder / "config.json"));
+    return fmt::format("LLaVA-OneVision (SigLIP {} layers of {} + Qwen2 {} layers of {})", c.vision.num_hidden_layers,
+                       c.vision.hidden_size, c.text.num_hidden_layers, c.text.hidden_size);
+  } catch (const Error&) {
+    return "LLaVA-OneVision (config unreadable)";
+  }
+}
+
+}  // namespace
+
+ModelReport inspect_model(const fs::path& folder, const std::string& variant, const fs::path& manifest) {
   if (!fs::is_directory(folder)) throw Error("not a model folder: {}", folder.string());
   ModelReport report;
   report.folder = folder;
   if (fs::is_regular_file(folder / "model_index.json")) {
+    if (!manifest.empty()) {
+      throw Error("{}: a manifest stands in for one component's weights; this is a pipeline folder", folder.string());
+    }
     for (const char* name : kPipelineComponents)
       report.components.push_back(inspect_component(folder / name, name, variant));
     report.family = family_of_unet(folder / "unet");
     return report;
   }
-  ComponentReport c = inspect_component(folder, "", variant);
+  ComponentReport c = inspect_component(folder, "", variant, manifest);
   if (c.class_name.rfind("AutoencoderTiny", 0) == 0) {
     report.family = "TAESD";
+  } else if (c.class_name == "LlavaOnevisionForConditionalGeneration") {
+    report.family = llava_family(folder);
+  } else if (c.class_name == "Qwen2ForCausalLM") {
+    report.family = "Qwen2";
   } else if (c.class_name == "UNet2DConditionModel") {
     report.family = family_of_unet(folder);
   } else {
@@ -176,6 +239,12 @@ std::string format_report(const ModelReport& report) {
       for (std::size_t i = 0; i < shown; ++i) out += fmt::format("    {}\n", names[i]);
       if (shown < names.size()) out += fmt::format("    ... and {} more\n", names.size() - shown);
     };
+    if (!c.parts.empty()) {
+      std::string parts;
+      for (const auto& [part, n] : c.parts)
+        parts += fmt::format("{}{} {:.1f}M", parts.empty() ? "" : ", ", part, static_cast<double>(n) / 1e6);
+      out += fmt::format("  parts: {}\n", parts);
+    }
     list("missing", c.missing);
     list("wrong shape", c.mismatched);
     list("unused", c.unused);

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/models/clip_text/clip_text.h"
@@ -31,7 +32,10 @@ struct ComponentReport {
   std::vector<std::string> missing;            // asked for, not stored
   std::vector<std::string> mismatched;         // stored with another shape
   std::vector<std::string> unused;             // stored, never asked for
-  std::string error;                           // why it could not be checked at all
+  // Parameters per part, for models of several parts (LLaVA-OneVision:
+  // "vision tower", "projector", "language model"), in that order.
+  std::vector<std::pair<std::string, std::int64_t>> parts;
+  std::string error;  // why it could not be checked at all
   bool ok() const { return error.empty() && missing.empty() && mismatched.empty() && unused.empty(); }
 };
 
@@ -46,8 +50,12 @@ struct ModelReport {
 std::string unet_family(const UNetConfig& config);
 
 // Never throws for problems inside the folder (they go into the report);
-// throws only when `folder` is not a folder.
-ModelReport inspect_model(const std::filesystem::path& folder, const std::string& variant = "");
+// throws only when `folder` is not a folder. A `manifest` (lines "<name>
+// <dtype> <shape>", tests/golden/manifests) stands in for the weights of a
+// single-component folder: a folder holding only a published config.json is
+// checked against the published checkpoint's tensor list.
+ModelReport inspect_model(const std::filesystem::path& folder, const std::string& variant = "",
+                          const std::filesystem::path& manifest = {});
 // Human-readable, one component per block.
 std::string format_report(const ModelReport& report);
 

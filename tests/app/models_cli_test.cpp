@@ -49,6 +49,53 @@ TEST(ModelsCli, InspectFp16Variant) {
   EXPECT_TRUE(contains(r.output, "F16 x")) << r.output;
 }
 
+TEST(ModelsCli, InspectLlavaOnevisionNamesTheFamilyAndItsParts) {
+  auto r = run_command(kCli + " models inspect " + shell_quote((kFixtures / "llava_onevision_tiny").string()));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "family: LLaVA-OneVision (SigLIP 2 layers of 32 + Qwen2 2 layers of 64)")) << r.output;
+  EXPECT_TRUE(contains(r.output, "parts: vision tower")) << r.output;
+  EXPECT_TRUE(contains(r.output, "status: complete")) << r.output;
+  auto j = nlohmann::json::parse(
+      run_command(kCli + " models inspect --json " + shell_quote((kFixtures / "llava_onevision_tiny").string()))
+          .output);
+  const auto& parts = j["components"][0].at("parts");
+  EXPECT_EQ(parts.at("projector").get<long>(), 32 * 64 + 64 + 64 * 64 + 64 + 64);  // linear_1, linear_2, newline
+  EXPECT_EQ(
+      parts.at("vision tower").get<long>() + parts.at("projector").get<long>() + parts.at("language model").get<long>(),
+      j["components"][0].at("parameters").get<long>());
+}
+
+// The published checkpoints, by their tensor lists (tests/golden/manifests,
+// made by tests/golden/gen_llava_onevision.py with transformers on the meta
+// device): what `models inspect` says of a download, without the download.
+TEST(ModelsCli, InspectThePublishedLlavaOnevisionCheckpointsByManifest) {
+  const std::filesystem::path manifests = kFixtures.parent_path() / "manifests";
+  for (const auto& [name, params] : {std::pair{"llava-onevision-qwen2-0.5b-ov-hf", "893675552"},
+                                     std::pair{"llava-onevision-qwen2-7b-ov-hf", "8030807584"}}) {
+    auto r = run_command(kCli + " models inspect " + shell_quote((manifests / "config" / name).string()) +
+                         " --manifest " + shell_quote((manifests / (std::string(name) + ".txt")).string()));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, std::string("parameters: ") + params)) << r.output;
+    EXPECT_TRUE(contains(r.output, "SigLIP 26 layers of 1152")) << r.output;
+    EXPECT_TRUE(contains(r.output, "status: complete")) << r.output;
+  }
+  // A manifest with a tensor short: named.
+  const std::filesystem::path dir = std::filesystem::path(SC_TEST_TMP_DIR) / "models_cli_manifest";
+  std::filesystem::create_directories(dir);
+  const std::string cut = (dir / "cut.txt").string();
+  ASSERT_EQ(
+      run_command("grep -v 'multi_modal_projector.linear_2.bias' " +
+                  shell_quote((manifests / "llava-onevision-qwen2-0.5b-ov-hf.txt").string()) + " > " + shell_quote(cut))
+          .exit_code,
+      0);
+  auto r = run_command(kCli + " models inspect " +
+                       shell_quote((manifests / "config" / "llava-onevision-qwen2-0.5b-ov-hf").string()) +
+                       " --manifest " + shell_quote(cut));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "missing: 1")) << r.output;
+  EXPECT_TRUE(contains(r.output, "multi_modal_projector.linear_2.bias")) << r.output;
+}
+
 TEST(ModelsCli, NotAModelFolderFails) {
   auto r = run_command(kCli + " models inspect " + shell_quote((kFixtures / "no_such_folder").string()));
   EXPECT_EQ(r.exit_code, 1) << r.output;

@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "engine/models/clip_text/clip_text.h"
+#include "engine/models/llava_onevision/llava_onevision.h"
 #include "engine/models/qwen2/qwen2.h"
 #include "engine/models/taesd/taesd.h"
 #include "engine/models/unet/unet.h"
@@ -133,6 +134,41 @@ TEST(Manifest, Qwen2_0_5B) {
   Qwen2Model::load(w, c);
   expect_complete(w, 290);
   EXPECT_EQ(w.used_parameters(), 494032768);
+}
+
+// llava-hf's LLaVA-OneVision checkpoints (the llava-hf layout, F16; configs
+// as transformers' conversion script builds them, see
+// tests/golden/gen_llava_onevision.py): SigLIP so400m cut to 26 layers
+// without its head, the projector, the image newline, Qwen2-Instruct with
+// the vocabulary grown by <image> and <video> and padded to 64.
+TEST(Manifest, LlavaOnevision0_5B) {
+  WeightSource w = survey("llava-onevision-qwen2-0.5b-ov-hf");
+  const LlavaOnevisionConfig c = LlavaOnevisionConfig::from_config(
+      Config::load(reference_dir() / "llava-onevision-qwen2-0.5b-ov-hf" / "config.json"));
+  EXPECT_EQ(c.vision.num_hidden_layers, 26);
+  EXPECT_EQ(c.tokens_per_frame(), 196);
+  EXPECT_EQ(c.text.vocab_size, 152000);
+  EXPECT_TRUE(c.text.tie_word_embeddings);
+  EXPECT_EQ(c.video_token_index, 151647);
+  EXPECT_EQ(LlavaOnevisionModel::find_names(w).vision, "vision_tower.vision_model");
+  LlavaOnevisionModel::load(w, c);
+  expect_complete(w, 716);
+  // 893,675,552 stored; SigLIP's post_layernorm (2 x 1152) is stored but
+  // not applied to the features LLaVA-OneVision takes.
+  EXPECT_EQ(w.used_parameters(), 893675552 - 2 * 1152);
+}
+
+TEST(Manifest, LlavaOnevision7B) {
+  WeightSource w = survey("llava-onevision-qwen2-7b-ov-hf");
+  const LlavaOnevisionConfig c = LlavaOnevisionConfig::from_config(
+      Config::load(reference_dir() / "llava-onevision-qwen2-7b-ov-hf" / "config.json"));
+  EXPECT_EQ(c.text.num_hidden_layers, 28);
+  EXPECT_EQ(c.text.num_key_value_heads, 4);
+  EXPECT_EQ(c.text.vocab_size, 152128);
+  EXPECT_FALSE(c.text.tie_word_embeddings);
+  LlavaOnevisionModel::load(w, c);
+  expect_complete(w, 765);
+  EXPECT_EQ(w.used_parameters(), 8030807584 - 2 * 1152);
 }
 
 TEST(Manifest, ParseErrorsNameTheLine) {

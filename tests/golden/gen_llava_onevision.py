@@ -35,8 +35,21 @@ fixtures/llava_onevision_tiny/: a complete LlavaOnevisionForConditionalGeneratio
     prompt the chat template renders, the ids, and the greedy answer
     (<|im_end|> stops it) with its text.
 
+manifests/llava-onevision-qwen2-{0.5b,7b}-ov-hf.txt: every tensor name, dtype
+    and shape of llava-hf/llava-onevision-qwen2-{0.5b,7b}-ov-hf as
+    save_pretrained writes them (the llava-hf layout), from
+    LlavaOnevisionForConditionalGeneration built on the meta device from
+    manifests/config/llava-onevision-qwen2-*-ov-hf/config.json. Those configs
+    are what transformers' convert_llava_onevision_weights_to_hf.py builds for
+    the published checkpoints (the hub's config.json could not be downloaded
+    here): Qwen2-{0.5B,7B}-Instruct's text config with the vocabulary grown by
+    <image> and <video> and padded to a multiple of 64 (151936 -> 152000,
+    152064 -> 152128), SigLIP so400m cut to 26 layers without its head, F16
+    (the script casts every tensor to float16). A tied lm_head (0.5B) is left
+    out, as save_pretrained leaves it out.
+
 Run (CI never does; it reads the committed files):
-    /work/venv-qwen/bin/python tests/golden/gen_llava_onevision.py
+    /work/venv-qwen/bin/python tests/golden/gen_llava_onevision.py [fixtures] [manifests]
 with torch 2.5.1 (CPU), torchvision 0.20.1, transformers 4.57.6.
 """
 
@@ -331,6 +344,73 @@ def main():
         sys.exit(f"the fixture is {total} bytes; it must stay under {MAX_TOTAL_BYTES}")
 
 
+# The text configs of Qwen/Qwen2-0.5B-Instruct and Qwen/Qwen2-7B-Instruct
+# (shape fields), vocabularies as the conversion script grows them.
+QWEN2_INSTRUCT = {
+    "0.5b": dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
+                 num_key_value_heads=2, max_position_embeddings=32768, max_window_layers=24, rope_theta=1000000.0,
+                 rms_norm_eps=1e-6, sliding_window=32768, tie_word_embeddings=True, vocab_size=151936,
+                 bos_token_id=151643, eos_token_id=151645),
+    "7b": dict(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28,
+               num_key_value_heads=4, max_position_embeddings=32768, max_window_layers=28, rope_theta=1000000.0,
+               rms_norm_eps=1e-6, sliding_window=131072, tie_word_embeddings=False, vocab_size=152064,
+               bos_token_id=151643, eos_token_id=151645),
+}
+
+
+def checkpoint_name(name):
+    # save_pretrained's reversal of LlavaOnevisionForConditionalGeneration's
+    # _checkpoint_conversion_mapping (checked on the tiny fixture below).
+    for new, old in (("model.language_model.", "language_model.model."), ("model.vision_tower.", "vision_tower."),
+                     ("model.multi_modal_projector.", "multi_modal_projector."), ("model.image_newline", "image_newline")):
+        if name.startswith(new):
+            return old + name[len(new):]
+    return "language_model.lm_head.weight" if name == "lm_head.weight" else name
+
+
+def manifests():
+    # The renaming must be save_pretrained's: check it on the tiny fixture.
+    with torch.device("meta"):
+        tiny = transformers.LlavaOnevisionForConditionalGeneration(config())
+    saved = sorted(safetensors.safe_open(os.path.join(OUT, "model.safetensors"), "pt").keys())
+    assert sorted(checkpoint_name(k) for k in tiny.state_dict()) == saved
+    for size, text in QWEN2_INSTRUCT.items():
+        text = dict(text)
+        grown = text["vocab_size"] + 2
+        text["vocab_size"] = (grown + 63) // 64 * 64
+        text_config = transformers.Qwen2Config(**text, architectures=["Qwen2ForCausalLM"])
+        vision = transformers.SiglipVisionConfig(hidden_size=1152, image_size=384, intermediate_size=4304,
+                                                 num_attention_heads=16, num_hidden_layers=26, patch_size=14,
+                                                 vision_use_head=False)
+        c = transformers.LlavaOnevisionConfig(text_config=text_config.to_dict(), vision_config=vision.to_dict(),
+                                              use_image_newline_parameter=True, image_token_index=151646,
+                                              video_token_index=151647, torch_dtype="float16",
+                                              architectures=["LlavaOnevisionForConditionalGeneration"])
+        name = f"llava-onevision-qwen2-{size}-ov-hf"
+        folder = os.path.join(HERE, "manifests", "config", name)
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "config.json"), "w") as f:
+            json.dump(json.loads(c.to_json_string(use_diff=True)), f, indent=2, sort_keys=True)
+            f.write("\n")
+        with torch.device("meta"):
+            model = transformers.LlavaOnevisionForConditionalGeneration(c)
+        tied = text_config.tie_word_embeddings
+        lines, params = [], 0
+        for key, t in sorted((checkpoint_name(k), v) for k, v in model.state_dict().items()):
+            if tied and key == "language_model.lm_head.weight":
+                continue
+            lines.append(f"{key} F16 {','.join(str(d) for d in t.shape)}")
+            params += t.numel()
+        path = os.path.join(HERE, "manifests", name + ".txt")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        print(f"{path}: {len(lines)} tensors, {params} parameters")
+
+
 if __name__ == "__main__":
     torch.use_deterministic_algorithms(True)
-    main()
+    what = sys.argv[1:] or ["fixtures", "manifests"]
+    if "fixtures" in what:
+        main()
+    if "manifests" in what:
+        manifests()

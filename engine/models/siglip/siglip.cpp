@@ -46,8 +46,10 @@ SiglipVisionConfig SiglipVisionConfig::from_config(const Config& config) {
     throw Error("config '{}': {} is {}, not a multiple of {} ({})", config.source(), where("hidden_size"),
                 c.hidden_size, where("num_attention_heads"), c.num_attention_heads);
   }
-  if (c.image_size % c.patch_size != 0) {
-    throw Error("config '{}': {} is {}, not a multiple of {} ({})", config.source(), where("image_size"), c.image_size,
+  // 384 / 14 is not whole: the stride-14 convolution gives floor(384 / 14)
+  // = 27 patches a side and never reads the last 6 pixels, as in PyTorch.
+  if (c.image_size < c.patch_size) {
+    throw Error("config '{}': {} is {}, smaller than {} ({})", config.source(), where("image_size"), c.image_size,
                 where("patch_size"), c.patch_size);
   }
   parse_activation(c.hidden_act, config.source(), where("hidden_act"));
