@@ -1,5 +1,5 @@
 // The CLI's own commands (not a mode's): doctor, sources, record, transcode,
-// models inspect, models run.
+// models inspect, models run, tokenize (app/cli/tokenize.cpp).
 #include "app/cli/commands.h"
 
 #include <CLI/CLI.hpp>
@@ -10,6 +10,7 @@
 
 #include "app/cli/model_inspect.h"
 #include "app/cli/onnx_model.h"
+#include "app/cli/tokenize.h"
 #include "app/session/cli_support.h"
 #include "app/session/doctor.h"
 #include "app/session/record_job.h"
@@ -198,7 +199,7 @@ std::string cli_version_line() {
 
 std::vector<CliCommand> add_builtin_commands(CLI::App& app) {
   std::vector<CliCommand> all;
-  for (auto add : {add_doctor, add_sources, add_record, add_models})
+  for (auto add : {add_doctor, add_sources, add_record, add_models, add_tokenize_command})
     for (CliCommand& c : add(app)) all.push_back(std::move(c));
   return all;
 }

@@ -8,7 +8,7 @@
 namespace sc::app {
 
 std::string cli_version_line();
-// doctor, sources, record, transcode, models inspect, models run.
+// doctor, sources, record, transcode, models inspect, models run, tokenize.
 std::vector<CliCommand> add_builtin_commands(CLI::App& app);
 
 }  // namespace sc::app

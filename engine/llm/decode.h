@@ -1,16 +1,18 @@
 #pragma once
-// The first decode loop: greedy, one token per step, against a KV cache. The
-// model side is a function (any causal LM: Qwen2Model now, the VLM's language
-// model later), so this file knows no model. Only the chosen id crosses to
-// the host: argmax runs where the logits are.
-// What comes later (engine/llm/README.md): sampling with a seed (temperature,
-// top-k, top-p, repetition penalty), graph-captured decode steps.
+// The decode loop: one token per step, against a KV cache, greedy or sampled
+// (engine/llm/sampling.h: repetition penalty, temperature, top-k, top-p, a
+// seed). The model side is a function (any causal LM: Qwen2Model now, the
+// VLM's language model later), so this file knows no model. Greedy decoding
+// without a repetition penalty is argmax where the logits are, and only the
+// chosen id crosses to the host; sampling moves a short candidate list.
+// What comes later (engine/llm/README.md): graph-captured decode steps.
 #include <cstdint>
 #include <functional>
 #include <span>
 #include <vector>
 
 #include "engine/llm/kv_cache.h"
+#include "engine/llm/sampling.h"
 #include "engine/tensor.h"
 
 namespace sc::engine {
@@ -30,6 +32,12 @@ struct GreedyOptions {
   std::vector<std::int64_t> stop_ids;  // e.g. the tokenizer's eos, <|im_end|>
 };
 
+// The greedy options plus how each id is chosen. The default (temperature 0,
+// no repetition penalty) is the greedy loop, bit for bit.
+struct GenerationOptions : GreedyOptions {
+  SamplingOptions sampling;
+};
+
 enum class StopReason {
   kStopToken,  // a stop id was chosen (not passed to the callback nor kept in ids)
   kMaxTokens,  // max_new_tokens ids generated
@@ -47,6 +55,7 @@ struct GreedyResult {
   double first_token_s = 0;
   double total_s = 0;
 };
+using GenerationResult = GreedyResult;
 
 // Greedy decoding from the logits of the last prompt position (`last_logits`,
 // already in `cache`: a caller that prefilled with embeddings, e.g. a VLM
@@ -60,5 +69,20 @@ GreedyResult decode_greedy(const CausalLmStep& step, KvCache& cache, const Tenso
 // Prefills `prompt` (at least one id) in one step, then decode_greedy.
 GreedyResult generate_greedy(const CausalLmStep& step, KvCache& cache, std::span<const std::int64_t> prompt,
                              const GreedyOptions& options = {}, const TokenCallback& on_token = {});
+
+// decode_greedy with the choice of options.sampling. `context` is the ids
+// already in the cache that the repetition penalty sees (transformers'
+// input_ids: the prompt, placeholder ids of spliced image features
+// included); each generated id joins it. A seeded sampler starts afresh at
+// every call, so the same call repeats its ids. Bad options are refused
+// before the first step.
+GenerationResult decode(const CausalLmStep& step, KvCache& cache, const Tensor& last_logits,
+                        std::span<const std::int64_t> context, const GenerationOptions& options,
+                        const TokenCallback& on_token = {});
+
+// Prefills `prompt` (at least one id; the penalty's context) in one step,
+// then decode.
+GenerationResult generate(const CausalLmStep& step, KvCache& cache, std::span<const std::int64_t> prompt,
+                          const GenerationOptions& options, const TokenCallback& on_token = {});
 
 }  // namespace sc::engine

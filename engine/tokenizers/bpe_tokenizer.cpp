@@ -25,6 +25,7 @@
 #include "base/error.h"
 #include "engine/json_text.h"
 #include "engine/tokenizers/byte_level.h"
+#include "engine/tokenizers/utf8.h"
 
 namespace sc::engine {
 namespace {
@@ -63,83 +64,11 @@ std::string read_file(const std::filesystem::path& path, std::uintmax_t limit, c
 
 using byte_level::append_utf8;
 
-constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
-
-struct Utf8Char {
-  char32_t cp = 0;
-  std::size_t len = 1;     // bytes taken: the character, or one maximal invalid subsequence
-  bool valid = false;      // false: len bytes stand for one U+FFFD
-  bool truncated = false;  // invalid only because the text ends inside it
-};
-
-// One character at s[i], by Unicode's "maximal subpart" rule (what Rust's
-// from_utf8_lossy and Python's errors="replace" do): a lead byte and the
-// continuation bytes that can still make a character are one U+FFFD
-// together; the byte that breaks them starts the next read.
-Utf8Char read_utf8(std::string_view s, std::size_t i) {
-  const auto b = static_cast<unsigned char>(s[i]);
-  Utf8Char c;
-  if (b < 0x80) {
-    c.cp = b;
-    c.valid = true;
-    return c;
-  }
-  std::size_t need = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // the range of the first continuation byte
-  if (b >= 0xC2 && b <= 0xDF) {
-    need = 1;
-    c.cp = b & 0x1F;
-  } else if (b >= 0xE0 && b <= 0xEF) {
-    need = 2;
-    c.cp = b & 0x0F;
-    if (b == 0xE0) lo = 0xA0;
-    if (b == 0xED) hi = 0x9F;  // no surrogates
-  } else if (b >= 0xF0 && b <= 0xF4) {
-    need = 3;
-    c.cp = b & 0x07;
-    if (b == 0xF0) lo = 0x90;
-    if (b == 0xF4) hi = 0x8F;  // nothing past U+10FFFF
-  } else {
-    return c;  // a stray continuation byte, C0, C1, F5..FF
-  }
-  for (std::size_t k = 1; k <= need; ++k) {
-    if (i + k >= s.size()) {
-      c.len = k;
-      c.truncated = true;
-      return c;
-    }
-    const auto x = static_cast<unsigned char>(s[i + k]);
-    if (x < (k == 1 ? lo : 0x80) || x > (k == 1 ? hi : 0xBF)) {
-      c.len = k;
-      return c;
-    }
-    c.cp = (c.cp << 6) | (x & 0x3F);
-  }
-  c.len = need + 1;
-  c.valid = true;
-  return c;
-}
-
-bool is_ascii(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
-
-// s with each invalid sequence as U+FFFD.
-std::string lossy_utf8(std::string_view s) {
-  if (is_ascii(s)) return std::string(s);
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size();) {
-    const Utf8Char c = read_utf8(s, i);
-    if (c.valid) {
-      out.append(s.substr(i, c.len));
-    } else {
-      out.append(kReplacement);
-    }
-    i += c.len;
-  }
-  return out;
-}
+using utf8::is_ascii;
+using utf8::kReplacement;
+using Utf8Char = utf8::Char;
+Utf8Char read_utf8(std::string_view s, std::size_t i) { return utf8::read(s, i); }
+std::string lossy_utf8(std::string_view s) { return utf8::lossy(s); }
 
 // True when s ends inside a character that more bytes could still complete.
 bool ends_mid_character(std::string_view s) {

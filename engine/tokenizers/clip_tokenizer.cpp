@@ -4,6 +4,7 @@
 #include <wctype.h>
 
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -12,6 +13,7 @@
 
 #include "base/error.h"
 #include "engine/tokenizers/byte_level.h"
+#include "engine/tokenizers/utf8.h"
 
 namespace sc::engine {
 namespace {
@@ -189,6 +191,7 @@ ClipTokenizer ClipTokenizer::from_files(const std::filesystem::path& vocab_json,
   for (const auto& [token, id] : vocab.items()) {
     if (!id.is_number_integer()) throw Error("{}: id of \"{}\" is not an integer", vocab_json.string(), token);
     t.vocab_[token] = id.get<std::int64_t>();
+    t.tokens_[id.get<std::int64_t>()] = token;
   }
   std::istringstream merges(read_file(merges_txt));
   std::string line;
@@ -309,6 +312,63 @@ Tensor ClipTokenizer::encode_batch(std::span<const std::string> texts) const {
     all.insert(all.end(), ids.begin(), ids.end());
   }
   return Tensor::from_vector_i64({static_cast<std::int64_t>(texts.size()), max_length_}, all);
+}
+
+std::optional<std::string> ClipTokenizer::id_to_token(std::int64_t id) const {
+  const auto it = tokens_.find(id);
+  if (it == tokens_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string ClipTokenizer::decode(std::span<const std::int64_t> ids, bool skip_special_tokens) const {
+  // GPT-2's alphabet inverted: code point -> byte (its code points are < 512).
+  static const std::array<int, 512> byte_of = [] {
+    std::array<int, 512> b{};
+    b.fill(-1);
+    for (std::size_t i = 0; i < 256; ++i) b[byte_level::gpt2_alphabet()[i]] = static_cast<int>(i);
+    return b;
+  }();
+  std::string joined;
+  for (std::int64_t id : ids) {
+    if (skip_special_tokens && (id == bos_id_ || id == eos_id_ || id == pad_id_)) continue;
+    const auto it = tokens_.find(id);
+    if (it != tokens_.end()) joined += it->second;
+  }
+  // Characters outside the alphabet (none in CLIP's vocabulary) keep their
+  // UTF-8 bytes, as the ByteLevel decoder keeps them.
+  std::string bytes;
+  for (std::size_t i = 0; i < joined.size();) {
+    const utf8::Char c = utf8::read(joined, i);
+    if (c.valid && c.cp < byte_of.size() && byte_of[c.cp] >= 0) {
+      bytes += static_cast<char>(byte_of[c.cp]);
+    } else {
+      bytes.append(joined, i, c.len);
+    }
+    i += c.len;
+  }
+  std::string text = utf8::lossy(bytes);
+  std::string spaced;
+  for (std::size_t at = 0;;) {
+    const std::size_t w = text.find("</w>", at);
+    spaced.append(text, at, w == std::string::npos ? std::string::npos : w - at);
+    if (w == std::string::npos) break;
+    spaced += ' ';
+    at = w + 4;
+  }
+  // Python's str.strip(): Unicode whitespace and the separators 0x1C-0x1F.
+  auto space_at = [&](std::size_t i) {
+    const utf8::Char c = utf8::read(spaced, i);
+    return c.valid && (is_space(c.cp) || (c.cp >= 0x1C && c.cp <= 0x1F));
+  };
+  std::size_t begin = 0;
+  while (begin < spaced.size() && space_at(begin)) begin += utf8::read(spaced, begin).len;
+  std::size_t end = begin;
+  for (std::size_t i = begin; i < spaced.size();) {
+    const std::size_t len = utf8::read(spaced, i).len;
+    if (!space_at(i)) end = i + len;
+    i += len;
+  }
+  return spaced.substr(begin, end - begin);
 }
 
 }  // namespace sc::engine

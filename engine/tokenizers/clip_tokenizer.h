@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -42,17 +43,32 @@ class ClipTokenizer {
   // i64 [texts, max_length()].
   Tensor encode_batch(std::span<const std::string> texts) const;
 
+  // vocab.json's token for an id ("cat</w>", in GPT-2's byte alphabet), or
+  // none when vocab.json has no such id.
+  std::optional<std::string> id_to_token(std::int64_t id) const;
+  // The text of ids as transformers' CLIPTokenizerFast decodes it: the
+  // tokens joined, the byte alphabet back to bytes (invalid UTF-8 as U+FFFD,
+  // one per maximal invalid subsequence), each "</w>" a space, leading and
+  // trailing whitespace stripped (Python's str.strip). skip_special_tokens
+  // drops bos, eos and the pad token; ids vocab.json lacks are skipped, as
+  // there. No clean_up_tokenization_spaces (CLIP's folders leave it off), so
+  // "a photo , of" stays as it is.
+  std::string decode(std::span<const std::int64_t> ids, bool skip_special_tokens = false) const;
+
   std::int64_t bos_id() const { return bos_id_; }
   std::int64_t eos_id() const { return eos_id_; }
   std::int64_t pad_id() const { return pad_id_; }
   std::int64_t max_length() const { return max_length_; }
   std::size_t vocab_size() const { return vocab_.size(); }
+  // The folder (or vocab.json's folder) it was read from.
+  const std::string& source() const { return source_; }
 
  private:
   void bpe(const std::string& piece, std::vector<std::int64_t>& out) const;
   std::int64_t id_of(const std::string& token, const std::string& what) const;
 
   std::unordered_map<std::string, std::int64_t> vocab_;
+  std::unordered_map<std::int64_t, std::string> tokens_;  // vocab_ inverted
   std::map<std::pair<std::string, std::string>, std::int64_t> ranks_;
   std::vector<std::pair<std::u32string, std::int64_t>> specials_;
   std::vector<std::string> byte_chars_;  // byte -> its printable stand-in (UTF-8)

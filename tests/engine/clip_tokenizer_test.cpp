@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -69,6 +70,57 @@ TEST(ClipTokenizer, KnownIds) {
   EXPECT_EQ(padded[76], 0);
   // Invalid UTF-8 does not throw or read past the end.
   EXPECT_FALSE(tok.encode(std::string("bad \xff\xc3", 6)).empty());
+}
+
+TEST(ClipTokenizer, DecodesAsTransformers) {
+  // Expected strings from transformers 4.57.6's CLIPTokenizerFast on this
+  // vocab.json + merges.txt (its default pad token, <|endoftext|>; decode
+  // with and without skip_special_tokens).
+  const ClipTokenizer tok = tokenizer("<|endoftext|>");
+  struct Case {
+    std::string text;
+    std::vector<std::int64_t> ids;  // bos + ids + eos, as transformers encodes
+    std::string decoded, skipped;
+  };
+  const Case cases[] = {
+      {"a photo of a cat",
+       {49406, 320, 1125, 539, 320, 2368, 49407},
+       "<|startoftext|>a photo of a cat <|endoftext|>",
+       "a photo of a cat"},
+      {"A Photo, of 3 cats!",
+       {49406, 320, 1125, 267, 539, 274, 3989, 256, 49407},
+       "<|startoftext|>a photo , of 3 cats ! <|endoftext|>",
+       "a photo , of 3 cats !"},
+      {"h\u00e9llo w\u00f6rld \u65e5\u672c \U0001F642",
+       {49406, 71, 3459, 19293, 86, 31762, 730, 39121, 19277, 361, 14860, 49407},
+       "<|startoftext|>h\u00e9llo w\u00f6rld \u65e5\u672c \U0001F642 <|endoftext|>",
+       "h\u00e9llo w\u00f6rld \u65e5\u672c \U0001F642"},
+      {"it's  don't", {49406, 585, 568, 847, 713, 49407}, "<|startoftext|>it 's don 't <|endoftext|>", "it 's don 't"},
+      {"<|startoftext|>x", {49406, 49406, 343, 49407}, "<|startoftext|><|startoftext|>x <|endoftext|>", "x"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::int64_t> ids = tok.encode(c.text);
+    ids.insert(ids.begin(), tok.bos_id());
+    ids.push_back(tok.eos_id());
+    EXPECT_EQ(ids, c.ids) << c.text;
+    EXPECT_EQ(tok.decode(c.ids), c.decoded) << c.text;
+    EXPECT_EQ(tok.decode(c.ids, true), c.skipped) << c.text;
+  }
+  // Lone bytes of a character: one U+FFFD per maximal invalid sequence;
+  // unknown ids are skipped.
+  EXPECT_EQ(tok.decode(std::vector<std::int64_t>{172, 253}), "\uFFFD");
+  EXPECT_EQ(tok.decode(std::vector<std::int64_t>{668, 320}), "\uFFFDa");
+  EXPECT_EQ(tok.decode(std::vector<std::int64_t>{320, 99999}), "a");
+  EXPECT_EQ(tok.decode(std::vector<std::int64_t>{}), "");
+  // A pad token of its own ("!", sd-turbo's) is special too.
+  const ClipTokenizer bang = tokenizer("!");
+  EXPECT_EQ(bang.decode(std::vector<std::int64_t>{320, 0, 2368}, true), "a cat");
+  EXPECT_EQ(bang.decode(std::vector<std::int64_t>{320, 0, 2368}), "a !cat");
+  EXPECT_EQ(tok.decode(std::vector<std::int64_t>{320, 0, 2368}, true), "a !cat");
+  EXPECT_EQ(tok.id_to_token(2368), "cat</w>");
+  EXPECT_EQ(tok.id_to_token(49406), "<|startoftext|>");
+  EXPECT_EQ(tok.id_to_token(49408), std::nullopt);
+  EXPECT_EQ(tok.id_to_token(-1), std::nullopt);
 }
 
 TEST(ClipTokenizer, FolderPadTokenPerFamily) {

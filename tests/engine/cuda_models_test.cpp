@@ -18,6 +18,7 @@
 #include "engine/config.h"
 #include "engine/cuda/runtime.h"
 #include "engine/models/clip_text/clip_text.h"
+#include "engine/llm/sampling.h"
 #include "engine/models/qwen2/qwen2.h"
 #include "engine/models/taesd/taesd.h"
 #include "engine/models/unet/unet.h"
@@ -169,7 +170,8 @@ TEST_F(CudaModels, ClipTextF32MatchesTransformers) {
 // the GPU: every position's logits, the incremental decode (prefill 7, then
 // 5 single steps) against the full forward, input embeddings, and, in f32,
 // the greedy ids (an f16 rounding may flip a choice the reference makes by
-// a margin of 0.009).
+// a margin of 0.009); the sampler on the GPU's logits against the same
+// logits on the host.
 void check_qwen2(DType dtype) {
   const fs::path dir = fixture_dir("qwen2_tiny");
   WeightSource w = placed_weights(dir, dtype);
@@ -196,7 +198,41 @@ void check_qwen2(DType dtype) {
     options.max_new_tokens = 8;
     const std::vector<std::int64_t> prompt = ids.to_vector<std::int64_t>();
     EXPECT_EQ(model.generate(prompt, options).ids, io.load("greedy_ids").to_vector<std::int64_t>());
+    GenerationOptions top1;
+    top1.max_new_tokens = 8;
+    top1.sampling.temperature = 1.0f;
+    top1.sampling.top_k = 1;
+    EXPECT_EQ(model.generate(prompt, top1).ids, io.load("greedy_ids").to_vector<std::int64_t>());
   }
+  // The sampler on the GPU's logits (its topk, embedding gather, exp and sum
+  // run there; f16 / bf16 rows widened there) decides as it does on the same
+  // logits copied to the host: the same kept ids and draws.
+  KvCache s = model.make_cache(12);
+  const Tensor last = model.forward(ids, s);
+  const Tensor host = fetch(last, dtype);
+  const std::vector<std::int64_t> context = ids.to_vector<std::int64_t>();
+  SamplingOptions o;
+  o.temperature = 0.8f;
+  o.top_k = 20;
+  o.top_p = 0.9f;
+  o.repetition_penalty = 1.3f;
+  o.seed = 3;
+  for (const std::int64_t initial : {std::int64_t{3}, std::int64_t{64}}) {
+    Sampler on_gpu(o), on_host(o);
+    on_gpu.set_initial_candidates(initial);
+    on_host.set_initial_candidates(initial);
+    const TokenDistribution a = on_gpu.distribution(last, context), b = on_host.distribution(host, context);
+    EXPECT_EQ(a.ids, b.ids) << "from " << initial << " candidates";
+    ASSERT_EQ(a.probs.size(), b.probs.size());
+    for (std::size_t i = 0; i < a.probs.size(); ++i) EXPECT_NEAR(a.probs[i], b.probs[i], 1e-12);
+    for (int k = 0; k < 20; ++k) EXPECT_EQ(on_gpu.next(last, context), on_host.next(host, context)) << "draw " << k;
+  }
+  // top_p alone: the total mass comes from the device's sum.
+  o.top_k = 0;
+  Sampler on_gpu(o), on_host(o);
+  on_gpu.set_initial_candidates(4);
+  on_host.set_initial_candidates(4);
+  EXPECT_EQ(on_gpu.distribution(last, context).ids, on_host.distribution(host, context).ids);
 }
 
 TEST_F(CudaModels, Qwen2F16MatchesTransformers) {

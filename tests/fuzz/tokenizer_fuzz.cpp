@@ -1,8 +1,8 @@
 // libFuzzer target: CLIP tokenizer files and text. The first input byte picks
 // the mode: even bytes tokenize the rest as a prompt with the real CLIP vocab
-// (any bytes, invalid UTF-8 included); odd bytes split the rest at the first
-// NUL into a vocab.json and a merges.txt and load them. Either way: ids or an
-// sc::Error, never a crash.
+// (any bytes, invalid UTF-8 included) and decode ids (the text must be valid
+// UTF-8); odd bytes split the rest at the first NUL into a vocab.json and a
+// merges.txt and load them. Either way: ids or an sc::Error, never a crash.
 #include <unistd.h>
 
 #include <cstddef>
@@ -12,9 +12,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/error.h"
 #include "engine/tokenizers/clip_tokenizer.h"
+#include "engine/tokenizers/utf8.h"
 
 namespace {
 
@@ -39,6 +41,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
       auto ids = real_tokenizer().encode_padded(rest);
       if (ids.size() != std::size_t(real_tokenizer().max_length())) std::abort();
+      // Decoding gives UTF-8 whatever the ids: these, and the input's bytes
+      // read as ids in pairs (lone bytes of characters, unknown ids).
+      if (sc::engine::utf8::first_invalid(real_tokenizer().decode(ids)) != std::string_view::npos) std::abort();
+      std::vector<std::int64_t> raw;
+      for (std::size_t i = 0; i + 1 < rest.size(); i += 2) {
+        raw.push_back(static_cast<unsigned char>(rest[i]) * 256 + static_cast<unsigned char>(rest[i + 1]));
+      }
+      if (sc::engine::utf8::first_invalid(real_tokenizer().decode(raw, (data[0] & 2) != 0)) != std::string_view::npos) {
+        std::abort();
+      }
     } catch (const sc::Error&) {
     }
     return 0;

@@ -224,4 +224,13 @@ GreedyResult Qwen2Model::generate(std::span<const std::int64_t> prompt, const Gr
   return generate_greedy(step(), cache, prompt, options, on_token);
 }
 
+GenerationResult Qwen2Model::generate(std::span<const std::int64_t> prompt, const GenerationOptions& options,
+                                      const TokenCallback& on_token) const {
+  options.sampling.validate();  // before a cache is allocated
+  const std::int64_t want =
+      static_cast<std::int64_t>(prompt.size()) + std::max<std::int64_t>(options.max_new_tokens, 0);
+  KvCache cache = make_cache(std::min(std::max<std::int64_t>(want, 1), config_.max_position_embeddings));
+  return engine::generate(step(), cache, prompt, options, on_token);
+}
+
 }  // namespace sc::engine

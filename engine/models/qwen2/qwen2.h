@@ -104,6 +104,9 @@ class Qwen2Model {
   // Greedy decoding of `prompt` into a cache of prompt + max_new_tokens.
   GreedyResult generate(std::span<const std::int64_t> prompt, const GreedyOptions& options,
                         const TokenCallback& on_token = {}) const;
+  // The same, greedy or sampled as options.sampling says (engine/llm/decode.h).
+  GenerationResult generate(std::span<const std::int64_t> prompt, const GenerationOptions& options,
+                            const TokenCallback& on_token = {}) const;
 
  private:
   struct Layer {
