@@ -85,6 +85,8 @@ BlockKvCache::BlockKvCache(std::int64_t layers, std::int64_t kv_heads, std::int6
       dtype_(dtype),
       device_(device),
       spill_dir_(options.spill_dir) {
+  // No limit: as many rows as int64 positions allow, so free() never overflows.
+  max_tokens_ = options.max_tokens > 0 ? options.max_tokens : (std::int64_t{1} << 62);
   if (layers <= 0 || kv_heads <= 0 || head_dim <= 0 || block_tokens_ <= 0) {
     throw Error("KV cache: layers {}, kv heads {}, head size {} and block size {} must all be positive", layers,
                 kv_heads, head_dim, block_tokens_);
@@ -202,7 +204,7 @@ BlockHome BlockKvCache::home(std::int64_t block) const {
   return blocks_[static_cast<std::size_t>(block)].home;
 }
 
-KvCache::Rows BlockKvCache::rows(std::int64_t layer, std::int64_t first, std::int64_t last) const {
+BlockKvCache::Rows BlockKvCache::rows(std::int64_t layer, std::int64_t first, std::int64_t last) const {
   check_layer(layer);
   const auto written = static_cast<std::int64_t>(blocks_.size()) * block_tokens_;
   if (first < 0 || last < first || last > written) {
@@ -224,12 +226,12 @@ KvCache::Rows BlockKvCache::rows(std::int64_t layer, std::int64_t first, std::in
   return {concat(std::span<const Tensor>(ks), 2), concat(std::span<const Tensor>(vs), 2)};
 }
 
-KvCache::Rows BlockKvCache::gather(std::int64_t layer, std::span<const std::int64_t> which) const {
+BlockKvCache::Rows BlockKvCache::gather(std::int64_t layer, std::span<const std::int64_t> which) const {
   check_layer(layer);
   std::vector<Tensor> ks, vs;
   for (std::int64_t b : which) {
     check_block(b);
-    const KvCache::Rows r = rows(layer, b * block_tokens_, std::min(length_, (b + 1) * block_tokens_));
+    const BlockKvCache::Rows r = rows(layer, b * block_tokens_, std::min(length_, (b + 1) * block_tokens_));
     ks.push_back(r.keys);
     vs.push_back(r.values);
   }
@@ -238,7 +240,7 @@ KvCache::Rows BlockKvCache::gather(std::int64_t layer, std::span<const std::int6
   return {concat(std::span<const Tensor>(ks), 2), concat(std::span<const Tensor>(vs), 2)};
 }
 
-KvCache::Rows BlockKvCache::append(std::int64_t layer, const Tensor& k, const Tensor& v) {
+BlockKvCache::Rows BlockKvCache::append(std::int64_t layer, const Tensor& k, const Tensor& v) {
   check_layer(layer);
   for (const Tensor* t : {&k, &v}) {
     if (!t->defined() || t->rank() != 4 || t->dim(0) != 1 || t->dim(1) != kv_heads_ || t->dim(3) != head_dim_ ||
@@ -249,6 +251,10 @@ KvCache::Rows BlockKvCache::append(std::int64_t layer, const Tensor& k, const Te
     }
   }
   const std::int64_t s = k.dim(2), end = length_ + s;
+  if (end > max_tokens_) {
+    throw Error("KV cache: {} new tokens after {} do not fit its limit of {} (layer {})", s, length_, max_tokens_,
+                layer);
+  }
   while (static_cast<std::int64_t>(blocks_.size()) * block_tokens_ < end) blocks_.push_back(new_block());
   // A block being written must be on the device.
   for (std::int64_t b = length_ / block_tokens_; b * block_tokens_ < end; ++b) {
@@ -267,8 +273,8 @@ KvCache::Rows BlockKvCache::append(std::int64_t layer, const Tensor& k, const Te
     }
   }
   if (!selection_) return rows(layer, 0, end);
-  const KvCache::Rows chosen = gather(layer, *selection_);
-  const KvCache::Rows tail = rows(layer, tail_start_, end);
+  const BlockKvCache::Rows chosen = gather(layer, *selection_);
+  const BlockKvCache::Rows tail = rows(layer, tail_start_, end);
   return {concat({chosen.keys, tail.keys}, 2), concat({chosen.values, tail.values}, 2)};
 }
 

@@ -37,11 +37,12 @@ namespace sc::engine {
 enum class BlockHome : std::uint8_t { kDevice, kHost, kFile };
 const char* to_string(BlockHome home);
 
-class BlockKvCache {
+class BlockKvCache : public KvStore {
  public:
   struct Options {
     std::int64_t block_tokens = 64;
     std::filesystem::path spill_dir;  // empty: the system's temporary folder
+    std::int64_t max_tokens = 0;      // the most rows it takes (0: no limit but memory)
   };
   // Throws when a size is not positive or the dtype is not floating point.
   BlockKvCache(std::int64_t layers, std::int64_t kv_heads, std::int64_t head_dim, const Options& options,
@@ -50,13 +51,14 @@ class BlockKvCache {
   BlockKvCache(BlockKvCache&&) noexcept;
   BlockKvCache& operator=(BlockKvCache&&) noexcept;
 
-  std::int64_t layers() const { return layers_; }
-  std::int64_t kv_heads() const { return kv_heads_; }
-  std::int64_t head_dim() const { return head_dim_; }
+  std::int64_t layers() const override { return layers_; }
+  std::int64_t kv_heads() const override { return kv_heads_; }
+  std::int64_t head_dim() const override { return head_dim_; }
+  std::int64_t capacity() const override { return max_tokens_; }
+  std::int64_t length() const override { return length_; }
+  DType dtype() const override { return dtype_; }
+  Device device() const override { return device_; }
   std::int64_t block_tokens() const { return block_tokens_; }
-  std::int64_t length() const { return length_; }
-  DType dtype() const { return dtype_; }
-  Device device() const { return device_; }
   // Blocks holding rows [0, length()) (the last may be partly filled).
   std::int64_t blocks() const { return (length_ + block_tokens_ - 1) / block_tokens_; }
   // One block's K and V of every layer.
@@ -67,12 +69,12 @@ class BlockKvCache {
   // allocating blocks on the device as needed (a tail block that was moved
   // away comes back first), and returns the rows attention reads (above),
   // including the new ones. The length does not move.
-  KvCache::Rows append(std::int64_t layer, const Tensor& k, const Tensor& v);
+  Rows append(std::int64_t layer, const Tensor& k, const Tensor& v) override;
   // After every layer has appended S rows: length() += S.
-  void advance(std::int64_t tokens);
+  void advance(std::int64_t tokens) override;
   // Forgets rows [length, length()): blocks past it are freed (file slots
   // too) and leave the selection.
-  void truncate(std::int64_t length);
+  void truncate(std::int64_t length) override;
 
   // Attention reads `blocks` (each < blocks(), any order, repeats allowed)
   // and then the rows written from now on. Throws naming a block out of range.
@@ -89,9 +91,9 @@ class BlockKvCache {
 
   // Rows [first, last) of one layer, contiguous on the device, wherever their
   // blocks are; what attention reads is built from these.
-  KvCache::Rows rows(std::int64_t layer, std::int64_t first, std::int64_t last) const;
+  Rows rows(std::int64_t layer, std::int64_t first, std::int64_t last) const;
   // The given blocks' rows of one layer, in order, contiguous on the device.
-  KvCache::Rows gather(std::int64_t layer, std::span<const std::int64_t> blocks) const;
+  Rows gather(std::int64_t layer, std::span<const std::int64_t> blocks) const;
 
   struct Usage {
     std::int64_t device_blocks = 0, host_blocks = 0, file_blocks = 0;
@@ -116,7 +118,7 @@ class BlockKvCache {
   std::pair<Tensor, Tensor> on_device(const Block& b, std::int64_t layer) const;
   std::vector<Tensor> read_slot(std::int64_t slot) const;  // 2 * layers host tensors, K then V per layer
 
-  std::int64_t layers_ = 0, kv_heads_ = 0, head_dim_ = 0, block_tokens_ = 0, length_ = 0;
+  std::int64_t layers_ = 0, kv_heads_ = 0, head_dim_ = 0, block_tokens_ = 0, length_ = 0, max_tokens_ = 0;
   DType dtype_ = DType::kF32;
   Device device_ = Device::kCpu;
   std::filesystem::path spill_dir_;

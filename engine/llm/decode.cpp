@@ -40,7 +40,7 @@ const char* what_of(const GenerationOptions& options) {
 // Greedy options without a penalty take pick_greedy, the loop's pick before
 // sampling existed; everything else the sampler, with the context
 // (prompt + generated ids) growing as ids are chosen.
-GenerationResult run(const CausalLmStep& step, KvCache& cache, Tensor logits, std::span<const std::int64_t> context,
+GenerationResult run(const CausalLmStep& step, KvStore& cache, Tensor logits, std::span<const std::int64_t> context,
                      const GenerationOptions& options, const TokenCallback& on_token,
                      std::chrono::steady_clock::time_point start) {
   const char* what = what_of(options);
@@ -105,24 +105,24 @@ const char* to_string(StopReason reason) {
   return "?";
 }
 
-GreedyResult decode_greedy(const CausalLmStep& step, KvCache& cache, const Tensor& last_logits,
+GreedyResult decode_greedy(const CausalLmStep& step, KvStore& cache, const Tensor& last_logits,
                            const GreedyOptions& options, const TokenCallback& on_token) {
   return run(step, cache, last_logits, {}, with_greedy(options), on_token, std::chrono::steady_clock::now());
 }
 
-GreedyResult generate_greedy(const CausalLmStep& step, KvCache& cache, std::span<const std::int64_t> prompt,
+GreedyResult generate_greedy(const CausalLmStep& step, KvStore& cache, std::span<const std::int64_t> prompt,
                              const GreedyOptions& options, const TokenCallback& on_token) {
   return generate(step, cache, prompt, with_greedy(options), on_token);
 }
 
-GenerationResult decode(const CausalLmStep& step, KvCache& cache, const Tensor& last_logits,
+GenerationResult decode(const CausalLmStep& step, KvStore& cache, const Tensor& last_logits,
                         std::span<const std::int64_t> context, const GenerationOptions& options,
                         const TokenCallback& on_token) {
   options.sampling.validate();
   return run(step, cache, last_logits, context, options, on_token, std::chrono::steady_clock::now());
 }
 
-GenerationResult generate(const CausalLmStep& step, KvCache& cache, std::span<const std::int64_t> prompt,
+GenerationResult generate(const CausalLmStep& step, KvStore& cache, std::span<const std::int64_t> prompt,
                           const GenerationOptions& options, const TokenCallback& on_token) {
   const auto start = std::chrono::steady_clock::now();
   const char* what = what_of(options);

@@ -21,7 +21,7 @@ namespace sc::engine {
 // cache.length() onwards; the last position's logits suffice ([..., V]: any
 // shape whose last dimension is the vocabulary, the last row is read). It
 // must advance the cache by S.
-using CausalLmStep = std::function<Tensor(const Tensor& ids, KvCache& cache)>;
+using CausalLmStep = std::function<Tensor(const Tensor& ids, KvStore& cache)>;
 
 // Called with each generated id as it is chosen; false stops the loop
 // (cancellation).
@@ -63,11 +63,11 @@ using GenerationResult = GreedyResult;
 // callback, then is fed back one at a time, so when the loop ends the cache
 // holds everything but the last generated id (transformers' generate leaves
 // its cache the same way).
-GreedyResult decode_greedy(const CausalLmStep& step, KvCache& cache, const Tensor& last_logits,
+GreedyResult decode_greedy(const CausalLmStep& step, KvStore& cache, const Tensor& last_logits,
                            const GreedyOptions& options = {}, const TokenCallback& on_token = {});
 
 // Prefills `prompt` (at least one id) in one step, then decode_greedy.
-GreedyResult generate_greedy(const CausalLmStep& step, KvCache& cache, std::span<const std::int64_t> prompt,
+GreedyResult generate_greedy(const CausalLmStep& step, KvStore& cache, std::span<const std::int64_t> prompt,
                              const GreedyOptions& options = {}, const TokenCallback& on_token = {});
 
 // decode_greedy with the choice of options.sampling. `context` is the ids
@@ -76,13 +76,13 @@ GreedyResult generate_greedy(const CausalLmStep& step, KvCache& cache, std::span
 // included); each generated id joins it. A seeded sampler starts afresh at
 // every call, so the same call repeats its ids. Bad options are refused
 // before the first step.
-GenerationResult decode(const CausalLmStep& step, KvCache& cache, const Tensor& last_logits,
+GenerationResult decode(const CausalLmStep& step, KvStore& cache, const Tensor& last_logits,
                         std::span<const std::int64_t> context, const GenerationOptions& options,
                         const TokenCallback& on_token = {});
 
 // Prefills `prompt` (at least one id; the penalty's context) in one step,
 // then decode.
-GenerationResult generate(const CausalLmStep& step, KvCache& cache, std::span<const std::int64_t> prompt,
+GenerationResult generate(const CausalLmStep& step, KvStore& cache, std::span<const std::int64_t> prompt,
                           const GenerationOptions& options, const TokenCallback& on_token = {});
 
 }  // namespace sc::engine

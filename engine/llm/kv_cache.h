@@ -17,7 +17,32 @@
 
 namespace sc::engine {
 
-class KvCache {
+// What a model's forward needs of a KV cache: the contiguous KvCache below,
+// or the BlockKvCache (engine/llm/block_kv_cache.h) whose blocks move and are
+// gathered in any order. append() writes a layer's new rows and returns the
+// rows attention reads (new ones included) as contiguous tensors; advance()
+// moves the length once every layer has appended.
+class KvStore {
+ public:
+  struct Rows {
+    Tensor keys;    // [1, kv_heads, rows read, head_dim]
+    Tensor values;  // the same
+  };
+  virtual ~KvStore() = default;
+  virtual std::int64_t layers() const = 0;
+  virtual std::int64_t kv_heads() const = 0;
+  virtual std::int64_t head_dim() const = 0;
+  virtual std::int64_t capacity() const = 0;
+  virtual std::int64_t length() const = 0;
+  std::int64_t free() const { return capacity() - length(); }
+  virtual DType dtype() const = 0;
+  virtual Device device() const = 0;
+  virtual Rows append(std::int64_t layer, const Tensor& k, const Tensor& v) = 0;
+  virtual void advance(std::int64_t tokens) = 0;
+  virtual void truncate(std::int64_t length) = 0;
+};
+
+class KvCache : public KvStore {
  public:
   KvCache() = default;
   // Zero-filled K and V for `layers` layers on `device` in `dtype`. Throws
@@ -25,31 +50,26 @@ class KvCache {
   KvCache(std::int64_t layers, std::int64_t kv_heads, std::int64_t head_dim, std::int64_t capacity,
           DType dtype = DType::kF32, Device device = Device::kCpu);
 
-  std::int64_t layers() const { return static_cast<std::int64_t>(keys_.size()); }
-  std::int64_t kv_heads() const { return kv_heads_; }
-  std::int64_t head_dim() const { return head_dim_; }
-  std::int64_t capacity() const { return capacity_; }
-  std::int64_t length() const { return length_; }
-  std::int64_t free() const { return capacity_ - length_; }
-  DType dtype() const { return dtype_; }
-  Device device() const { return device_; }
+  std::int64_t layers() const override { return static_cast<std::int64_t>(keys_.size()); }
+  std::int64_t kv_heads() const override { return kv_heads_; }
+  std::int64_t head_dim() const override { return head_dim_; }
+  std::int64_t capacity() const override { return capacity_; }
+  std::int64_t length() const override { return length_; }
+  DType dtype() const override { return dtype_; }
+  Device device() const override { return device_; }
   std::size_t bytes() const;  // K and V of every layer
 
-  struct Rows {
-    Tensor keys;    // [1, kv_heads, length() + S, head_dim]
-    Tensor values;  // the same
-  };
   // Writes k and v, [1, kv_heads, S, head_dim] in the cache's dtype on its
   // device, at rows [length(), length() + S) of `layer`, and returns that
   // layer's rows [0, length() + S) (copies, contiguous, what `attention`
   // takes). The length does not move. Throws naming the layer and the sizes
   // when the rows do not fit the capacity or the tensors the cache.
-  Rows append(std::int64_t layer, const Tensor& k, const Tensor& v);
+  Rows append(std::int64_t layer, const Tensor& k, const Tensor& v) override;
   // After every layer has appended S rows: length() += S.
-  void advance(std::int64_t tokens);
+  void advance(std::int64_t tokens) override;
   // Forgets rows [length, length()) (a rejected continuation, or a new turn
   // after a shared prefix); length must be <= length().
-  void truncate(std::int64_t length);
+  void truncate(std::int64_t length) override;
   void clear() { truncate(0); }
 
   // Rows [0, length()) of a layer, [1, kv_heads, length(), head_dim] copies.

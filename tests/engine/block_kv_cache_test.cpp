@@ -12,6 +12,9 @@
 #include "base/error.h"
 #include "engine/llm/block_kv_cache.h"
 #include "engine/llm/kv_cache.h"
+#include "engine/models/qwen2/qwen2.h"
+#include "engine/safetensors.h"
+#include "model_test_util.h"
 #include "engine/ops.h"
 
 namespace sc::engine {
@@ -147,6 +150,35 @@ TEST(BlockKvCache, TruncateFreesBlocksAndPrunesTheSelection) {
   EXPECT_THROW(blocks.home(2), Error);
 }
 
+// Qwen2 on the golden fixture through blocks of 3 tokens, some moved to the
+// file and host memory between steps: the same logits as the contiguous
+// cache, bit for bit, and the same as transformers'.
+TEST(BlockKvCache, Qwen2DecodesThroughMovedBlocksExactly) {
+  const Qwen2Model model = Qwen2Model::load(test::fixture_dir("qwen2_tiny"));
+  const SafetensorsFile io = SafetensorsFile::open(test::fixture_dir("qwen2_tiny") / "io.safetensors");
+  const std::vector<std::int64_t> ids = to_dtype(io.load("ids"), DType::kI64).to_vector<std::int64_t>();
+  KvCache flat = model.make_cache(32);
+  BlockKvCache blocks = model.make_block_cache({3, {}, 0});
+  const auto run = [&](KvStore& cache, std::int64_t first, std::int64_t last) {
+    return model.forward(Tensor::from_vector_i64({last - first}, std::span(ids).subspan(first, last - first)), cache);
+  };
+  EXPECT_TRUE(identical(run(blocks, 0, 7), run(flat, 0, 7)));
+  std::vector<Tensor> steps;
+  for (std::int64_t i = 7; i < 12; ++i) {
+    if (i == 9) blocks.move(0, BlockHome::kFile);
+    if (i == 10) blocks.move(1, BlockHome::kHost);
+    const Tensor got = run(blocks, i, i + 1);
+    EXPECT_TRUE(identical(got, run(flat, i, i + 1))) << "step " << i;
+    steps.push_back(got);
+  }
+  EXPECT_EQ(blocks.length(), 12);
+  EXPECT_EQ(blocks.blocks(), 4);
+  EXPECT_GT(blocks.usage().loads_from_file, 0);
+  // The last step's logits are transformers' last row.
+  const Tensor want = slice(io.load("logits"), 1, 11, 12);
+  EXPECT_LE(test::relative_l2(steps.back(), want), 1e-5);
+}
+
 TEST(BlockKvCache, BadCallsAreRefused) {
   std::mt19937 rng(1);
   EXPECT_THROW(BlockKvCache(0, kHeads, kDim, {4, {}}), Error);
@@ -161,6 +193,10 @@ TEST(BlockKvCache, BadCallsAreRefused) {
   EXPECT_THROW(blocks.advance(100), Error);
   EXPECT_THROW(blocks.truncate(6), Error);
   EXPECT_THROW(blocks.rows(0, 3, 100), Error);
+  BlockKvCache limited(kLayers, kHeads, kDim, {4, {}, 6});
+  EXPECT_EQ(limited.free(), 6);
+  fill(limited, nullptr, {5}, rng);
+  EXPECT_THROW(limited.append(0, random_rows(2, rng), random_rows(2, rng)), Error);
   BlockKvCache nowhere(kLayers, kHeads, kDim, {4, "/nonexistent/spill"});
   fill(nowhere, nullptr, {4}, rng);
   try {

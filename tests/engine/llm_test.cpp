@@ -80,7 +80,7 @@ TEST(KvCache, RefusesWhatDoesNotFit) {
 struct Counter {
   std::int64_t fed = 0;
   CausalLmStep step() {
-    return [this](const Tensor& ids, KvCache& cache) {
+    return [this](const Tensor& ids, KvStore& cache) {
       const std::vector<std::int64_t> v = ids.to_vector<std::int64_t>();
       fed += static_cast<std::int64_t>(v.size());
       cache.advance(static_cast<std::int64_t>(v.size()));
@@ -180,7 +180,7 @@ TEST(DecodeGreedy, RefusesBadInputs) {
   m = message_of([&] { generate_greedy(model.step(), cache, std::vector<std::int64_t>{1, 2, 3}); });
   EXPECT_NE(m.find("does not fit the KV cache"), std::string::npos) << m;
   // A step that forgets to advance the cache is a bug caught at once.
-  const CausalLmStep lazy = [](const Tensor&, KvCache&) { return Tensor::zeros({1, 10}); };
+  const CausalLmStep lazy = [](const Tensor&, KvStore&) { return Tensor::zeros({1, 10}); };
   m = message_of([&] { generate_greedy(lazy, cache, std::vector<std::int64_t>{1}); });
   EXPECT_NE(m.find("moved the cache"), std::string::npos) << m;
 }

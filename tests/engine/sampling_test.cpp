@@ -235,7 +235,7 @@ TEST(Sampling, TopK1AndATinyTemperatureEqualGreedy) {
 struct Wavy {
   std::int64_t vocab = 32;
   CausalLmStep step() const {
-    return [v = vocab](const Tensor& ids, KvCache& cache) {
+    return [v = vocab](const Tensor& ids, KvStore& cache) {
       const std::int64_t t = ids.to_vector<std::int64_t>().back();
       cache.advance(ids.numel());
       std::vector<float> logits(static_cast<std::size_t>(v));
@@ -416,7 +416,7 @@ TEST(Sampling, ThePenaltySeesThePromptAndTheGeneratedIds) {
   // Every step: logits 3 for id 0, 2.9 for id 1, 0 elsewhere. Greedy with a
   // penalty of 1.5: 0 (3 > 2.9), then 1 (0 penalised to 2), then 0 again
   // (2 > 2.9 / 1.5), ...; with 0 in the prompt it starts from 1.
-  const CausalLmStep step = [](const Tensor& ids, KvCache& cache) {
+  const CausalLmStep step = [](const Tensor& ids, KvStore& cache) {
     cache.advance(ids.numel());
     std::vector<float> logits(6, 0.0f);
     logits[0] = 3.0f;
@@ -480,7 +480,7 @@ TEST(Sampling, BadOptionsAreRefused) {
     sc::test::expect_error([&] { Sampler s(o); }, fragments);
     // The decode loop refuses before running a step.
     int steps = 0;
-    const CausalLmStep step = [&](const Tensor& ids, KvCache& cache) {
+    const CausalLmStep step = [&](const Tensor& ids, KvStore& cache) {
       ++steps;
       cache.advance(ids.numel());
       return Tensor::zeros({1, 4});

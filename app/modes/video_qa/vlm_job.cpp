@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <optional>
 
 #include "base/error.h"
 #include "engine/device.h"
 #include "engine/models/llava_onevision/llava_onevision.h"
 #include "engine/models/llava_onevision/video_processor.h"
 #include "engine/tokenizers/bpe_tokenizer.h"
+#include "engine/tokenizers/utf8.h"
 #include "media/source_spec.h"
 #include "media/video_reader.h"
 
@@ -23,38 +23,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// Byte offset of the first invalid UTF-8 sequence, or nullopt (overlongs,
-// surrogates and code points past U+10FFFF are invalid).
-std::optional<std::size_t> invalid_utf8_at(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = 0;
-    char32_t cp = 0, min = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      n = 1, cp = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2, cp = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3, cp = c & 0x07, min = 0x10000;
-    } else {
-      return i;
-    }
-    for (std::size_t k = 1; k <= n; ++k) {
-      if (i + k >= s.size()) return i;
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return i;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
-    i += n + 1;
-  }
-  return std::nullopt;
-}
 
 // RGB u8 [H, W, 3] of an RGBA frame.
 void append_rgb(const media::Frame& f, std::vector<std::uint8_t>& out) {
@@ -145,8 +113,8 @@ VlmResult run_vlm(const VlmOptions& o, const std::function<void(const std::strin
                   const std::function<void(const std::string&)>& progress, const std::atomic<bool>* cancel) {
   if (o.model.empty() || o.video.empty()) throw Error("vlm needs --model and --video");
   if (o.question.empty()) throw Error("vlm: the question is empty");
-  if (const auto at = invalid_utf8_at(o.question)) {
-    throw Error("vlm: the question is not valid UTF-8 (byte {} of {})", *at, o.question.size());
+  if (const std::size_t at = engine::utf8::first_invalid(o.question); at != std::string_view::npos) {
+    throw Error("vlm: the question is not valid UTF-8 (byte {} of {})", at, o.question.size());
   }
   if (o.frames < 1) throw Error("--frames {} must be at least 1", o.frames);
   if (o.max_tokens < 1) throw Error("--max-tokens {} must be at least 1", o.max_tokens);

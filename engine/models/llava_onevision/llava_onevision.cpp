@@ -197,7 +197,7 @@ Tensor LlavaOnevisionModel::embed_prompt(std::span<const std::int64_t> ids, cons
   return all.reshape({1, s, d});
 }
 
-Tensor LlavaOnevisionModel::prefill(std::span<const std::int64_t> ids, const Tensor& video, KvCache& cache,
+Tensor LlavaOnevisionModel::prefill(std::span<const std::int64_t> ids, const Tensor& video, KvStore& cache,
                                     bool all_logits) const {
   Qwen2Model::ForwardOptions options;
   options.all_logits = all_logits;

@@ -106,7 +106,7 @@ class LlavaOnevisionModel {
   // Prefills the spliced prompt into `cache` (which must be empty or hold a
   // prefix the prompt continues) and returns the last position's logits
   // [1, 1, V] (all positions' [1, S, V] with all_logits).
-  Tensor prefill(std::span<const std::int64_t> ids, const Tensor& video, KvCache& cache, bool all_logits = false) const;
+  Tensor prefill(std::span<const std::int64_t> ids, const Tensor& video, KvStore& cache, bool all_logits = false) const;
   // A cache for this model's language model.
   KvCache make_cache(std::int64_t capacity) const { return text_.make_cache(capacity); }
   // Greedy answer: prefill, then the decode loop (engine/llm/decode.h) in a

@@ -142,6 +142,16 @@ KvCache Qwen2Model::make_cache(std::int64_t capacity) const {
   return KvCache(config_.num_hidden_layers, config_.num_key_value_heads, config_.head_dim, capacity, dtype(), device());
 }
 
+BlockKvCache Qwen2Model::make_block_cache(BlockKvCache::Options options) const {
+  if (options.max_tokens > config_.max_position_embeddings) {
+    throw Error("Qwen2: a KV cache of {} tokens is longer than the model's {} positions (max_position_embeddings)",
+                options.max_tokens, config_.max_position_embeddings);
+  }
+  if (options.max_tokens <= 0) options.max_tokens = config_.max_position_embeddings;
+  return BlockKvCache(config_.num_hidden_layers, config_.num_key_value_heads, config_.head_dim, options, dtype(),
+                      device());
+}
+
 Tensor Qwen2Model::embed(const Tensor& ids) const {
   if (!ids.defined() || ids.numel() == 0 || !(ids.rank() == 1 || (ids.rank() == 2 && ids.dim(0) == 1))) {
     throw Error("Qwen2: ids must be [tokens] or [1, tokens] with at least one token, got {}",
@@ -151,11 +161,11 @@ Tensor Qwen2Model::embed(const Tensor& ids) const {
   return embedding(ids.reshape({1, ids.numel()}).to(device()), embed_tokens_);
 }
 
-Tensor Qwen2Model::forward(const Tensor& ids, KvCache& cache, const ForwardOptions& options) const {
+Tensor Qwen2Model::forward(const Tensor& ids, KvStore& cache, const ForwardOptions& options) const {
   return forward_embeddings(embed(ids), cache, options);
 }
 
-Tensor Qwen2Model::forward_embeddings(const Tensor& embeddings, KvCache& cache, const ForwardOptions& options) const {
+Tensor Qwen2Model::forward_embeddings(const Tensor& embeddings, KvStore& cache, const ForwardOptions& options) const {
   const Qwen2Config& c = config_;
   const Tensor& e = embeddings;
   if (!e.defined() || !(e.rank() == 2 || (e.rank() == 3 && e.dim(0) == 1)) || e.dim(-1) != c.hidden_size ||
@@ -213,7 +223,7 @@ Tensor Qwen2Model::forward_embeddings(const Tensor& embeddings, KvCache& cache, 
 }
 
 CausalLmStep Qwen2Model::step() const {
-  return [this](const Tensor& ids, KvCache& cache) { return forward(ids, cache); };
+  return [this](const Tensor& ids, KvStore& cache) { return forward(ids, cache); };
 }
 
 GreedyResult Qwen2Model::generate(std::span<const std::int64_t> prompt, const GreedyOptions& options,

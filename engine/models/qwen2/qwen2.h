@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "engine/config.h"
+#include "engine/llm/block_kv_cache.h"
 #include "engine/llm/decode.h"
 #include "engine/llm/kv_cache.h"
 #include "engine/models/layers.h"
@@ -77,6 +78,9 @@ class Qwen2Model {
   // An empty cache for this model (its layers, KV heads, head size, device
   // and dtype); capacity at most max_position_embeddings.
   KvCache make_cache(std::int64_t capacity) const;
+  // A block cache for this model (its layers, KV heads, head size, device and
+  // dtype); max_tokens, when set, at most max_position_embeddings.
+  BlockKvCache make_block_cache(BlockKvCache::Options options) const;
 
   struct ForwardOptions {
     // i32/i64 [S]: each new token's position. Undefined: cache.length() + i.
@@ -86,13 +90,13 @@ class Qwen2Model {
   // ids: i32/i64 [S] or [1, S], from the host or the model's device.
   // Appends S rows to `cache` and returns logits [1, S, V] (all_logits) or
   // [1, 1, V] (the last position), on the model's device.
-  Tensor forward(const Tensor& ids, KvCache& cache, const ForwardOptions& options) const;
-  Tensor forward(const Tensor& ids, KvCache& cache) const { return forward(ids, cache, ForwardOptions{}); }
+  Tensor forward(const Tensor& ids, KvStore& cache, const ForwardOptions& options) const;
+  Tensor forward(const Tensor& ids, KvStore& cache) const { return forward(ids, cache, ForwardOptions{}); }
   // The same from input embeddings [S, hidden] or [1, S, hidden] in the
   // model's dtype on its device (what embed() gives, with image features
   // spliced in).
-  Tensor forward_embeddings(const Tensor& embeddings, KvCache& cache, const ForwardOptions& options) const;
-  Tensor forward_embeddings(const Tensor& embeddings, KvCache& cache) const {
+  Tensor forward_embeddings(const Tensor& embeddings, KvStore& cache, const ForwardOptions& options) const;
+  Tensor forward_embeddings(const Tensor& embeddings, KvStore& cache) const {
     return forward_embeddings(embeddings, cache, ForwardOptions{});
   }
   // ids [S] or [1, S] -> [1, S, hidden].
