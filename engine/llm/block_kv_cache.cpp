@@ -242,14 +242,7 @@ BlockKvCache::Rows BlockKvCache::gather(std::int64_t layer, std::span<const std:
 
 BlockKvCache::Rows BlockKvCache::append(std::int64_t layer, const Tensor& k, const Tensor& v) {
   check_layer(layer);
-  for (const Tensor* t : {&k, &v}) {
-    if (!t->defined() || t->rank() != 4 || t->dim(0) != 1 || t->dim(1) != kv_heads_ || t->dim(3) != head_dim_ ||
-        t->dim(2) != k.dim(2) || t->dtype() != dtype_ || t->device() != device_) {
-      throw Error("KV cache: layer {} was given k {} and v {}; it holds {}[1, {}, S, {}] on {}", layer,
-                  k.defined() ? k.describe() : "undefined", v.defined() ? v.describe() : "undefined", to_string(dtype_),
-                  kv_heads_, head_dim_, to_string(device_));
-    }
-  }
+  check_kv_rows(*this, layer, k, v);
   const std::int64_t s = k.dim(2), end = length_ + s;
   if (end > max_tokens_) {
     throw Error("KV cache: {} new tokens after {} do not fit its limit of {} (layer {})", s, length_, max_tokens_,

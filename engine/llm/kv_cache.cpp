@@ -6,6 +6,18 @@
 
 namespace sc::engine {
 
+void check_kv_rows(const KvStore& cache, std::int64_t layer, const Tensor& k, const Tensor& v) {
+  for (const Tensor* t : {&k, &v}) {
+    if (!t->defined() || t->rank() != 4 || t->dim(0) != 1 || t->dim(1) != cache.kv_heads() ||
+        t->dim(3) != cache.head_dim() || t->dim(2) != k.dim(2) || t->dtype() != cache.dtype() ||
+        t->device() != cache.device()) {
+      throw Error("KV cache: layer {} was given k {} and v {}; it holds {}[1, {}, S, {}] on {}", layer,
+                  k.defined() ? k.describe() : "undefined", v.defined() ? v.describe() : "undefined",
+                  to_string(cache.dtype()), cache.kv_heads(), cache.head_dim(), to_string(cache.device()));
+    }
+  }
+}
+
 KvCache::KvCache(std::int64_t layers, std::int64_t kv_heads, std::int64_t head_dim, std::int64_t capacity, DType dtype,
                  Device device)
     : kv_heads_(kv_heads), head_dim_(head_dim), capacity_(capacity), dtype_(dtype), device_(device) {
@@ -34,14 +46,7 @@ void KvCache::check_layer(std::int64_t layer) const {
 
 KvCache::Rows KvCache::append(std::int64_t layer, const Tensor& k, const Tensor& v) {
   check_layer(layer);
-  for (const Tensor* t : {&k, &v}) {
-    if (!t->defined() || t->rank() != 4 || t->dim(0) != 1 || t->dim(1) != kv_heads_ || t->dim(3) != head_dim_ ||
-        t->dim(2) != k.dim(2) || t->dtype() != dtype_ || t->device() != device_) {
-      throw Error("KV cache: layer {} was given k {} and v {}; it holds {}[1, {}, S, {}] on {}", layer,
-                  k.defined() ? k.describe() : "undefined", v.defined() ? v.describe() : "undefined", to_string(dtype_),
-                  kv_heads_, head_dim_, to_string(device_));
-    }
-  }
+  check_kv_rows(*this, layer, k, v);
   const std::int64_t s = k.dim(2), end = length_ + s;
   if (end > capacity_) {
     throw Error("KV cache: {} new tokens after {} do not fit its capacity of {} (layer {})", s, length_, capacity_,

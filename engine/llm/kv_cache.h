@@ -42,6 +42,11 @@ class KvStore {
   virtual void truncate(std::int64_t length) = 0;
 };
 
+// Throws naming the layer, both tensors and what `cache` holds unless k and v
+// are [1, kv_heads, S, head_dim] (the same S) in the cache's dtype on its
+// device: what every append checks first.
+void check_kv_rows(const KvStore& cache, std::int64_t layer, const Tensor& k, const Tensor& v);
+
 class KvCache : public KvStore {
  public:
   KvCache() = default;

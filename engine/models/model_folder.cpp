@@ -22,6 +22,19 @@ std::string class_name_of(const Config& config) {
   return "";
 }
 
+std::int64_t elements(const std::vector<std::int64_t>& shape) {
+  std::int64_t n = 1;
+  for (std::int64_t d : shape) n *= d;
+  return n;
+}
+
+// Counts a stored tensor in the report.
+void count(const ManifestEntry& e, ComponentReport& r) {
+  ++r.tensors;
+  ++r.dtypes[e.dtype];
+  r.parameters += elements(e.shape);
+}
+
 // The stored names and shapes of a weights file, read from its header only.
 std::vector<ManifestEntry> header_entries(const fs::path& file, ComponentReport& r) {
   const Checkpoint checkpoint = Checkpoint::open(file);
@@ -29,11 +42,7 @@ std::vector<ManifestEntry> header_entries(const fs::path& file, ComponentReport&
   for (const std::string& name : checkpoint.names()) {
     const TensorEntry& e = checkpoint.entry(name);
     entries.push_back({name, e.dtype, e.shape});
-    ++r.tensors;
-    ++r.dtypes[e.dtype];
-    std::int64_t n = 1;
-    for (std::int64_t d : e.shape) n *= d;
-    r.parameters += n;
+    count(entries.back(), r);
   }
   return entries;
 }
@@ -47,13 +56,7 @@ void record(const WeightSource& w, ComponentReport& r) {
 // Manifest lines as header entries, counted like a file's.
 std::vector<ManifestEntry> manifest_entries(const fs::path& file, ComponentReport& r) {
   std::vector<ManifestEntry> entries = load_manifest(file);
-  for (const ManifestEntry& e : entries) {
-    ++r.tensors;
-    ++r.dtypes[e.dtype];
-    std::int64_t n = 1;
-    for (std::int64_t d : e.shape) n *= d;
-    r.parameters += n;
-  }
+  for (const ManifestEntry& e : entries) count(e, r);
   return entries;
 }
 
@@ -61,8 +64,7 @@ std::vector<ManifestEntry> manifest_entries(const fs::path& file, ComponentRepor
 std::vector<std::pair<std::string, std::int64_t>> llava_parts(const std::vector<ManifestEntry>& entries) {
   std::int64_t vision = 0, projector = 0, language = 0;
   for (const ManifestEntry& e : entries) {
-    std::int64_t n = 1;
-    for (std::int64_t d : e.shape) n *= d;
+    const std::int64_t n = elements(e.shape);
     if (e.name.find("vision_tower.") != std::string::npos) {
       vision += n;
     } else if (e.name.find("multi_modal_projector.") != std::string::npos || e.name.ends_with("image_newline")) {
