@@ -30,7 +30,7 @@ targets=(test_engine_gpu test_render test_render_golden bench_splat)
 # (The target list is read whole first: `| grep -q` would close the pipe early,
 # ninja would die of SIGPIPE, and pipefail would drop the target silently.)
 known="$(cmake --build "${build}" --target help)"
-for t in test_engine_cuda test_engine_onnx_cuda test_app_gpu bench_engine_cuda; do
+for t in test_engine_cuda test_engine_onnx_cuda test_app_gpu bench_engine_cuda bench_vlm; do
   if grep -q "^${t}:" <<<"${known}"; then targets+=("${t}"); fi
 done
 cmake --build "${build}" -j "$(nproc)" --target "${targets[@]}"

@@ -207,6 +207,16 @@ for b in bench_splat bench_volumetric; do
   grep -E "^BM_" "${out}/${b}.log" | cut -c1-160
 done
 
+# LLaVA-OneVision at the 0.5B shapes (random f16 weights): vision ms per
+# frame, prefill and decode tokens/s of an 8-frame prompt (1,593 tokens).
+if [[ -x "${bundle}/bin/bench_vlm" ]]; then
+  m=tests/golden/manifests
+  step bench_vlm 90 15 "${out}/bench_vlm.log" "${loader[@]}" "${bundle}/bin/bench_vlm" \
+    "${m}/config/llava-onevision-qwen2-0.5b-ov-hf/config.json" "${m}/llava-onevision-qwen2-0.5b-ov-hf.txt" \
+    8 24 64 2 --device cuda
+  tail -n 1 "${out}/bench_vlm.log"
+fi
+
 # Where the UNet's time goes, op by op (printed by bench_engine_cuda).
 sed -n '/op by op/,/^$/p' "${out}/bench_engine_cuda_unet.log" 2>/dev/null | head -n 40
 echo
