@@ -273,10 +273,15 @@ void LiveSession::show_and_record(media::Frame input, media::Frame output, media
           scaler.to_rgba(rec, record_size_.first, record_size_.second, scaled);
           rec = std::move(scaled);
         }
-        if (record_video_start_ == Clock::time_point{})
-          record_video_start_ = rec.capture_time == Clock::time_point{} ? Clock::now() : rec.capture_time;
-        recorder_->push(std::move(rec));
-        record_.tick();
+        if (record_stop_us_ < 0) {
+          if (record_video_start_ == Clock::time_point{}) {
+            record_video_start_ = rec.capture_time == Clock::time_point{} ? Clock::now() : rec.capture_time;
+            record_first_pts_us_ = rec.pts_us;
+          }
+          record_last_pts_us_ = rec.pts_us;
+          recorder_->push(std::move(rec));
+          record_.tick();
+        }
       }
     }
   }
@@ -300,7 +305,23 @@ void LiveSession::record_audio(media::AudioChunk chunk) {
     const std::size_t frames = std::min(chunk.frames(), std::size_t(keep * chunk.sample_rate));
     chunk.samples.erase(chunk.samples.begin(), chunk.samples.end() - std::ptrdiff_t(frames) * chunk.channels);
   }
-  if (!chunk.samples.empty()) recorder_->push_audio(std::move(chunk));
+  if (chunk.samples.empty()) return;
+  if (record_audio_start_us_ < 0) {
+    // Where the writer puts the first sample (VideoWriter::write_audio).
+    const auto start = chunk.capture_time - std::chrono::microseconds(std::int64_t(chunk.frames()) * 1000000 /
+                                                                      std::max(chunk.sample_rate, 1));
+    record_audio_start_us_ = std::max<std::int64_t>(
+        0, std::chrono::duration_cast<std::chrono::microseconds>(start - record_video_start_).count());
+  }
+  if (record_stop_us_ >= 0) {
+    // Stopping: nothing past the last picture's end.
+    const std::int64_t room =
+        (record_stop_us_ - record_audio_start_us_) * chunk.sample_rate / 1000000 - record_audio_samples_;
+    if (room <= 0) return;
+    if (std::size_t(room) < chunk.frames()) chunk.samples.resize(std::size_t(room) * std::size_t(chunk.channels));
+  }
+  record_audio_samples_ += std::int64_t(chunk.frames());
+  recorder_->push_audio(std::move(chunk));
 }
 
 void LiveSession::set_mode(std::shared_ptr<Mode> mode) {
@@ -386,6 +407,10 @@ void LiveSession::start_recording(const RecordSettings& settings) {
   record_size_ = {w.width, w.height};
   record_video_start_ = {};
   record_has_audio_ = audio;
+  record_fps_ = w.fps;
+  record_first_pts_us_ = record_last_pts_us_ = record_audio_start_us_ = -1;
+  record_audio_samples_ = 0;
+  record_stop_us_ = -1;
   log::info("recording to {} ({}x{}, {}{})", settings.path, w.width, w.height, recorder_->stats().encoder,
             audio ? ", with audio" : "");
 }
@@ -393,8 +418,43 @@ void LiveSession::start_recording(const RecordSettings& settings) {
 RecordingStatus LiveSession::stop_recording() {
   std::unique_ptr<media::Recorder> rec;
   {
-    std::lock_guard lock(recorder_mutex_);
+    std::unique_lock lock(recorder_mutex_);
+    if (recorder_ && record_has_audio_ && record_first_pts_us_ >= 0) {
+      // The tracks end together: no picture from now on, and the audio is
+      // brought to the last picture's end. The audio thread is paced, so
+      // under load it can be a chunk or two behind: wait for it a little
+      // (it keeps delivering meanwhile), then fill what is still missing
+      // with silence.
+      record_stop_us_ = record_last_pts_us_ - record_first_pts_us_ + std::llround(1e6 / record_fps_);
+      const auto audio_end_us = [&] {
+        return record_audio_start_us_ < 0
+                   ? 0
+                   : record_audio_start_us_ + record_audio_samples_ * 1000000 / std::int64_t(kAudioFormat.sample_rate);
+      };
+      const auto deadline = Clock::now() + std::chrono::milliseconds(250);
+      while (audio_end_us() < record_stop_us_ && audio_reader_ && Clock::now() < deadline) {
+        lock.unlock();
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        lock.lock();
+      }
+      if (record_audio_start_us_ < 0) record_audio_start_us_ = 0;
+      const std::int64_t missing =
+          (record_stop_us_ - record_audio_start_us_) * kAudioFormat.sample_rate / 1000000 - record_audio_samples_;
+      if (missing > 0 && recorder_) {
+        media::AudioChunk silence;
+        silence.sample_rate = kAudioFormat.sample_rate;
+        silence.channels = kAudioFormat.channels;
+        silence.samples.assign(std::size_t(missing) * std::size_t(silence.channels), 0.0f);
+        silence.capture_time = record_video_start_ + std::chrono::microseconds(record_stop_us_);
+        record_audio_samples_ += missing;
+        recorder_->push_audio(std::move(silence));
+        if (missing * 1000 / kAudioFormat.sample_rate > 5)
+          log::info("recording: the audio was {} ms short of the last picture; filled with silence",
+                    missing * 1000 / kAudioFormat.sample_rate);
+      }
+    }
     rec = std::move(recorder_);
+    record_stop_us_ = -1;
   }
   RecordingStatus st;
   if (!rec) return st;

@@ -150,6 +150,13 @@ class LiveSession {
   // The recording's video has started at this capture time (audio before it is not recorded).
   std::chrono::steady_clock::time_point record_video_start_{};
   bool record_has_audio_ = false;
+  // Where the take's tracks end, in the file's time (guarded by
+  // recorder_mutex_): the pictures' pts, the audio's start and samples. At
+  // stop the audio is brought to the last picture's end (stop_recording).
+  double record_fps_ = 30;
+  std::int64_t record_first_pts_us_ = -1, record_last_pts_us_ = -1;
+  std::int64_t record_audio_start_us_ = -1, record_audio_samples_ = 0;
+  std::int64_t record_stop_us_ = -1;  // >= 0 while stopping: no picture after it, no audio past it
 
   BoundedQueue<TextEvent> text_in_{64, QueuePolicy::kBlocking};
   mutable std::mutex text_mutex_;

@@ -358,7 +358,10 @@ TEST(Gui, ResizeStormAndMinimiseRestoreStayClean) {
 // it is remembered), a name without one gets it.
 // A passthrough source recorded from the window with its microphone (the
 // test tone stands in for one): the file has both tracks, and they start and
-// end together (within a frame).
+// end together (within a frame). At stop the session brings the audio to the
+// last picture's end (waiting for a paced audio thread that is behind, then
+// filling with silence): under load the audio once ended a frame and 0.07 ms
+// early.
 TEST(Gui, RecordingTheLiveSourceWithItsMicrophoneKeepsThemInSync) {
   const std::string dir = std::string(SC_TEST_TMP_DIR) + "/gui_mic_" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
@@ -383,6 +386,7 @@ TEST(Gui, RecordingTheLiveSourceWithItsMicrophoneKeepsThemInSync) {
     if (audio_start < 0) audio_start = c.pts_us / 1e6;
     audio_end = c.pts_us / 1e6 + double(c.frames()) / c.sample_rate;
   }
+  std::printf("video %.4f..%.4f s, audio %.4f..%.4f s\n", video_start, video_end, audio_start, audio_end);
   EXPECT_GT(video_end - video_start, 1.0) << r.output;
   EXPECT_LE(std::abs(audio_start - video_start), 1.0 / 25) << audio_start << " vs " << video_start;
   EXPECT_LE(std::abs(audio_end - video_end), 1.0 / 25) << audio_end << " vs " << video_end;
