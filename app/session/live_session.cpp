@@ -274,11 +274,10 @@ void LiveSession::show_and_record(media::Frame input, media::Frame output, media
           rec = std::move(scaled);
         }
         if (record_stop_us_ < 0) {
-          if (record_video_start_ == Clock::time_point{}) {
-            record_video_start_ = rec.capture_time == Clock::time_point{} ? Clock::now() : rec.capture_time;
-            record_first_pts_us_ = rec.pts_us;
-          }
-          record_last_pts_us_ = rec.pts_us;
+          const Clock::time_point captured = rec.capture_time == Clock::time_point{} ? Clock::now() : rec.capture_time;
+          if (record_video_start_ == Clock::time_point{}) record_video_start_ = captured;
+          record_last_picture_us_ =
+              std::chrono::duration_cast<std::chrono::microseconds>(captured - record_video_start_).count();
           recorder_->push(std::move(rec));
           record_.tick();
         }
@@ -315,8 +314,8 @@ void LiveSession::record_audio(media::AudioChunk chunk) {
   }
   if (record_stop_us_ >= 0) {
     // Stopping: nothing past the last picture's end.
-    const std::int64_t room =
-        (record_stop_us_ - record_audio_start_us_) * chunk.sample_rate / 1000000 - record_audio_samples_;
+    const auto room = std::int64_t(double(record_stop_us_ - record_audio_start_us_) * chunk.sample_rate / 1e6) -
+                      record_audio_samples_;
     if (room <= 0) return;
     if (std::size_t(room) < chunk.frames()) chunk.samples.resize(std::size_t(room) * std::size_t(chunk.channels));
   }
@@ -408,49 +407,59 @@ void LiveSession::start_recording(const RecordSettings& settings) {
   record_video_start_ = {};
   record_has_audio_ = audio;
   record_fps_ = w.fps;
-  record_first_pts_us_ = record_last_pts_us_ = record_audio_start_us_ = -1;
+  record_last_picture_us_ = record_audio_start_us_ = -1;
   record_audio_samples_ = 0;
   record_stop_us_ = -1;
   log::info("recording to {} ({}x{}, {}{})", settings.path, w.width, w.height, recorder_->stats().encoder,
             audio ? ", with audio" : "");
 }
 
+void LiveSession::align_audio_end(std::unique_lock<std::mutex>& lock) {
+  // The tracks end together: no picture from now on, and the audio is brought
+  // to the last picture's end. The audio thread is paced, so under load it
+  // can be a chunk or two behind: wait for it a little (it keeps delivering
+  // meanwhile), then fill what is still missing with silence, at most a
+  // second (more is a source that stopped delivering, not one that is late).
+  record_stop_us_ = record_last_picture_us_ + std::llround(1e6 / record_fps_);
+  const auto samples_to = [&](std::int64_t us) {
+    return std::int64_t(double(us - record_audio_start_us_) * kAudioFormat.sample_rate / 1e6);
+  };
+  const auto deadline = Clock::now() + std::chrono::milliseconds(250);
+  while (audio_reader_ && recorder_ && Clock::now() < deadline &&
+         (record_audio_start_us_ < 0 || record_audio_samples_ < samples_to(record_stop_us_))) {
+    lock.unlock();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    lock.lock();
+  }
+  if (!recorder_) return;
+  if (record_audio_start_us_ < 0) record_audio_start_us_ = std::max<std::int64_t>(0, record_stop_us_ - 1000000);
+  const std::int64_t missing =
+      std::min<std::int64_t>(samples_to(record_stop_us_) - record_audio_samples_, kAudioFormat.sample_rate);
+  if (missing <= 0) return;
+  media::AudioChunk silence;
+  silence.sample_rate = kAudioFormat.sample_rate;
+  silence.channels = kAudioFormat.channels;
+  silence.samples.assign(std::size_t(missing) * std::size_t(silence.channels), 0.0f);
+  silence.capture_time =
+      record_video_start_ + std::chrono::microseconds(record_audio_start_us_ + (record_audio_samples_ + missing) *
+                                                                                   1000000 / kAudioFormat.sample_rate);
+  record_audio_samples_ += missing;
+  recorder_->push_audio(std::move(silence));
+  if (missing * 1000 / kAudioFormat.sample_rate > 5) {
+    log::info("recording: the audio was {} ms short of the last picture; filled with silence",
+              missing * 1000 / kAudioFormat.sample_rate);
+  }
+}
+
 RecordingStatus LiveSession::stop_recording() {
   std::unique_ptr<media::Recorder> rec;
   {
     std::unique_lock lock(recorder_mutex_);
-    if (recorder_ && record_has_audio_ && record_first_pts_us_ >= 0) {
-      // The tracks end together: no picture from now on, and the audio is
-      // brought to the last picture's end. The audio thread is paced, so
-      // under load it can be a chunk or two behind: wait for it a little
-      // (it keeps delivering meanwhile), then fill what is still missing
-      // with silence.
-      record_stop_us_ = record_last_pts_us_ - record_first_pts_us_ + std::llround(1e6 / record_fps_);
-      const auto audio_end_us = [&] {
-        return record_audio_start_us_ < 0
-                   ? 0
-                   : record_audio_start_us_ + record_audio_samples_ * 1000000 / std::int64_t(kAudioFormat.sample_rate);
-      };
-      const auto deadline = Clock::now() + std::chrono::milliseconds(250);
-      while (audio_end_us() < record_stop_us_ && audio_reader_ && Clock::now() < deadline) {
-        lock.unlock();
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        lock.lock();
-      }
-      if (record_audio_start_us_ < 0) record_audio_start_us_ = 0;
-      const std::int64_t missing =
-          (record_stop_us_ - record_audio_start_us_) * kAudioFormat.sample_rate / 1000000 - record_audio_samples_;
-      if (missing > 0 && recorder_) {
-        media::AudioChunk silence;
-        silence.sample_rate = kAudioFormat.sample_rate;
-        silence.channels = kAudioFormat.channels;
-        silence.samples.assign(std::size_t(missing) * std::size_t(silence.channels), 0.0f);
-        silence.capture_time = record_video_start_ + std::chrono::microseconds(record_stop_us_);
-        record_audio_samples_ += missing;
-        recorder_->push_audio(std::move(silence));
-        if (missing * 1000 / kAudioFormat.sample_rate > 5)
-          log::info("recording: the audio was {} ms short of the last picture; filled with silence",
-                    missing * 1000 / kAudioFormat.sample_rate);
+    if (recorder_ && record_has_audio_ && record_last_picture_us_ >= 0) {
+      try {
+        align_audio_end(lock);
+      } catch (const std::exception& e) {
+        log::error("recording: the audio could not be brought to the last picture: {}", e.what());
       }
     }
     rec = std::move(recorder_);

@@ -123,6 +123,8 @@ class LiveSession {
   // Sinks, on the worker thread (video, text) or the audio thread (audio).
   void show_and_record(media::Frame input, media::Frame output, media::Scaler& scaler);
   void record_audio(media::AudioChunk chunk);
+  // stop_recording's first step, with recorder_mutex_ held (released while it waits).
+  void align_audio_end(std::unique_lock<std::mutex>& lock);
 
   std::unique_ptr<BoundedQueue<media::Frame>> input_queue_;
   std::unique_ptr<media::SourceThread> source_;
@@ -150,11 +152,12 @@ class LiveSession {
   // The recording's video has started at this capture time (audio before it is not recorded).
   std::chrono::steady_clock::time_point record_video_start_{};
   bool record_has_audio_ = false;
-  // Where the take's tracks end, in the file's time (guarded by
-  // recorder_mutex_): the pictures' pts, the audio's start and samples. At
-  // stop the audio is brought to the last picture's end (stop_recording).
+  // Where the take's tracks end, on the capture clock from the first picture
+  // (the clock the writer places the audio on; guarded by recorder_mutex_):
+  // the last picture, the audio's start and samples. At stop the audio is
+  // brought to the last picture's end (stop_recording).
   double record_fps_ = 30;
-  std::int64_t record_first_pts_us_ = -1, record_last_pts_us_ = -1;
+  std::int64_t record_last_picture_us_ = -1;
   std::int64_t record_audio_start_us_ = -1, record_audio_samples_ = 0;
   std::int64_t record_stop_us_ = -1;  // >= 0 while stopping: no picture after it, no audio past it
 

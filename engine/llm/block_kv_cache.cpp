@@ -226,12 +226,16 @@ BlockKvCache::Rows BlockKvCache::rows(std::int64_t layer, std::int64_t first, st
   return {concat(std::span<const Tensor>(ks), 2), concat(std::span<const Tensor>(vs), 2)};
 }
 
-BlockKvCache::Rows BlockKvCache::gather(std::int64_t layer, std::span<const std::int64_t> which) const {
+BlockKvCache::Rows BlockKvCache::gather(std::int64_t layer, std::span<const std::int64_t> which,
+                                        std::int64_t limit) const {
   check_layer(layer);
+  if (limit < 0 || limit > length_) limit = length_;
   std::vector<Tensor> ks, vs;
   for (std::int64_t b : which) {
     check_block(b);
-    const BlockKvCache::Rows r = rows(layer, b * block_tokens_, std::min(length_, (b + 1) * block_tokens_));
+    const std::int64_t first = b * block_tokens_, last = std::min(limit, (b + 1) * block_tokens_);
+    if (last <= first) continue;  // a block that starts at or after the limit has nothing before it
+    const BlockKvCache::Rows r = rows(layer, first, last);
     ks.push_back(r.keys);
     vs.push_back(r.values);
   }
@@ -266,7 +270,9 @@ BlockKvCache::Rows BlockKvCache::append(std::int64_t layer, const Tensor& k, con
     }
   }
   if (!selection_) return rows(layer, 0, end);
-  const BlockKvCache::Rows chosen = gather(layer, *selection_);
+  // The selected blocks' rows from before the selection; rows written since
+  // are the tail's, read once.
+  const BlockKvCache::Rows chosen = gather(layer, *selection_, tail_start_);
   const BlockKvCache::Rows tail = rows(layer, tail_start_, end);
   return {concat({chosen.keys, tail.keys}, 2), concat({chosen.values, tail.values}, 2)};
 }

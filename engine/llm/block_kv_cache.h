@@ -92,8 +92,9 @@ class BlockKvCache : public KvStore {
   // Rows [first, last) of one layer, contiguous on the device, wherever their
   // blocks are; what attention reads is built from these.
   Rows rows(std::int64_t layer, std::int64_t first, std::int64_t last) const;
-  // The given blocks' rows of one layer, in order, contiguous on the device.
-  Rows gather(std::int64_t layer, std::span<const std::int64_t> blocks) const;
+  // The given blocks' rows of one layer, in order, contiguous on the device:
+  // each block's rows before `limit` (default: length()).
+  Rows gather(std::int64_t layer, std::span<const std::int64_t> blocks, std::int64_t limit = -1) const;
 
   struct Usage {
     std::int64_t device_blocks = 0, host_blocks = 0, file_blocks = 0;

@@ -110,7 +110,9 @@ ComponentReport inspect_component(const fs::path& dir, const std::string& name, 
       r.weights = dir;
       return r;
     }
-    if (fs::is_regular_file(dir / "vocab.json") || fs::is_regular_file(dir / "merges.txt")) {
+    // A CLIP tokenizer/ folder; a model folder may carry a vocab.json and
+    // merges.txt beside its weights too (Qwen2's slow tokenizer files).
+    if (!has_weights && (fs::is_regular_file(dir / "vocab.json") || fs::is_regular_file(dir / "merges.txt"))) {
       r.class_name = "CLIPTokenizer";
       const ClipTokenizer tok = ClipTokenizer::load(dir);
       r.weights = dir / "vocab.json";

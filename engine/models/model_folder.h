@@ -50,7 +50,8 @@ struct ModelReport {
 std::string unet_family(const UNetConfig& config);
 
 // Never throws for problems inside the folder (they go into the report);
-// throws only when `folder` is not a folder. A `manifest` (lines "<name>
+// throws only when `folder` is not a folder (or a manifest is given for a
+// pipeline folder). A `manifest` (lines "<name>
 // <dtype> <shape>", tests/golden/manifests) stands in for the weights of a
 // single-component folder: a folder holding only a published config.json is
 // checked against the published checkpoint's tensor list.

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -63,6 +64,22 @@ TEST(ModelsCli, InspectLlavaOnevisionNamesTheFamilyAndItsParts) {
   EXPECT_EQ(
       parts.at("vision tower").get<long>() + parts.at("projector").get<long>() + parts.at("language model").get<long>(),
       j["components"][0].at("parameters").get<long>());
+}
+
+// llava-hf's folders also carry the slow tokenizer's vocab.json and
+// merges.txt beside the weights: still the model, not a CLIP tokenizer.
+TEST(ModelsCli, AModelFolderWithVocabFilesIsStillTheModel) {
+  const std::filesystem::path dir = std::filesystem::path(SC_TEST_TMP_DIR) / "models_cli_llava_vocab";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  for (const auto& e : std::filesystem::directory_iterator(kFixtures / "llava_onevision_tiny"))
+    std::filesystem::copy_file(e.path(), dir / e.path().filename());
+  std::ofstream(dir / "vocab.json") << "{\"a\": 0}";
+  std::ofstream(dir / "merges.txt") << "#version: 0.2\n";
+  auto r = run_command(kCli + " models inspect " + shell_quote(dir.string()));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "family: LLaVA-OneVision")) << r.output;
+  EXPECT_FALSE(contains(r.output, "CLIPTokenizer")) << r.output;
 }
 
 // The published checkpoints, by their tensor lists (tests/golden/manifests,

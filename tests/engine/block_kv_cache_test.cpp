@@ -130,6 +130,23 @@ TEST(BlockKvCache, ASelectionIsReadThenTheRowsWrittenSince) {
   const Tensor all = flat.keys(0);
   const Tensor want = concat({slice(all, 2, 8, 12), slice(all, 2, 0, 4), k}, 2);
   EXPECT_TRUE(identical(got.keys, want));
+  // A partly filled block selected, then two appends: its rows written after
+  // the selection are read once, as the tail, not again with the block.
+  BlockKvCache part(kLayers, kHeads, kDim, {4, {}});
+  KvCache ref(kLayers, kHeads, kDim, 64);
+  fill(part, &ref, {6}, rng);  // block 1 holds rows 4, 5
+  part.select({1});
+  std::vector<Tensor> tail;
+  for (int step = 0; step < 2; ++step) {
+    const Tensor nk = random_rows(2, rng), nv = random_rows(2, rng);
+    tail.push_back(nk);
+    std::vector<Tensor> want_parts{slice(ref.keys(0), 2, 4, 6)};
+    want_parts.insert(want_parts.end(), tail.begin(), tail.end());
+    EXPECT_TRUE(identical(part.append(0, nk, nv).keys, concat(std::span<const Tensor>(want_parts), 2)))
+        << "append " << step;
+    part.append(1, random_rows(2, rng), random_rows(2, rng));
+    part.advance(2);
+  }
   // Every row again.
   blocks.select_all();
   EXPECT_FALSE(blocks.selection().has_value());

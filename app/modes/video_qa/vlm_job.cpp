@@ -39,8 +39,12 @@ struct SampledClip {
 };
 
 // Reads the clip once when its frame count is known (twice when the count
-// the container gave was wrong, or unknown), keeping the sampled frames.
-SampledClip sample_clip(const std::string& path, int n, const std::atomic<bool>* cancel) {
+// the container gave was wrong, or unknown), keeping the sampled frames,
+// each resized to out_h x out_w as it is read (the processor's resize, so
+// only small frames are kept, and frames may change size mid-clip); 0: kept
+// as they are (then they must all have one size).
+SampledClip sample_clip(const std::string& path, int n, std::int64_t out_h, std::int64_t out_w,
+                        const std::atomic<bool>* cancel) {
   media::VideoReader reader(media::parse_source_spec(path, media::Pacing::kFast));
   std::int64_t count = reader.info().frame_count;
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -50,18 +54,29 @@ SampledClip sample_clip(const std::string& path, int n, const std::atomic<bool>*
     // Unknown count: this pass only counts (a frame past every index).
     const std::vector<std::int64_t> want = count > 0 ? sample_frame_indices(count, n) : std::vector<std::int64_t>{};
     SampledClip clip;
-    std::vector<std::uint8_t> rgb;
+    std::vector<std::uint8_t> rgb, full;
     media::Frame f;
     std::int64_t i = 0, width = 0, height = 0;
     std::size_t next = 0;
     while (reader.read(f)) {
       if (cancel && cancel->load()) throw Error("cancelled");
       if (next < want.size() && want[next] == i) {
-        if (clip.indices.empty()) width = f.width, height = f.height;
-        if (f.width != width || f.height != height) {
-          throw Error("video '{}': frame {} is {}x{}, the first was {}x{}", path, i, f.width, f.height, width, height);
+        if (out_h > 0) {
+          full.clear();
+          append_rgb(f, full);
+          const std::size_t at = rgb.size();
+          rgb.resize(at + static_cast<std::size_t>(out_h * out_w * 3));
+          engine::resize_bicubic_antialias_u8(full.data(), f.height, f.width, 3, rgb.data() + at, out_h, out_w);
+          width = out_w, height = out_h;
+        } else {
+          if (clip.indices.empty()) width = f.width, height = f.height;
+          if (f.width != width || f.height != height) {
+            throw Error(
+                "video '{}': frame {} is {}x{}, the first was {}x{} (and the model's processor does not resize)", path,
+                i, f.width, f.height, width, height);
+          }
+          append_rgb(f, rgb);
         }
-        append_rgb(f, rgb);
         clip.indices.push_back(i);
         ++next;
       }
@@ -132,6 +147,13 @@ VlmResult run_vlm(const VlmOptions& o, const std::function<void(const std::strin
   }
   const engine::BpeTokenizer tokenizer = engine::BpeTokenizer::load(folder);
   const engine::VideoProcessorConfig processor = engine::VideoProcessorConfig::load(folder);
+  const std::int64_t side = config.vision.image_size;
+  if (processor.do_resize && (processor.height != side || processor.width != side)) {
+    throw Error(
+        "model '{}': the video processor resizes frames to {}x{} but the vision tower takes {}x{} "
+        "(config.json, vision_config.image_size)",
+        o.model, processor.width, processor.height, side, side);
+  }
   const engine::FolderChatTemplate chat = engine::read_chat_template(folder);
   if (chat.text.empty()) {
     r.warning = "the folder has no chat template; using LLaVA-OneVision's";
@@ -183,7 +205,12 @@ VlmResult run_vlm(const VlmOptions& o, const std::function<void(const std::strin
 
   say("reading the clip");
   auto t = Clock::now();
-  SampledClip clip = sample_clip(o.video, o.frames, cancel);
+  SampledClip clip = sample_clip(o.video, o.frames, processor.do_resize ? processor.height : 0,
+                                 processor.do_resize ? processor.width : 0, cancel);
+  if (!processor.do_resize && (clip.frames.dim(1) != side || clip.frames.dim(2) != side)) {
+    throw Error("video '{}': frames are {}x{}; the model's processor does not resize and its vision tower takes {}x{}",
+                o.video, clip.frames.dim(2), clip.frames.dim(1), side, side);
+  }
   r.decode_video_s = seconds_since(t);
   r.clip_frames = clip.count;
   r.frame_indices = clip.indices;
