@@ -87,6 +87,23 @@ TEST(VlmCli, TheQuestionCanComeFromStdin) {
   EXPECT_EQ(a.out, ref["answer"].get<std::string>() + "\n");
 }
 
+TEST(VlmCli, SampledAnswersRepeatWithTheirSeed) {
+  const std::string q = reference()["question"].get<std::string>();
+  const Answer a = vlm(tiny_args(q) + " --temperature 1.5 --top-p 0.95 --seed 7");
+  const Answer b = vlm(tiny_args(q) + " --temperature 1.5 --top-p 0.95 --seed 7");
+  const Answer c = vlm(tiny_args(q) + " --temperature 1.5 --top-p 0.95 --seed 8");
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_NE(a.out, c.out) << "seeds 7 and 8 gave the same sampled answer";
+  EXPECT_NE(a.out, reference()["answer"].get<std::string>() + "\n") << "sampling gave the greedy answer";
+  // temperature 0 is greedy, whatever the seed.
+  const Answer g = vlm(tiny_args(q) + " --temperature 0 --seed 3");
+  EXPECT_EQ(g.out, reference()["answer"].get<std::string>() + "\n");
+  const Answer bad = vlm(tiny_args(q) + " --temperature 1 --top-p 1.5");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_TRUE(contains(bad.err, "top_p")) << bad.err;
+}
+
 TEST(VlmCli, FramesAreSampledEvenlyOverTheWholeClip) {
   EXPECT_EQ(sample_frame_indices(6, 3), (std::vector<std::int64_t>{0, 3, 5}));  // cli.json's indices
   EXPECT_EQ(reference()["indices"].get<std::vector<std::int64_t>>(), sample_frame_indices(6, 3));

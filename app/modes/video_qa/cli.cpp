@@ -63,6 +63,17 @@ std::vector<CliCommand> add_vlm_command(CLI::App& app) {
   vlm->add_option("--device", o.device, "auto (CUDA when a GPU answers), cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
+  vlm->add_option("--temperature", o.temperature, "Sampling temperature; 0 answers greedily")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  vlm->add_option("--top-p", o.top_p, "Nucleus sampling: the smallest set of tokens with this much probability")
+      ->capture_default_str();
+  vlm->add_option("--top-k", o.top_k, "Sample among the k likeliest tokens (0: all)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  vlm->add_option("--repetition-penalty", o.repetition_penalty, "Above 1 discourages repeating the prompt and answer")
+      ->capture_default_str();
+  vlm->add_option("--seed", o.seed, "Sampling seed: the same seed gives the same answer")->capture_default_str();
   vlm->add_flag("--stats", c->stats, "Print vision ms per frame, prefill and decode tokens/s and peak memory");
   return {{vlm, [c] { return c->run(); }}};
 }

@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "engine/device.h"
+#include "engine/llm/sampling.h"
 #include "engine/models/llava_onevision/llava_onevision.h"
 #include "engine/models/llava_onevision/video_processor.h"
 #include "engine/tokenizers/bpe_tokenizer.h"
@@ -133,6 +134,13 @@ VlmResult run_vlm(const VlmOptions& o, const std::function<void(const std::strin
   }
   if (o.frames < 1) throw Error("--frames {} must be at least 1", o.frames);
   if (o.max_tokens < 1) throw Error("--max-tokens {} must be at least 1", o.max_tokens);
+  engine::SamplingOptions sampling;
+  sampling.temperature = o.temperature;
+  sampling.top_p = o.top_p;
+  sampling.top_k = o.top_k;
+  sampling.repetition_penalty = o.repetition_penalty;
+  sampling.seed = o.seed;
+  sampling.validate();  // names the bad option before anything is read
   const auto say = [&](const std::string& s) {
     if (progress) progress(s);
   };
@@ -231,13 +239,14 @@ VlmResult run_vlm(const VlmOptions& o, const std::function<void(const std::strin
   (void)video.to(engine::Device::kCpu).numel();  // waits for the device
   r.vision_s = seconds_since(t);
 
-  engine::GreedyOptions options;
+  engine::GenerationOptions options;
   options.max_new_tokens = o.max_tokens;
+  options.sampling = sampling;
   options.stop_ids = {end_id};
   if (const auto eos = tokenizer.eos_id(); eos && *eos != end_id) options.stop_ids.push_back(*eos);
   engine::StreamDecoder decoder(tokenizer, /*skip_special_tokens=*/true);
   say("answering");
-  const engine::GreedyResult g = model.generate(ids, video, options, [&](std::int64_t id) {
+  const engine::GenerationResult g = model.generate(ids, video, options, [&](std::int64_t id) {
     const std::string piece = decoder.push(id);
     if (!piece.empty()) {
       r.answer += piece;

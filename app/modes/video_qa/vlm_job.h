@@ -18,6 +18,12 @@ struct VlmOptions {
   int frames = 8;        // sampled evenly from the first frame to the last
   int max_tokens = 256;  // of the answer
   std::string device = "auto";
+  // Sampling (engine/llm/sampling.h); temperature 0 answers greedily.
+  float temperature = 0.0f;
+  float top_p = 1.0f;
+  int top_k = 0;
+  float repetition_penalty = 1.0f;
+  std::uint64_t seed = 0;
 };
 
 struct VlmResult {

@@ -206,17 +206,25 @@ Tensor LlavaOnevisionModel::prefill(std::span<const std::int64_t> ids, const Ten
 
 GreedyResult LlavaOnevisionModel::generate(std::span<const std::int64_t> ids, const Tensor& video,
                                            const GreedyOptions& options, const TokenCallback& on_token) const {
+  GenerationOptions greedy;
+  static_cast<GreedyOptions&>(greedy) = options;
+  return generate(ids, video, greedy, on_token);
+}
+
+GenerationResult LlavaOnevisionModel::generate(std::span<const std::int64_t> ids, const Tensor& video,
+                                               const GenerationOptions& options, const TokenCallback& on_token) const {
   const auto prompt = static_cast<std::int64_t>(ids.size());
   const std::int64_t positions = config_.text.max_position_embeddings;
   if (prompt >= positions) {
     throw Error("LLaVA-OneVision: the prompt is {} tokens; the language model holds at most {} positions", prompt,
                 positions);
   }
+  options.sampling.validate();
   KvCache cache = make_cache(std::min(prompt + std::max<std::int64_t>(options.max_new_tokens, 1), positions));
   const auto start = std::chrono::steady_clock::now();
   const Tensor logits = prefill(ids, video, cache);
-  GreedyResult result = decode_greedy(text_.step(), cache, logits, options, on_token);
-  // decode_greedy's clock starts after the prefill; the caller's starts here.
+  GenerationResult result = decode(text_.step(), cache, logits, ids, options, on_token);
+  // The decode loop's clock starts after the prefill; the caller's starts here.
   const double prefill_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() - result.total_s;
   result.first_token_s += prefill_s;

@@ -113,6 +113,10 @@ class LlavaOnevisionModel {
   // cache of prompt + max_new_tokens.
   GreedyResult generate(std::span<const std::int64_t> ids, const Tensor& video, const GreedyOptions& options,
                         const TokenCallback& on_token = {}) const;
+  // The same with the decode loop's sampling (engine/llm/sampling.h); the
+  // prompt ids, placeholders included, are the repetition penalty's context.
+  GenerationResult generate(std::span<const std::int64_t> ids, const Tensor& video, const GenerationOptions& options,
+                            const TokenCallback& on_token = {}) const;
 
  private:
   LlavaOnevisionConfig config_;
