@@ -137,6 +137,8 @@ std::string join_path(const std::string& prefix, std::string_view field) {
 
 }  // namespace
 
+std::string Config::path_of(std::string_view field) const { return join_path(prefix_, field); }
+
 Config Config::parse(std::string_view text, std::string source) {
   auto root = std::make_shared<nlohmann::json>();
   try {

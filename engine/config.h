@@ -24,8 +24,10 @@ class Config {
   static Config parse(std::string_view text, std::string source);
 
   const std::string& source() const { return source_; }
-  // The dotted path of this object within the file ("" at the top).
+  // The dotted path of this object within the file ("" at the top), and of
+  // one of its fields ("vision_config.hidden_size"), as errors name them.
   const std::string& path() const { return prefix_; }
+  std::string path_of(std::string_view field) const;
 
   // Present and not null.
   bool has(std::string_view field) const;

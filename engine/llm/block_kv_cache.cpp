@@ -122,15 +122,11 @@ BlockKvCache::Block BlockKvCache::new_block() const {
   return b;
 }
 
-std::vector<Tensor> BlockKvCache::read_slot(std::int64_t slot) const {
-  std::vector<Tensor> out;
+Tensor BlockKvCache::read_part(std::int64_t slot, std::int64_t i) const {
   const std::size_t one = block_bytes() / static_cast<std::size_t>(2 * layers_);
-  for (std::int64_t i = 0; i < 2 * layers_; ++i) {
-    Tensor t = Tensor::empty({1, kv_heads_, block_tokens_, head_dim_}, dtype_, Device::kCpu);
-    file_->read(slot, static_cast<std::size_t>(i) * one, t.raw_data(), one);
-    out.push_back(std::move(t));
-  }
-  return out;
+  Tensor t = Tensor::empty({1, kv_heads_, block_tokens_, head_dim_}, dtype_, Device::kCpu);
+  file_->read(slot, static_cast<std::size_t>(i) * one, t.raw_data(), one);
+  return t;
 }
 
 std::pair<Tensor, Tensor> BlockKvCache::on_device(const Block& b, std::int64_t layer) const {
@@ -141,15 +137,9 @@ std::pair<Tensor, Tensor> BlockKvCache::on_device(const Block& b, std::int64_t l
     case BlockHome::kHost:
       ++loads_from_host_;
       return {b.k[l].to(device_), b.v[l].to(device_)};
-    case BlockHome::kFile: {
+    case BlockHome::kFile:
       ++loads_from_file_;
-      const std::size_t one = block_bytes() / static_cast<std::size_t>(2 * layers_);
-      Tensor k = Tensor::empty({1, kv_heads_, block_tokens_, head_dim_}, dtype_, Device::kCpu);
-      Tensor v = Tensor::empty({1, kv_heads_, block_tokens_, head_dim_}, dtype_, Device::kCpu);
-      file_->read(b.slot, static_cast<std::size_t>(2 * layer) * one, k.raw_data(), one);
-      file_->read(b.slot, static_cast<std::size_t>(2 * layer + 1) * one, v.raw_data(), one);
-      return {k.to(device_), v.to(device_)};
-    }
+      return {read_part(b.slot, 2 * layer).to(device_), read_part(b.slot, 2 * layer + 1).to(device_)};
   }
   throw Error("KV cache: block in an unknown place");
 }
@@ -164,7 +154,7 @@ void BlockKvCache::relocate(Block& b, BlockHome home) {
   // Every layer's K and V, on the host (from wherever the block is).
   std::vector<Tensor> host;
   if (b.home == BlockHome::kFile) {
-    host = read_slot(b.slot);
+    for (std::int64_t i = 0; i < 2 * layers_; ++i) host.push_back(read_part(b.slot, i));
   } else {
     for (std::int64_t l = 0; l < layers_; ++l) {
       host.push_back(b.k[static_cast<std::size_t>(l)].to(Device::kCpu));

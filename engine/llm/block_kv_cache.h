@@ -117,7 +117,8 @@ class BlockKvCache : public KvStore {
   void relocate(Block& b, BlockHome home);
   // The block's layer on the device: itself, or a copy in (counted).
   std::pair<Tensor, Tensor> on_device(const Block& b, std::int64_t layer) const;
-  std::vector<Tensor> read_slot(std::int64_t slot) const;  // 2 * layers host tensors, K then V per layer
+  // Part i of a spilled block (2 * layer: its K, 2 * layer + 1: its V), on the host.
+  Tensor read_part(std::int64_t slot, std::int64_t i) const;
 
   std::int64_t layers_ = 0, kv_heads_ = 0, head_dim_ = 0, block_tokens_ = 0, length_ = 0, max_tokens_ = 0;
   DType dtype_ = DType::kF32;

@@ -22,17 +22,11 @@ std::string class_name_of(const Config& config) {
   return "";
 }
 
-std::int64_t elements(const std::vector<std::int64_t>& shape) {
-  std::int64_t n = 1;
-  for (std::int64_t d : shape) n *= d;
-  return n;
-}
-
 // Counts a stored tensor in the report.
 void count(const ManifestEntry& e, ComponentReport& r) {
   ++r.tensors;
   ++r.dtypes[e.dtype];
-  r.parameters += elements(e.shape);
+  r.parameters += Shape(e.shape).numel();
 }
 
 // The stored names and shapes of a weights file, read from its header only.
@@ -64,7 +58,7 @@ std::vector<ManifestEntry> manifest_entries(const fs::path& file, ComponentRepor
 std::vector<std::pair<std::string, std::int64_t>> llava_parts(const std::vector<ManifestEntry>& entries) {
   std::int64_t vision = 0, projector = 0, language = 0;
   for (const ManifestEntry& e : entries) {
-    const std::int64_t n = elements(e.shape);
+    const std::int64_t n = Shape(e.shape).numel();
     if (e.name.find("vision_tower.") != std::string::npos) {
       vision += n;
     } else if (e.name.find("multi_modal_projector.") != std::string::npos || e.name.ends_with("image_newline")) {

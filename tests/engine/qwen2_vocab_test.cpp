@@ -24,6 +24,7 @@
 
 #include "engine/tokenizers/bpe_tokenizer.h"
 #include "model_test_util.h"
+#include "tokenizer_golden_util.h"
 
 namespace sc::engine {
 namespace {
@@ -187,27 +188,8 @@ TEST(Qwen2Vocab, DecodingMatchesTheReference) {
 }
 
 TEST(Qwen2Vocab, StreamDecodingMatchesDecodeStream) {
-  std::size_t steps_checked = 0, held = 0;
-  for (bool skip : {false, true}) {
-    for (const json& c : golden()["cases"]) {
-      const json& steps = c[skip ? "stream_skip_special" : "stream"];
-      const auto ids = ids_of(c["ids"]);
-      ASSERT_EQ(steps.size(), ids.size());
-      StreamDecoder d(qwen(), skip);
-      std::string all;
-      for (std::size_t i = 0; i < ids.size(); ++i) {
-        const std::string got = d.push(ids[i]);
-        const std::string want = steps[i].is_null() ? "" : steps[i].get<std::string>();
-        EXPECT_EQ(got, want) << c["text"].dump() << " step " << i << " id " << ids[i]
-                             << (skip ? " (skipping specials)" : "");
-        if (!skip && steps[i].is_null()) ++held;
-        ++steps_checked;
-        all += got;
-      }
-      all += d.flush();
-      EXPECT_EQ(all, c[skip ? "decoded_skip_special" : "decoded"].get<std::string>()) << c["text"].dump();
-    }
-  }
+  const test::StreamDecodeCounts n = test::expect_stream_decodes_match(qwen(), golden()["cases"]);
+  const std::size_t steps_checked = n.steps, held = n.held;
   EXPECT_GT(held, 0u) << "no string in the corpus splits a character across tokens";
   std::printf("[qwen2 vocab] %zu stream steps checked, %zu of them held a partial character\n", steps_checked, held);
 }

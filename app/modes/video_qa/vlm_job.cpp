@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "base/error.h"
+#include "engine/cuda/runtime.h"
 #include "engine/device.h"
 #include "engine/llm/sampling.h"
 #include "engine/models/llava_onevision/llava_onevision.h"
@@ -202,13 +203,13 @@ VlmResult run_vlm(const VlmOptions& o, const std::function<void(const std::strin
     return ids;
   };
   const std::int64_t context = config.text.max_position_embeddings;
-  const std::int64_t needed = static_cast<std::int64_t>(head_ids.size() + middle_ids.size() + tail_ids.size()) - 1 +
-                              config.video_tokens(o.frames) + 1;
-  if (needed > context) {
+  // The prompt at --frames frames, and room for one answer token.
+  const auto prompt_tokens = static_cast<std::int64_t>(build_ids(o.frames).size());
+  if (prompt_tokens + 1 > context) {
     throw Error(
         "vlm: the prompt needs {} tokens ({} frames x {} + the question) and an answer at least 1, more than "
         "the model's context of {}",
-        needed - 1, o.frames, config.tokens_per_frame(), context);
+        prompt_tokens, o.frames, config.tokens_per_frame(), context);
   }
 
   say("reading the clip");
@@ -236,7 +237,7 @@ VlmResult run_vlm(const VlmOptions& o, const std::function<void(const std::strin
   say("looking at the frames");
   t = Clock::now();
   const engine::Tensor video = model.video_features(engine::preprocess_video(clip.frames, processor));
-  (void)video.to(engine::Device::kCpu).numel();  // waits for the device
+  engine::cuda::synchronize();  // the vision time includes the device's work
   r.vision_s = seconds_since(t);
 
   engine::GenerationOptions options;

@@ -13,7 +13,7 @@ Qwen2Config Qwen2Config::from_config(const Config& config) {
   // model's config as text_config.
   const bool nested = config.has("text_config");
   const Config t = nested ? config.child("text_config") : config;
-  const auto where = [&](const char* field) { return t.path().empty() ? std::string(field) : t.path() + "." + field; };
+  const auto where = [&](const char* field) { return t.path_of(field); };
   const std::string model_type = t.get_or<std::string>("model_type", nested ? "qwen2" : "");
   if (model_type != "qwen2" && !(model_type.empty() && !nested)) {
     throw Error("config '{}': field '{}' is \"{}\"; a Qwen2 language model (\"qwen2\") is expected{}", config.source(),

@@ -17,9 +17,7 @@ SiglipVisionConfig SiglipVisionConfig::llava_onevision_default() {
 
 SiglipVisionConfig SiglipVisionConfig::from_config(const Config& config) {
   SiglipVisionConfig c;
-  const auto where = [&](const char* field) {
-    return config.path().empty() ? std::string(field) : config.path() + "." + field;
-  };
+  const auto where = [&](const char* field) { return config.path_of(field); };
   const std::string model_type = config.get_or<std::string>("model_type", "siglip_vision_model");
   if (model_type != "siglip_vision_model") {
     throw Error("config '{}': field '{}' is \"{}\"; a SigLIP vision tower (\"siglip_vision_model\") is expected",
