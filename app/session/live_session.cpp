@@ -175,6 +175,10 @@ void LiveSession::worker_loop() {
     // Text and audio first: they are small, and a question should not wait
     // behind a frame.
     while (auto event = text_in_.pop_for(std::chrono::milliseconds(0))) {
+      // The mode as it is now, not as it was at the top of this turn: text sent
+      // after set_mode() must reach the mode that was set (popping it happens
+      // after the push, which happens after the switch).
+      mode = this->mode();
       if (!mode || !mode->consumes().text) {
         report(fmt::format("{} takes no questions or prompts; '{}' was not sent", mode ? mode->name() : "passthrough",
                            event->text));
