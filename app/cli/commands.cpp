@@ -1,5 +1,5 @@
 // The CLI's own commands (not a mode's): doctor, sources, record, transcode,
-// models inspect, models run, tokenize (app/cli/tokenize.cpp).
+// models pull/list/remove (app/cli/model_pull.cpp), models inspect, models run, tokenize (app/cli/tokenize.cpp).
 #include "app/cli/commands.h"
 
 #include <CLI/CLI.hpp>
@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/model_inspect.h"
+#include "app/cli/model_pull.h"
 #include "app/cli/onnx_model.h"
 #include "app/cli/tokenize.h"
 #include "app/session/cli_support.h"
@@ -148,7 +149,9 @@ std::vector<sc::app::CliCommand> add_models(CLI::App& app) {
   };
   auto m = std::make_shared<Inspect>();
   auto* models = app.add_subcommand(
-      "models", "Model folders as downloaded (diffusers layout, TAESD, Qwen2, LLaVA-OneVision) and ONNX graphs");
+      "models",
+      "Get models (pull, list, remove) and check model folders as downloaded (diffusers layout, TAESD, "
+      "Qwen2, LLaVA-OneVision) and ONNX graphs");
   models->require_subcommand(1);
   auto* inspect = models->add_subcommand(
       "inspect",
@@ -177,15 +180,16 @@ std::vector<sc::app::CliCommand> add_models(CLI::App& app) {
   run->add_option("--bench", r->bench, "Time N more forwards and print the time per forward")
       ->check(CLI::NonNegativeNumber);
   run->add_flag("--profile", r->profile, "Print the op-by-op time of one forward");
-  return {{inspect,
-           [m] {
-             const auto out = sc::app::is_onnx_target(m->dir)
-                                  ? sc::app::inspect_onnx(m->dir, m->json)
-                                  : sc::app::inspect_model_folder(m->dir, m->variant, m->json, m->manifest);
-             fmt::print("{}", out.text);
-             return out.ok ? 0 : 1;
-           }},
-          {run, [r] { return sc::app::run_onnx(*r); }}};
+  std::vector<sc::app::CliCommand> commands = sc::app::add_model_store_commands(*models);
+  commands.push_back({inspect, [m] {
+                        const auto out = sc::app::is_onnx_target(m->dir)
+                                             ? sc::app::inspect_onnx(m->dir, m->json)
+                                             : sc::app::inspect_model_folder(m->dir, m->variant, m->json, m->manifest);
+                        fmt::print("{}", out.text);
+                        return out.ok ? 0 : 1;
+                      }});
+  commands.push_back({run, [r] { return sc::app::run_onnx(*r); }});
+  return commands;
 }
 
 }  // namespace
