@@ -13,7 +13,7 @@ tests/fuzz/run.sh 1 >/dev/null  # builds the targets (and checks each starts)
 build=build/fuzz
 targets=("$@")
 if ((${#targets[@]} == 0)); then
-  targets=($(sed -n 's/^for target in \(.*\); do$/\1/p' tests/fuzz/run.sh))
+  mapfile -t targets <tests/fuzz/targets.txt
 fi
 export SC_NUM_THREADS=1 ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 for target in "${targets[@]}"; do

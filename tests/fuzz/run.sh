@@ -22,8 +22,8 @@ mkdir -p "${build}/artifacts"
 # One thread: findings reproduce exactly, and small inputs never fan out anyway.
 export SC_NUM_THREADS=1
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
-for target in safetensors_fuzz safetensors_index_fuzz config_fuzz model_config_fuzz tokenizer_fuzz bpe_tokenizer_fuzz onnx_fuzz ply_fuzz \
-  v3_manifest_fuzz; do
+# Every target, one per line in targets.txt (campaign.sh reads the same list).
+for target in $(cat tests/fuzz/targets.txt); do
   seeds="tests/fuzz/corpus/${target%_fuzz}"
   work="${build}/corpus/${target%_fuzz}"  # grows as the fuzzer learns; not committed
   mkdir -p "${work}"
