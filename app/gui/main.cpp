@@ -23,6 +23,7 @@
 
 #include "app/gui/main_window.h"
 #include "app/gui/panels/img2img_panel.h"
+#include "app/session/model_store.h"
 #include "app/gui/panels/volumetric_panel.h"
 #include "app/gui/viewport_window.h"
 #include "base/environment.h"
@@ -43,7 +44,10 @@ constexpr const char* kUsage =
     "  --record FILE          start recording to FILE (.mp4 or .mkv) as soon as there is a picture\n"
     "  --volumetric [PATH]    start in the volumetric mode on a V^3 sequence folder or a still .ply/.splat\n"
     "                         scene (default: the bundled sample)\n"
-    "  --img2img MODEL_DIR    start in the img2img mode on a diffusers pipeline folder (sd-turbo, ...)\n"
+    "  --img2img MODEL_DIR    start in the img2img mode on a diffusers pipeline folder, or an installed\n"
+    "                         model's name (sd-turbo, ...; see `streamcanvas-cli models list`)\n"
+    "  --download NAME        download an img2img model (sd-turbo, sd-1.5, taesd) and use it when it is\n"
+    "                         there (the Download… dialog); may be repeated\n"
     "  --taesd DIR            with --img2img: the TAESD decoder folder (fast)\n"
     "  --prompt TEXT          with --img2img: the prompt\n"
     "  --size WxH             with --img2img: the model resolution (multiples of 8)\n"
@@ -69,7 +73,8 @@ struct GuiArgs {
   bool volumetric = false;
   std::string sequence;
   std::string img2img, taesd, prompt;
-  std::string audio;  // --audio: an audio source beside the picture
+  std::vector<std::string> downloads;  // --download: models pulled (in order) and used as they arrive
+  std::string audio;                   // --audio: an audio source beside the picture
   int width = 0, height = 0;
   int frame_buffer = 0;  // 0: the dock's value
 };
@@ -112,6 +117,8 @@ GuiArgs parse_args(int argc, char** argv) {
       if (i + 1 < argc && argv[i + 1][0] != '-') a.sequence = argv[++i];
     } else if (arg == "--img2img") {
       a.img2img = value(arg);
+    } else if (arg == "--download") {
+      a.downloads.push_back(value(arg));
     } else if (arg == "--taesd") {
       a.taesd = value(arg);
     } else if (arg == "--prompt") {
@@ -144,8 +151,13 @@ GuiArgs parse_args(int argc, char** argv) {
     }
   }
   if (!a.screenshot.empty() && !a.quit_after_s) usage_error("--screenshot needs --quit-after SECONDS");
-  if (a.img2img.empty() && (!a.taesd.empty() || !a.prompt.empty() || a.width > 0 || a.frame_buffer > 0))
-    usage_error("--taesd, --prompt, --size and --frame-buffer go with --img2img MODEL_DIR");
+  if (a.img2img.empty() && a.downloads.empty() &&
+      (!a.taesd.empty() || !a.prompt.empty() || a.width > 0 || a.frame_buffer > 0))
+    usage_error("--taesd, --prompt, --size and --frame-buffer go with --img2img MODEL_DIR (or --download)");
+  for (const std::string& d : a.downloads) {
+    const sc::app::CatalogEntry* e = sc::app::find_catalog_entry(d);
+    if (!e || e->mode != "img2img") usage_error("--download knows the img2img models: sd-turbo, sd-1.5, taesd");
+  }
   if (!a.img2img.empty() && a.volumetric) usage_error("--img2img and --volumetric are different modes; pick one");
   return a;
 }
@@ -224,10 +236,15 @@ int main(int argc, char** argv) {
         p->load(QString::fromStdString(args.sequence));
     } else {
       window.startSource(QString::fromStdString(source));
-      if (!args.img2img.empty()) {
-        if (auto* p = qobject_cast<sc::gui::Img2ImgPanel*>(window.panel("img2img")))
-          p->start(QString::fromStdString(args.img2img), QString::fromStdString(args.taesd),
-                   QString::fromStdString(args.prompt), args.width, args.height, args.frame_buffer);
+      auto* img2img = qobject_cast<sc::gui::Img2ImgPanel*>(window.panel("img2img"));
+      if (img2img && !args.img2img.empty())
+        img2img->start(QString::fromStdString(args.img2img), QString::fromStdString(args.taesd),
+                       QString::fromStdString(args.prompt), args.width, args.height, args.frame_buffer);
+      if (img2img && !args.downloads.empty()) {
+        if (args.img2img.empty())  // the settings the pulled pipeline starts with
+          img2img->prepare(QString::fromStdString(args.taesd), QString::fromStdString(args.prompt), args.width,
+                           args.height, args.frame_buffer);
+        for (const std::string& d : args.downloads) img2img->download(QString::fromStdString(d));
       }
     }
 

@@ -654,6 +654,13 @@ TEST(ModelsCli, PullListAndRemoveThroughTheCommandLine) {
   EXPECT_NE(r.out.find("removed taesd"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(t.path / "taesd"));
 
+  // A mode's model option takes an installed model's name, and says how to get one that is not.
+  r = run(env + SC_CLI_PATH " img2img --model sd-turbo --prompt x -o " + (t.path / "x.mp4").string());
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("--model: model 'sd-turbo' is not installed: run `streamcanvas-cli models pull sd-turbo`"),
+            std::string::npos)
+      << r.out;
+
   r = run(env + SC_CLI_PATH " models pull nonesuch");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.out.find("error: unknown model 'nonesuch'"), std::string::npos) << r.out;

@@ -15,6 +15,7 @@
 #include "media/video_reader.h"
 #include "render/splat/gaussians.h"
 
+#include "tests/app/hub_test_server.h"
 #include "tests/common/img2img_fixture.h"
 #include "tests/common/subprocess.h"
 
@@ -315,6 +316,53 @@ TEST(Gui, Img2ImgModeRestylesTheLiveSource) {
     return (r > 180 && g > 180 && b < 60) || (r < 60 && g > 180 && b > 180) || (r > 180 && g < 60 && b > 180);
   });
   EXPECT_LT(bars, 100) << "the test pattern is still on screen";
+}
+
+// A folder's files as a hub repository (every file large, so through the CDN redirect).
+sc::test::HubTestServer::Repo repo_of(const std::string& name, const std::filesystem::path& dir) {
+  sc::test::HubTestServer::Repo r;
+  r.name = name;
+  r.commit = "00112233445566778899aabbccddeeff00112233";
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    r.files.push_back({std::filesystem::relative(e.path(), dir).string(), content, true});
+  }
+  return r;
+}
+
+TEST(Gui, DownloadedModelsAreUsedWithoutARestart) {
+  // The Download… dialog pulls TAESD and a pipeline from a hub on the
+  // loopback address; the panel loads each as it arrives and the viewport
+  // shows the model's output, all in one run of the studio.
+  sc::test::HubTestServer hub;
+  hub.set_repo(repo_of("stabilityai/sd-turbo", sc::test::tiny_img2img_pipeline("gui_download_model")));
+  hub.set_repo(repo_of("madebyollin/taesd", sc::test::tiny_taesd()));
+  const std::string models = std::string(SC_TEST_TMP_DIR) + "/gui_models_" + std::to_string(::getpid());
+  std::filesystem::remove_all(models);
+  const std::string shot = std::string(SC_TEST_TMP_DIR) + "/gui_download.png";
+  std::filesystem::remove(shot);
+  auto r =
+      run_gui(gui_env() + "HF_ENDPOINT=" + hub.endpoint() + " SC_MODELS=" + shell_quote(models) + " " + kXvfb + kGui +
+              " --source 'test:96x64@20' --download taesd --download sd-turbo --prompt 'a watercolor city'"
+              " --size 64x64 --quit-after 14 --screenshot " +
+              shell_quote(shot));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "download: pulled taesd")) << r.output;
+  EXPECT_TRUE(contains(r.output, "download: pulled sd-turbo")) << r.output;
+  EXPECT_TRUE(contains(r.output, "(TAESD) on CPU fp32 loaded")) << r.output;
+  EXPECT_TRUE(contains(r.output, "mode: img2img")) << r.output;
+  EXPECT_FALSE(contains(r.output, "[error]")) << r.output;
+  EXPECT_TRUE(std::filesystem::exists(models + "/sd-turbo/.streamcanvas-model.json"));
+  EXPECT_TRUE(std::filesystem::exists(models + "/taesd/.streamcanvas-model.json"));
+  QImage img(QString::fromStdString(shot));
+  ASSERT_FALSE(img.isNull()) << r.output;
+  const int bars = longest_run(img, [](int r, int g, int b) {
+    return (r > 180 && g > 180 && b < 60) || (r < 60 && g > 180 && b > 180) || (r > 180 && g < 60 && b > 180);
+  });
+  EXPECT_LT(bars, 100) << "the test pattern is still on screen";
+  std::filesystem::remove_all(models);
 }
 
 TEST(Gui, Img2ImgWithABadModelFolderSaysSoAndTheSourceGoesOn) {

@@ -10,13 +10,18 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QMetaObject>
 #include <QPushButton>
 #include <QSettings>
 #include <QSpinBox>
+#include <QToolButton>
 
+#include "app/gui/model_download.h"
 #include "app/gui/viewport_window.h"
+#include "app/session/model_store.h"
 #include "app/session/live_session.h"
+#include "base/error.h"
 #include "base/log.h"
 
 namespace sc::gui {
@@ -37,12 +42,22 @@ Img2ImgPanel::Img2ImgPanel(Studio& studio, const app::ModeInfo& info, QWidget* p
   auto* form = new QFormLayout(this);
   form->setContentsMargins(0, 0, 0, 0);
   model_dir_ = new QLineEdit(this);
-  model_dir_->setPlaceholderText(tr("drop a model folder here"));
+  model_dir_->setPlaceholderText(tr("a model folder, or an installed model's name"));
   form->addRow(tr("Model"), model_dir_);
   auto* model_row = new QHBoxLayout;
   auto* open_model = new QPushButton(tr("Open…"), this);
   auto* load_button = new QPushButton(tr("Load"), this);
+  auto* installed = new QToolButton(this);
+  installed->setText(tr("Installed"));
+  installed->setToolTip(tr("The models in the models folder (`streamcanvas-cli models list`)"));
+  installed->setPopupMode(QToolButton::InstantPopup);
+  auto* installed_menu = new QMenu(installed);
+  installed->setMenu(installed_menu);
+  auto* download = new QPushButton(tr("Download…"), this);
+  download->setToolTip(tr("Download sd-turbo, SD 1.5 or TAESD from the model hub"));
   model_row->addWidget(open_model);
+  model_row->addWidget(installed);
+  model_row->addWidget(download);
   model_row->addWidget(load_button);
   form->addRow(model_row);
   taesd_dir_ = new QLineEdit(this);
@@ -118,6 +133,22 @@ Img2ImgPanel::Img2ImgPanel(Studio& studio, const app::ModeInfo& info, QWidget* p
     }
   });
   connect(load_button, &QPushButton::clicked, this, [this] { load(); });
+  // Listed when the menu opens, so a model pulled from the command line meanwhile is there.
+  connect(installed_menu, &QMenu::aboutToShow, this, [this, installed_menu] {
+    installed_menu->clear();
+    std::vector<app::InstalledModel> models;
+    try {
+      models = app::list_models(app::models_dir());
+    } catch (const Error&) {
+    }
+    for (const app::InstalledModel& m : models) {
+      if (!m.complete || (m.mode != "img2img" && !m.mode.empty())) continue;
+      const QString name = QString::fromStdString(m.name), path = QString::fromStdString(m.path.string());
+      installed_menu->addAction(name, this, [this, name, path] { use_model(name, path); });
+    }
+    if (installed_menu->isEmpty()) installed_menu->addAction(tr("none yet: Download…"))->setEnabled(false);
+  });
+  connect(download, &QPushButton::clicked, this, [this] { download_dialog().show(); });
   for (QLineEdit* e : {prompt_, negative_prompt_})
     connect(e, &QLineEdit::editingFinished, this, [this] { push_settings(); });
   for (QSpinBox* b : {steps_, seed_, frame_buffer_})
@@ -141,6 +172,54 @@ bool Img2ImgPanel::activate() {
   return true;
 }
 
+ModelDownloadDialog& Img2ImgPanel::download_dialog() {
+  if (!download_dialog_) {
+    download_dialog_ = new ModelDownloadDialog("img2img", this);
+    auto next = [this] {
+      if (!queued_downloads_.isEmpty()) download_dialog_->start(queued_downloads_.takeFirst());
+    };
+    connect(download_dialog_, &ModelDownloadDialog::pulled, this, [this, next](const QString& n, const QString& p) {
+      use_model(n, p);
+      next();
+    });
+    connect(download_dialog_, &ModelDownloadDialog::failed, this, [this, next](const QString& message) {
+      studio_.show_error(tr("download: %1").arg(message));
+      next();
+    });
+  }
+  return *download_dialog_;
+}
+
+void Img2ImgPanel::download(const QString& name) {
+  if (download_dialog().running())
+    queued_downloads_.append(name);
+  else
+    download_dialog_->start(name);
+}
+
+void Img2ImgPanel::prepare(const QString& taesd, const QString& prompt, int width, int height, int frame_buffer) {
+  if (!taesd.isEmpty()) taesd_dir_->setText(taesd);
+  if (!prompt.isEmpty()) prompt_->setText(prompt);
+  if (width > 0 && height > 0) size_box_->setCurrentText(QStringLiteral("%1x%2").arg(width).arg(height));
+  if (frame_buffer > 0) frame_buffer_->setValue(frame_buffer);
+}
+
+// A model from the models folder: a TAESD goes in its field, a pipeline in the
+// Model field; either loads (and a pipeline starts the mode).
+void Img2ImgPanel::use_model(const QString& name, const QString& path) {
+  if (name.contains(QStringLiteral("taesd"), Qt::CaseInsensitive) ||
+      QDir(path).exists(QStringLiteral("taesd_decoder.safetensors"))) {
+    taesd_dir_->setText(path);
+    if (engine_ || studio_.is_active(this)) load();
+    return;
+  }
+  model_dir_->setText(path);
+  if (studio_.is_active(this))
+    load();
+  else
+    studio_.activate(this);
+}
+
 void Img2ImgPanel::deactivate() {
   studio_.session().set_mode(nullptr);
   update_gpu_link();
@@ -150,9 +229,7 @@ void Img2ImgPanel::start(const QString& model, const QString& taesd, const QStri
                          int frame_buffer) {
   model_dir_->setText(model);
   taesd_dir_->setText(taesd);
-  if (!prompt.isEmpty()) prompt_->setText(prompt);
-  if (width > 0 && height > 0) size_box_->setCurrentText(QStringLiteral("%1x%2").arg(width).arg(height));
-  if (frame_buffer > 0) frame_buffer_->setValue(frame_buffer);
+  prepare(taesd, prompt, width, height, frame_buffer);
   studio_.activate(this);
 }
 
@@ -220,13 +297,19 @@ void Img2ImgPanel::load() {
   const QString model = model_dir_->text().trimmed();
   if (model.isEmpty()) {
     status_->setText(
-        tr("Choose a diffusers pipeline folder (sd-turbo, SD 1.5 + LCM): Open…, or drop it "
-           "on the window. See the README for downloads."));
+        tr("Choose a diffusers pipeline folder (sd-turbo, SD 1.5 + LCM): Open…, Installed, Download…, or drop "
+           "it on the window."));
     return;
   }
   app::Img2ImgModels models;
-  models.model = model.toStdString();
-  models.taesd = taesd_dir_->text().trimmed().toStdString();
+  try {  // an installed model's name (sd-turbo, taesd) is its folder
+    models.model = app::resolve_model_path(model.toStdString()).string();
+    models.taesd = app::resolve_model_path(taesd_dir_->text().trimmed().toStdString()).string();
+  } catch (const Error& e) {
+    status_->setText(QString::fromUtf8(e.what()) + tr(" (or Download…)"));
+    studio_.show_error(QString::fromUtf8(e.what()));
+    return;
+  }
   models.device = device_box_->currentText().toStdString();
   const app::Img2ImgSettings s = settings();
   const std::string key = models.model + "|" + models.taesd + "|" + models.device;

@@ -3,6 +3,7 @@
 // the live parameters, each applied from the next frame without a restart.
 #include "app/gui/mode_panel.h"
 
+#include <QStringList>
 #include <memory>
 #include <string>
 #include <thread>
@@ -18,6 +19,8 @@ class QSpinBox;
 
 namespace sc::gui {
 
+class ModelDownloadDialog;
+
 class Img2ImgPanel final : public ModePanel {
   Q_OBJECT
  public:
@@ -31,6 +34,13 @@ class Img2ImgPanel final : public ModePanel {
   void start(const QString& model, const QString& taesd, const QString& prompt, int width, int height,
              int frame_buffer);
 
+  // Downloads a supported model by name (Download… does the same) and, once
+  // it is there, puts it in the Model or TAESD field and loads it.
+  // Several: one after another.
+  void download(const QString& name);
+  // start()'s values without starting (for a pipeline still downloading).
+  void prepare(const QString& taesd, const QString& prompt, int width, int height, int frame_buffer);
+
   bool activate() override;
   void deactivate() override;
   bool open(const QString& path) override;
@@ -43,6 +53,8 @@ class Img2ImgPanel final : public ModePanel {
   void load();
   void loaded(std::shared_ptr<app::Img2ImgEngine> engine, const QString& error);
   void push_settings();
+  ModelDownloadDialog& download_dialog();
+  void use_model(const QString& name, const QString& path);
   // img2img on CUDA shows its frames through a zero-copy link (CUDA writes
   // them into the viewport's memory); otherwise through the host copy.
   void update_gpu_link();
@@ -63,6 +75,8 @@ class Img2ImgPanel final : public ModePanel {
   QComboBox* size_box_ = nullptr;
   QCheckBox* ssf_box_ = nullptr;
   QLabel* status_ = nullptr;
+  ModelDownloadDialog* download_dialog_ = nullptr;  // made on first use
+  QStringList queued_downloads_;
 
   std::shared_ptr<app::Img2ImgEngine> engine_;
   std::string models_key_;  // model | taesd | device the engine was loaded with

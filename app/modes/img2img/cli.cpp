@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "app/modes/img2img/img2img_job.h"
+#include "app/session/model_arg.h"
 #include "app/session/cli_support.h"
 #include "app/session/mode_registry.h"
 #include "base/error.h"
@@ -39,8 +40,13 @@ std::vector<CliCommand> add_img2img_command(CLI::App& app) {
   auto c = std::make_shared<Img2ImgCommand>();
   Img2ImgOptions& i2i = c->options;
   auto* img2img = app.add_subcommand("img2img", "Live img2img (StreamDiffusion) from a source to a video file");
-  img2img->add_option("--model", i2i.models.model, "Diffusers pipeline folder (sd-turbo, SD 1.5 + LCM)")->required();
-  img2img->add_option("--taesd", i2i.models.taesd, "TAESD folder (else the pipeline's full VAE)");
+  img2img
+      ->add_option("--model", i2i.models.model,
+                   "Diffusers pipeline folder, or an installed model's name (sd-turbo, sd-1.5; see `models list`)")
+      ->required()
+      ->transform(cli::model_folder_or_name());
+  img2img->add_option("--taesd", i2i.models.taesd, "TAESD folder or name (taesd); else the pipeline's full VAE")
+      ->transform(cli::model_folder_or_name());
   img2img->add_option("--source,-s", i2i.source, "test, v4l2:/dev/videoN, screen, or a file")->capture_default_str();
   img2img->add_option("--prompt,-p", i2i.live.prompt, "What the output should show")->required();
   img2img->add_option("--negative-prompt", i2i.live.negative_prompt, "What it should not show (cfg full / initialize)");

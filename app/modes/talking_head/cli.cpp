@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "app/modes/talking_head/talk_job.h"
+#include "app/session/model_arg.h"
 #include "app/session/cli_support.h"
 #include "app/session/mode_registry.h"
 
@@ -41,7 +42,9 @@ std::vector<CliCommand> add_talk_command(CLI::App& app) {
   auto c = std::make_shared<TalkCommand>();
   TalkOptions& o = c->options;
   auto* talk = app.add_subcommand("talk", "Animate a portrait from speech (Ditto) into a video file");
-  talk->add_option("--models", o.models, "Ditto's ditto_onnx folder as downloaded")->required();
+  talk->add_option("--models", o.models, "Ditto's ditto_onnx folder as downloaded, or `ditto` once pulled")
+      ->required()
+      ->transform(cli::model_folder_or_name());
   talk->add_option("--portrait", o.portrait, "The portrait image")->required();
   talk->add_option("--audio", o.audio, "An audio (or video) file with speech")->required();
   talk->add_option("--output,-o", o.output, "Output video (.mp4 or .mkv)")->required();

@@ -9,6 +9,7 @@
 
 #include "app/modes/video_qa/vlm_job.h"
 #include "app/session/cli_support.h"
+#include "app/session/model_arg.h"
 #include "app/session/mode_registry.h"
 #include "base/error.h"
 
@@ -50,8 +51,11 @@ std::vector<CliCommand> add_vlm_command(CLI::App& app) {
   auto c = std::make_shared<VlmCommand>();
   VlmOptions& o = c->options;
   auto* vlm = app.add_subcommand("vlm", "Answer a question about a video clip (LLaVA-OneVision)");
-  vlm->add_option("--model", o.model, "A LLaVA-OneVision folder as downloaded (llava-hf/llava-onevision-qwen2-*-hf)")
-      ->required();
+  vlm->add_option("--model", o.model,
+                  "A LLaVA-OneVision folder as downloaded (llava-hf/llava-onevision-qwen2-*-hf), or an installed "
+                  "model's name (llava-onevision-0.5b)")
+      ->required()
+      ->transform(cli::model_folder_or_name());
   vlm->add_option("--video", o.video, "The clip (any file FFmpeg decodes)")->required();
   vlm->add_option("--question,-q", o.question, "The question (UTF-8); - reads it from stdin")->required();
   vlm->add_option("--frames", o.frames, "Frames sampled evenly over the whole clip")
