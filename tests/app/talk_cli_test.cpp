@@ -7,8 +7,12 @@
 
 #include <cmath>
 #include <cstdio>
+#include <unistd.h>
+#include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <regex>
+#include <sstream>
 #include <string>
 
 #include "tests/common/subprocess.h"
@@ -26,11 +30,29 @@ const fs::path kTmp = fs::path(SC_TEST_TMP_DIR) / "talk_cli";
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
+// Each run gets the registration cache folder `cache` (default: none, so
+// runs do not depend on each other or write to the user's cache).
 std::string talk(const fs::path& models, const fs::path& portrait, const fs::path& audio, const fs::path& out,
-                 const std::string& extra = "") {
+                 const std::string& extra = "", const std::string& cache = "none") {
   return kCli + " talk --device cpu --models " + shell_quote(models.string()) + " --portrait " +
          shell_quote(portrait.string()) + " --audio " + shell_quote(audio.string()) + " -o " +
-         shell_quote(out.string()) + " " + extra;
+         shell_quote(out.string()) + " --avatar-cache " + shell_quote(cache) + " " + extra;
+}
+
+// The decoded pictures of a video, one MD5 per frame.
+std::string frame_md5s(const fs::path& file) {
+  const auto r = run_command("ffmpeg -v error -i " + shell_quote(file.string()) + " -map 0:v -f framemd5 -");
+  std::string out;
+  std::istringstream in(r.output);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] != '#') out += line.substr(line.rfind(',') + 1) + "\n";
+  return out;
+}
+
+std::size_t files_in(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return 0;
+  return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
 }
 
 // A stream's value of an ffprobe field ("start_time", "duration", "nb_read_frames").
@@ -61,6 +83,68 @@ TEST(TalkCli, APortraitSpeaksIntoAVideoWithItsAudioInSync) {
   EXPECT_LE(std::fabs(v0 - a0), 0.04) << "video starts at " << v0 << " s, audio at " << a0 << " s";
   // AAC at 16 kHz ends on a 1024-sample frame and carries its priming: up to ~0.13 s more.
   EXPECT_NEAR(probe(out, "a:0", "duration"), 2.0, 0.15);
+}
+
+TEST(TalkCli, TheRegistrationCacheSkipsRegisteringThePortraitAgain) {
+  const fs::path dir = kTmp / ("cache_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string cache = (dir / "avatars").string();
+  const fs::path a = dir / "a.mp4", b = dir / "b.mp4";
+  // First run: registered, and cached.
+  auto r = run_command(talk(kTiny, kTiny / "portrait.png", kTiny / "speech.wav", a, "--steps 1 --stats", cache));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "ms once, cached as " + cache + "/")) << r.output;
+  ASSERT_EQ(files_in(cache), 1u);
+  // Again: from the cache, and the same pictures.
+  r = run_command(talk(kTiny, kTiny / "portrait.png", kTiny / "speech.wav", b, "--steps 1 --stats", cache));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "portrait: registered before")) << r.output;
+  EXPECT_TRUE(contains(r.output, "registration: from the cache")) << r.output;
+  const std::string want = frame_md5s(a);
+  ASSERT_FALSE(want.empty());
+  EXPECT_EQ(frame_md5s(b), want);
+  EXPECT_EQ(files_in(cache), 1u);
+
+  // The same pixels in other bytes (another PNG encoding): a new entry.
+  const fs::path other = dir / "portrait_other.png";
+  ASSERT_EQ(run_command("ffmpeg -v error -y -i " + shell_quote((kTiny / "portrait.png").string()) +
+                        " -compression_level 0 " + shell_quote(other.string()))
+                .exit_code,
+            0);
+  r = run_command(talk(kTiny, other, kTiny / "speech.wav", b, "--steps 1", cache));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(contains(r.output, "registered before")) << r.output;
+  EXPECT_EQ(files_in(cache), 2u);
+  // A model folder whose files changed: registered again.
+  const fs::path models = dir / "models";
+  fs::copy(kTiny, models);
+  r = run_command(talk(models, kTiny / "portrait.png", kTiny / "speech.wav", b, "--steps 1", cache));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(contains(r.output, "registered before")) << r.output;
+  EXPECT_EQ(files_in(cache), 3u);
+  fs::last_write_time(models / "appearance_extractor.onnx",
+                      fs::last_write_time(models / "appearance_extractor.onnx") + std::chrono::seconds(5));
+  r = run_command(talk(models, kTiny / "portrait.png", kTiny / "speech.wav", b, "--steps 1", cache));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(contains(r.output, "registered before")) << r.output;
+  EXPECT_EQ(files_in(cache), 4u);
+
+  // A damaged cache file: said, registered again, replaced; the video is made.
+  for (const auto& e : fs::directory_iterator(cache)) fs::resize_file(e.path(), 100);
+  r = run_command(talk(kTiny, kTiny / "portrait.png", kTiny / "speech.wav", b, "--steps 1", cache));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "ignoring the cached registration")) << r.output;
+  EXPECT_EQ(frame_md5s(b), want);
+  r = run_command(talk(kTiny, kTiny / "portrait.png", kTiny / "speech.wav", b, "--steps 1", cache));
+  EXPECT_TRUE(contains(r.output, "portrait: registered before")) << r.output;
+  // A cache folder that cannot be made: a warning, and the video is made.
+  std::ofstream(dir / "file") << "x";
+  r = run_command(
+      talk(kTiny, kTiny / "portrait.png", kTiny / "speech.wav", b, "--steps 1", (dir / "file/sub").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "warning: the registration was not cached")) << r.output;
+  fs::remove_all(dir);
 }
 
 TEST(TalkCli, BadInputsAreNamed) {

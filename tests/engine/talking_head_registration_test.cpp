@@ -5,11 +5,16 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <map>
 #include <vector>
 
 #include "base/error.h"
 #include "engine/ops.h"
+#include "engine/pipelines/talking_head/avatar_io.h"
 #include "engine/pipelines/talking_head/registration.h"
+#include "engine/safetensors.h"
 
 namespace sc::engine::talking_head {
 namespace {
@@ -162,3 +167,72 @@ TEST(TalkingHeadRegistration, APortraitWithoutAFaceIsNamedAndABigOneIsShrunk) {
 
 }  // namespace
 }  // namespace sc::engine::talking_head
+
+// The registration cache's file (avatar_io.h): every field back bit for bit.
+TEST(AvatarFile, EveryFieldComesBackExactly) {
+  namespace th = sc::engine::talking_head;
+  using sc::engine::Tensor;
+  auto ramp = [](std::vector<std::int64_t> shape, float step) {
+    std::int64_t n = 1;
+    for (std::int64_t d : shape) n *= d;
+    std::vector<float> v(static_cast<std::size_t>(n));
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = std::sin(float(i) * step) * 100.0f;
+    return Tensor::from_vector(sc::engine::Shape(shape), v);
+  };
+  th::Avatar a;
+  a.frame = ramp({1, 3, 20, 30}, 0.1f);
+  a.crop = ramp({1, 3, 512, 512}, 0.01f);
+  a.input = ramp({1, 3, 256, 256}, 0.02f);
+  a.volume = ramp({1, 4, 2, 8, 8}, 0.3f);
+  a.frame_mask = ramp({1, 1, 20, 30}, 0.05f);
+  a.face.box = {1.5f, 2.25f, 17.125f, 19.0f};
+  a.face.score = 0.875f;
+  for (std::size_t i = 0; i < a.face.points.size(); ++i) a.face.points[i] = float(i) * 1.1f;
+  a.faces_found = 3;
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 3; ++c) {
+      a.m_o2c[r][c] = 1.0 / (1 + r + 3 * c) + 1e-13;  // not a float: the doubles must survive
+      a.m_c2o[r][c] = -3.141592653589793 * (r - c);
+    }
+  for (std::size_t i = 0; i < a.motion.pitch.size(); ++i) a.motion.pitch[i] = float(i) * 0.5f;
+  a.motion.t = {0.1f, -0.2f, 0.3f};
+  a.motion.exp[62] = 7.0f;
+  a.motion.scale = 1.25f;
+  a.motion.kp[20] = {1.0f, 2.0f, 3.0f};
+  const std::filesystem::path file = std::filesystem::path(SC_TEST_TMP_DIR) / "avatar_roundtrip.safetensors";
+  std::filesystem::create_directories(file.parent_path());
+  th::save_avatar(file, a, {{"key", "abc"}});
+  std::map<std::string, std::string> meta;
+  const th::Avatar b = th::load_avatar(file, &meta);
+  EXPECT_EQ(meta["key"], "abc");
+  auto same = [](const Tensor& x, const Tensor& y) {
+    return x.shape() == y.shape() &&
+           std::memcmp(x.data<float>(), y.data<float>(), static_cast<std::size_t>(x.numel()) * sizeof(float)) == 0;
+  };
+  EXPECT_TRUE(same(a.frame, b.frame));
+  EXPECT_TRUE(same(a.crop, b.crop));
+  EXPECT_TRUE(same(a.input, b.input));
+  EXPECT_TRUE(same(a.volume, b.volume));
+  EXPECT_TRUE(same(a.frame_mask, b.frame_mask));
+  EXPECT_EQ(a.face.box, b.face.box);
+  EXPECT_EQ(a.face.points, b.face.points);
+  EXPECT_EQ(a.face.score, b.face.score);
+  EXPECT_EQ(a.faces_found, b.faces_found);
+  EXPECT_EQ(a.m_o2c, b.m_o2c);
+  EXPECT_EQ(a.m_c2o, b.m_c2o);
+  EXPECT_EQ(a.motion.pitch, b.motion.pitch);
+  EXPECT_EQ(a.motion.t, b.motion.t);
+  EXPECT_EQ(a.motion.exp, b.motion.exp);
+  EXPECT_EQ(a.motion.scale, b.motion.scale);
+  EXPECT_EQ(a.motion.kp, b.motion.kp);
+  // Not an avatar file: said, naming it.
+  const std::filesystem::path other = std::filesystem::path(SC_TEST_TMP_DIR) / "not_avatar.safetensors";
+  sc::engine::write_safetensors(other, {{"x", ramp({2}, 1.0f)}});
+  try {
+    th::load_avatar(other);
+    ADD_FAILURE() << "read a file that is not an avatar";
+  } catch (const sc::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not_avatar.safetensors: not a streamcanvas-avatar-1 file"), std::string::npos)
+        << e.what();
+  }
+}

@@ -33,6 +33,8 @@ struct TalkCommand {
                r.output, r.elapsed_s);
     if (r.stats.faces_found > 1)
       fmt::print("  note: {} faces in the portrait; the largest speaks\n", r.stats.faces_found);
+    if (!r.avatar_cache_warning.empty()) fmt::print("  warning: {}\n", r.avatar_cache_warning);
+    if (r.avatar_from_cache) fmt::print("  portrait: registered before (the registration cache)\n");
     if (stats) fmt::print("{}", format_talk_stats(r));
     return 0;
   }
@@ -62,6 +64,8 @@ std::vector<CliCommand> add_talk_command(CLI::App& app) {
   talk->add_option("--device", o.device, "auto (CUDA when a GPU answers), cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
+  talk->add_option("--avatar-cache", o.avatar_cache,
+                   "Where registered portraits are kept (default ~/.cache/streamcanvas/avatars); none: no cache");
   talk->add_flag("--stats", c->stats, "Print the per-stage breakdown");
   return {{talk, [c] { return c->run(); }}};
 }

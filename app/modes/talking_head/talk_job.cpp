@@ -1,5 +1,7 @@
 #include "app/modes/talking_head/talk_job.h"
 
+#include "app/modes/talking_head/avatar_cache.h"
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -81,9 +83,16 @@ TalkResult run_talk(const TalkOptions& o, const std::function<void(double, doubl
   if (audio.format().sample_rate != kRate) throw Error("audio '{}': not resampled to 16 kHz", o.audio);
   const double total_s = audio.info().duration_s;
   std::unique_ptr<th::TalkingHead> head = th::TalkingHead::load(o.models, opt);
-  head->set_portrait(read_portrait(o.portrait));
+  const std::filesystem::path cache_dir = o.avatar_cache == "none" ? std::filesystem::path()
+                                          : o.avatar_cache.empty() ? default_avatar_cache_dir()
+                                                                   : std::filesystem::path(o.avatar_cache);
+  const PortraitResult portrait = set_portrait_cached(*head, o.portrait, o.models, opt.registration, cache_dir,
+                                                      [&] { return read_portrait(o.portrait); });
   const engine::Tensor& frame = head->avatar().frame;
   TalkResult r;
+  r.avatar_from_cache = portrait.from_cache;
+  r.avatar_cache_file = portrait.cache_file.string();
+  r.avatar_cache_warning = portrait.warning;
   r.width = static_cast<int>(frame.dim(3));
   r.height = static_cast<int>(frame.dim(2));
   r.output = o.output;
@@ -126,8 +135,10 @@ std::string format_talk_stats(const TalkResult& r) {
   const double n = std::max<double>(1, static_cast<double>(r.frames));
   std::string t = fmt::format("  frames {} for {:.2f} s of audio on {}; {} face(s) found\n", r.frames, r.audio_s,
                               r.device, s.faces_found);
-  t += fmt::format("  registration {:.1f} ms once; HuBERT {} windows, LMDM {} windows\n", s.registration_s * 1e3,
-                   s.hubert_windows, s.lmdm_windows);
+  t += r.avatar_from_cache ? fmt::format("  registration: from the cache ({})\n", r.avatar_cache_file)
+                           : fmt::format("  registration {:.1f} ms once{}\n", s.registration_s * 1e3,
+                                         r.avatar_cache_file.empty() ? "" : ", cached as " + r.avatar_cache_file);
+  t += fmt::format("  HuBERT {} windows, LMDM {} windows\n", s.hubert_windows, s.lmdm_windows);
   t += fmt::format(
       "  ms per frame: hubert {:.2f}, lmdm {:.2f}, stitch {:.2f}, warp {:.2f}, decode {:.2f}, paste {:.2f}\n",
       s.hubert_s * 1e3 / n, s.lmdm_s * 1e3 / n, s.stitch_s * 1e3 / n, s.warp_s * 1e3 / n, s.decode_s * 1e3 / n,

@@ -22,6 +22,9 @@ struct TalkOptions {
   std::uint64_t seed = 0;
   std::string encoder = "auto";
   int crf = 20;
+  // The registration cache (avatar_cache.h): empty, the default folder;
+  // "none", no cache.
+  std::string avatar_cache;
 };
 
 struct TalkResult {
@@ -30,6 +33,9 @@ struct TalkResult {
   int width = 0, height = 0;
   std::string output, device;
   engine::talking_head::TalkingHeadStats stats;
+  bool avatar_from_cache = false;
+  std::string avatar_cache_file;  // empty: not cached
+  std::string avatar_cache_warning;
 };
 
 // progress: (seconds of audio done, of all). Throws sc::Error for bad

@@ -178,6 +178,15 @@ void TalkingHead::set_portrait(const Tensor& rgb) {
   m.start_stream();
 }
 
+void TalkingHead::set_avatar(Avatar avatar) {
+  Impl& m = *impl_;
+  for (Tensor* t : {&avatar.frame, &avatar.crop, &avatar.input, &avatar.volume, &avatar.frame_mask})
+    *t = m.on_device(*t);
+  m.avatar = std::move(avatar);
+  m.stats.faces_found = m.avatar->faces_found;
+  m.start_stream();
+}
+
 const Avatar& TalkingHead::avatar() const {
   if (!impl_->avatar) throw Error("talking head: no portrait yet");
   return *impl_->avatar;

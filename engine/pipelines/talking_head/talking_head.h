@@ -42,6 +42,9 @@ class TalkingHead {
 
   // Registers the portrait ([1, 3, H, W] RGB 0..255) and starts a new stream.
   void set_portrait(const Tensor& rgb);
+  // Starts a new stream with an avatar registered before (avatar_io.h: the
+  // registration cache); its tensors move to the pipeline's device.
+  void set_avatar(Avatar avatar);
   const Avatar& avatar() const;
 
   // 16 kHz mono samples in; the frames now final out (each [1, 3, H, W]
