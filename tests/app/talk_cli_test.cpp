@@ -12,9 +12,13 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <thread>
 #include <sstream>
 #include <string>
 
+#include "app/modes/talking_head/talking_head_mode.h"
+#include "app/session/live_session.h"
+#include "base/error.h"
 #include "tests/common/subprocess.h"
 
 namespace sc::app {
@@ -145,6 +149,60 @@ TEST(TalkCli, TheRegistrationCacheSkipsRegisteringThePortraitAgain) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "warning: the registration was not cached")) << r.output;
   fs::remove_all(dir);
+}
+
+// The talking head as the live session's mode: the session's audio in, the
+// portrait's pictures at 25 fps out, recorded with the sound in sync.
+TEST(TalkingHeadMode, TheSessionsAudioMakesThePortraitSpeakAndTheRecordingStaysInSync) {
+  fs::create_directories(kTmp);
+  const fs::path out = kTmp / ("mode_" + std::to_string(::getpid()) + ".mp4");
+  TalkingHeadModeOptions o;
+  o.models = kTiny.string();
+  o.portrait = (kTiny / "portrait.png").string();
+  o.device = "cpu";
+  o.steps = 1;
+  o.avatar_cache = "none";
+  const auto mode = TalkingHeadMode::load(o);
+  EXPECT_EQ(mode->consumes().audio, true);
+  EXPECT_EQ(mode->consumes().video, false);
+  EXPECT_THROW(mode->set_emotion(9), sc::Error);
+  EXPECT_THROW(mode->set_head_motion(-1), sc::Error);
+
+  LiveSession s;
+  s.set_mode(mode);
+  s.start("test:64x48@30");  // the camera runs; the mode makes the picture
+  s.start_audio("tone:440");
+  using namespace std::chrono_literals;
+  auto wait_frames = [&](std::int64_t n) {
+    const auto until = std::chrono::steady_clock::now() + 180s;
+    while (mode->frames() < n && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(20ms);
+    return mode->frames() >= n;
+  };
+  ASSERT_TRUE(wait_frames(1)) << "no picture came";
+  DisplayFrames f;
+  std::uint64_t seq = 0;
+  const auto until = std::chrono::steady_clock::now() + 30s;
+  while (!s.latest(f, &seq) && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(f.output.width, mode->width());  // the portrait, not the camera's 64x48
+  EXPECT_EQ(f.output.height, mode->height());
+  mode->set_emotion(3);  // live: taken by the next window, the stream goes on
+  s.start_recording({out.string(), 23, "libx264"});
+  const std::int64_t at_start = mode->frames();
+  ASSERT_TRUE(wait_frames(at_start + 30)) << mode->frames() << " pictures";
+  const RecordingStatus st = s.stop_recording();
+  s.stop_audio();
+  s.stop();
+  const auto errors = s.take_errors();
+  EXPECT_TRUE(errors.empty()) << errors.front();
+  EXPECT_GE(st.frames, 25);
+  // Picture and sound start together and last as long (within a frame, plus AAC's padding).
+  const double v0 = probe(out, "v:0", "start_time"), a0 = probe(out, "a:0", "start_time");
+  const double vd = probe(out, "v:0", "duration"), ad = probe(out, "a:0", "duration");
+  ASSERT_GE(v0, 0.0);
+  ASSERT_GE(a0, 0.0);
+  EXPECT_LE(std::fabs(v0 - a0), 0.045) << "video starts at " << v0 << " s, audio at " << a0 << " s";
+  EXPECT_LE(std::fabs((v0 + vd) - (a0 + ad)), 0.15) << "video ends at " << v0 + vd << " s, audio at " << a0 + ad;
+  fs::remove(out);
 }
 
 TEST(TalkCli, BadInputsAreNamed) {

@@ -24,6 +24,8 @@ namespace {
 constexpr int kRate = 16000;
 constexpr double kFps = 25.0;
 
+}  // namespace
+
 // The first frame of an image file as [1, 3, H, W] RGB 0..255.
 engine::Tensor read_portrait(const std::string& path) {
   media::Frame f;
@@ -58,8 +60,6 @@ media::Frame to_frame(const engine::Tensor& t) {
   }
   return f;
 }
-
-}  // namespace
 
 TalkResult run_talk(const TalkOptions& o, const std::function<void(double, double)>& progress,
                     const std::atomic<bool>* cancel) {

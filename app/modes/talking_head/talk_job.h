@@ -7,6 +7,7 @@
 #include <string>
 
 #include "engine/pipelines/talking_head/talking_head.h"
+#include "media/frame.h"
 
 namespace sc::app {
 
@@ -42,6 +43,11 @@ struct TalkResult {
 // options, models, portraits or audio; the video is finished either way.
 TalkResult run_talk(const TalkOptions& options, const std::function<void(double, double)>& progress,
                     const std::atomic<bool>* cancel = nullptr);
+
+// The first picture of an image file as [1, 3, H, W] RGB 0..255 (errors name it).
+engine::Tensor read_portrait(const std::string& path);
+// A pipeline frame ([1, 3, H, W] RGB 0..255 on the host) as an RGBA picture.
+media::Frame to_frame(const engine::Tensor& t);
 
 // --stats: milliseconds per frame per stage.
 std::string format_talk_stats(const TalkResult& r);
