@@ -23,6 +23,9 @@
 
 #include "app/gui/main_window.h"
 #include "app/gui/panels/img2img_panel.h"
+#if SC_HAVE_TALKING_HEAD
+#include "app/gui/panels/talking_head_panel.h"
+#endif
 #include "app/session/model_store.h"
 #include "app/gui/panels/volumetric_panel.h"
 #include "app/gui/viewport_window.h"
@@ -46,6 +49,8 @@ constexpr const char* kUsage =
     "                         scene (default: the bundled sample)\n"
     "  --img2img MODEL_DIR    start in the img2img mode on a diffusers pipeline folder, or an installed\n"
     "                         model's name (sd-turbo, ...; see `streamcanvas-cli models list`)\n"
+    "  --talk MODELS          start in the talking-head mode: Ditto's ditto_onnx folder, or `ditto`\n"
+    "  --portrait IMAGE       with --talk: the portrait that speaks (the speech: --audio)\n"
     "  --download NAME        download an img2img model (sd-turbo, sd-1.5, taesd) and use it when it is\n"
     "                         there (the Download… dialog); may be repeated\n"
     "  --taesd DIR            with --img2img: the TAESD decoder folder (fast)\n"
@@ -73,6 +78,7 @@ struct GuiArgs {
   bool volumetric = false;
   std::string sequence;
   std::string img2img, taesd, prompt;
+  std::string talk, portrait;          // --talk MODELS --portrait IMAGE: the talking-head mode
   std::vector<std::string> downloads;  // --download: models pulled (in order) and used as they arrive
   std::string audio;                   // --audio: an audio source beside the picture
   int width = 0, height = 0;
@@ -117,6 +123,10 @@ GuiArgs parse_args(int argc, char** argv) {
       if (i + 1 < argc && argv[i + 1][0] != '-') a.sequence = argv[++i];
     } else if (arg == "--img2img") {
       a.img2img = value(arg);
+    } else if (arg == "--talk") {
+      a.talk = value(arg);
+    } else if (arg == "--portrait") {
+      a.portrait = value(arg);
     } else if (arg == "--download") {
       a.downloads.push_back(value(arg));
     } else if (arg == "--taesd") {
@@ -154,6 +164,9 @@ GuiArgs parse_args(int argc, char** argv) {
   if (a.img2img.empty() && a.downloads.empty() &&
       (!a.taesd.empty() || !a.prompt.empty() || a.width > 0 || a.frame_buffer > 0))
     usage_error("--taesd, --prompt, --size and --frame-buffer go with --img2img MODEL_DIR (or --download)");
+  if (a.talk.empty() != a.portrait.empty()) usage_error("--talk MODELS and --portrait IMAGE go together");
+  if (!a.talk.empty() && (a.volumetric || !a.img2img.empty()))
+    usage_error("--talk is its own mode: not with --img2img or --volumetric");
   for (const std::string& d : a.downloads) {
     const sc::app::CatalogEntry* e = sc::app::find_catalog_entry(d);
     if (!e || e->mode != "img2img") usage_error("--download knows the img2img models: sd-turbo, sd-1.5, taesd");
@@ -240,6 +253,14 @@ int main(int argc, char** argv) {
       if (img2img && !args.img2img.empty())
         img2img->start(QString::fromStdString(args.img2img), QString::fromStdString(args.taesd),
                        QString::fromStdString(args.prompt), args.width, args.height, args.frame_buffer);
+      if (!args.talk.empty()) {
+#if SC_HAVE_TALKING_HEAD
+        if (auto* p = qobject_cast<sc::gui::TalkingHeadPanel*>(window.panel("talking_head")))
+          p->start(QString::fromStdString(args.talk), QString::fromStdString(args.portrait));
+#else
+        sc::log::error("this build has no talking-head mode (it needs Debian's libonnx)");
+#endif
+      }
       if (img2img && !args.downloads.empty()) {
         if (args.img2img.empty())  // the settings the pulled pipeline starts with
           img2img->prepare(QString::fromStdString(args.taesd), QString::fromStdString(args.prompt), args.width,

@@ -192,7 +192,10 @@ void LiveSession::worker_loop() {
         mode.reset();
       }
     }
-    while (mode && mode->consumes().audio) {
+    // At most what was queued when the turn began: a mode slower than real
+    // time never drains the queue, and stop() and questions must still get
+    // their turn.
+    for (std::size_t n = audio_queue_.size() + 1; n > 0 && !stop_worker_ && mode && mode->consumes().audio; --n) {
       auto chunk = audio_queue_.pop_for(std::chrono::milliseconds(0));
       if (!chunk) break;
       const auto t0 = Clock::now();

@@ -249,6 +249,34 @@ TEST(LiveSession, AModeThatListensGetsTheMicrophoneAndMakesThePictureAndSound) {
   EXPECT_LE(std::abs(a.end_s - v.end_s), 0.1) << "audio ends at " << a.end_s << " s, video at " << v.end_s;
 }
 
+// Slower than real time: each chunk of sound takes longer than it lasts (a
+// talking head on a slow CPU). The queue never drains; stopping must not wait for it.
+class SlowListener final : public Mode {
+ public:
+  std::string name() const override { return "slow listener"; }
+  Streams consumes() const override { return {.video = false, .audio = true}; }
+  void on_audio(const media::AudioChunk& chunk, ModeOutput&) override {
+    std::this_thread::sleep_for(std::chrono::microseconds(std::int64_t(chunk.frames()) * 3000000 / chunk.sample_rate));
+    ++chunks;
+  }
+  std::atomic<int> chunks{0};
+};
+
+TEST(LiveSession, AModeSlowerThanItsAudioStillStopsAtOnce) {
+  LiveSession s;
+  auto slow = std::make_shared<SlowListener>();
+  s.set_mode(slow);
+  s.start("test:64x48@30");
+  s.start_audio("tone:440");
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (slow->chunks < 20 && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(10ms);
+  ASSERT_GE(slow->chunks, 20);
+  const auto t0 = std::chrono::steady_clock::now();
+  s.stop();  // the worker finishes the chunk in hand, not the queue
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  s.stop_audio();
+}
+
 TEST(LiveSession, TheMicrophoneIsRecordedInSyncWithAPassthroughPicture) {
   const std::filesystem::path out = std::filesystem::path(SC_TEST_TMP_DIR) / "session_mic.mp4";
   std::filesystem::remove(out);

@@ -365,6 +365,29 @@ TEST(Gui, DownloadedModelsAreUsedWithoutARestart) {
   std::filesystem::remove_all(models);
 }
 
+#if SC_TEST_HAVE_TALKING_HEAD
+TEST(Gui, TalkingHeadModeMakesThePortraitSpeakTheAudio) {
+  // The tiny Ditto folder and its portrait; the tone as the speech.
+  const std::filesystem::path tiny = std::filesystem::path(SC_SOURCE_DIR) / "tests/golden/fixtures/ditto_tiny";
+  const std::string shot = std::string(SC_TEST_TMP_DIR) + "/gui_talking_head.png";
+  std::filesystem::remove(shot);
+  auto r = run_gui(gui_env() + "XDG_CACHE_HOME=" + shell_quote(std::string(SC_TEST_TMP_DIR) + "/gui_cache") + " " +
+                   kXvfb + kGui + " --source 'test:96x64@20' --audio tone:440 --talk " + shell_quote(tiny.string()) +
+                   " --portrait " + shell_quote((tiny / "portrait.png").string()) + " --quit-after 14 --screenshot " +
+                   shell_quote(shot));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "talking head: ready (256x320")) << r.output;
+  EXPECT_TRUE(contains(r.output, "mode: talking head")) << r.output;
+  EXPECT_FALSE(contains(r.output, "[error]")) << r.output;
+  QImage img(QString::fromStdString(shot));
+  ASSERT_FALSE(img.isNull()) << r.output;
+  const int bars = longest_run(img, [](int r, int g, int b) {
+    return (r > 180 && g > 180 && b < 60) || (r < 60 && g > 180 && b > 180) || (r > 180 && g < 60 && b > 180);
+  });
+  EXPECT_LT(bars, 100) << "the test pattern is still on screen";
+}
+#endif
+
 TEST(Gui, Img2ImgWithABadModelFolderSaysSoAndTheSourceGoesOn) {
   const std::string shot = std::string(SC_TEST_TMP_DIR) + "/gui_img2img_bad.png";
   auto r = run_gui(gui_env() + kXvfb + kGui +

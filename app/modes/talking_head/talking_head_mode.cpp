@@ -96,12 +96,12 @@ void TalkingHeadMode::on_audio(const media::AudioChunk& chunk, ModeOutput& out) 
   }
   pending_.insert(pending_.end(), chunk.samples.begin(), chunk.samples.end());
   const media::AudioChunk speech = to_16k_->convert(chunk);
-  for (const engine::Tensor& picture : head_->push_audio(speech.samples)) emit(picture, out);
+  for (const engine::Tensor& picture : head_->push_audio(speech.samples)) emit_picture(picture, out);
   std::lock_guard lock(stats_mutex_);
   stats_ = head_->stats();
 }
 
-void TalkingHeadMode::emit(const engine::Tensor& picture, ModeOutput& out) {
+void TalkingHeadMode::emit_picture(const engine::Tensor& picture, ModeOutput& out) {
   media::Frame f = to_frame(picture);
   f.pts_us = start_pts_us_ + frames_ * kFrameUs;
   f.capture_time = heard_start_ + std::chrono::microseconds(frames_ * kFrameUs);

@@ -53,7 +53,7 @@ class TalkingHeadMode final : public Mode {
 
  private:
   TalkingHeadMode() = default;
-  void emit(const engine::Tensor& picture, ModeOutput& out);
+  void emit_picture(const engine::Tensor& picture, ModeOutput& out);
 
   std::unique_ptr<engine::talking_head::TalkingHead> head_;
   std::unique_ptr<media::AudioResampler> to_16k_;
