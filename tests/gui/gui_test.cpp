@@ -78,6 +78,14 @@ int longest_run(const QImage& img, const std::function<bool(int, int, int)>& pre
   return best;
 }
 
+// The longest run of testsrc2's saturated bar colours: long while the test
+// pattern is on screen, short once a mode's picture replaces it.
+int test_pattern_bars(const QImage& img) {
+  return longest_run(img, [](int r, int g, int b) {
+    return (r > 180 && g > 180 && b < 60) || (r < 60 && g > 180 && b > 180) || (r > 180 && g < 60 && b > 180);
+  });
+}
+
 TEST(Gui, ScreenshotShowsTheTestPatternAndTheHud) {
   const std::string shot = std::string(SC_TEST_TMP_DIR) + "/gui_main.png";
   std::filesystem::remove(shot);
@@ -312,10 +320,7 @@ TEST(Gui, Img2ImgModeRestylesTheLiveSource) {
   QImage img(QString::fromStdString(shot));
   ASSERT_FALSE(img.isNull()) << r.output;
   // testsrc2's flat colour bars are gone: no long run of one saturated colour.
-  const int bars = longest_run(img, [](int r, int g, int b) {
-    return (r > 180 && g > 180 && b < 60) || (r < 60 && g > 180 && b > 180) || (r > 180 && g < 60 && b > 180);
-  });
-  EXPECT_LT(bars, 100) << "the test pattern is still on screen";
+  EXPECT_LT(test_pattern_bars(img), 100) << "the test pattern is still on screen";
 }
 
 // A folder's files as a hub repository (every file large, so through the CDN redirect).
@@ -358,10 +363,7 @@ TEST(Gui, DownloadedModelsAreUsedWithoutARestart) {
   EXPECT_TRUE(std::filesystem::exists(models + "/taesd/.streamcanvas-model.json"));
   QImage img(QString::fromStdString(shot));
   ASSERT_FALSE(img.isNull()) << r.output;
-  const int bars = longest_run(img, [](int r, int g, int b) {
-    return (r > 180 && g > 180 && b < 60) || (r < 60 && g > 180 && b > 180) || (r > 180 && g < 60 && b > 180);
-  });
-  EXPECT_LT(bars, 100) << "the test pattern is still on screen";
+  EXPECT_LT(test_pattern_bars(img), 100) << "the test pattern is still on screen";
   std::filesystem::remove_all(models);
 }
 
@@ -381,10 +383,7 @@ TEST(Gui, TalkingHeadModeMakesThePortraitSpeakTheAudio) {
   EXPECT_FALSE(contains(r.output, "[error]")) << r.output;
   QImage img(QString::fromStdString(shot));
   ASSERT_FALSE(img.isNull()) << r.output;
-  const int bars = longest_run(img, [](int r, int g, int b) {
-    return (r > 180 && g > 180 && b < 60) || (r < 60 && g > 180 && b > 180) || (r > 180 && g < 60 && b > 180);
-  });
-  EXPECT_LT(bars, 100) << "the test pattern is still on screen";
+  EXPECT_LT(test_pattern_bars(img), 100) << "the test pattern is still on screen";
 }
 #endif
 

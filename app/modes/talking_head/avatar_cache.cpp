@@ -23,6 +23,11 @@ fs::path default_avatar_cache_dir() {
   return fs::path(home) / ".cache" / "streamcanvas" / "avatars";
 }
 
+fs::path avatar_cache_dir(const std::string& setting) {
+  if (setting == "none") return {};
+  return setting.empty() ? default_avatar_cache_dir() : fs::path(setting);
+}
+
 std::string avatar_cache_key(const fs::path& image, const fs::path& models, const th::RegistrationOptions& o) {
   std::error_code ec;
   std::string text = "streamcanvas-avatar-1\n";

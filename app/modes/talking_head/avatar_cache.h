@@ -14,6 +14,8 @@
 namespace sc::app {
 
 std::filesystem::path default_avatar_cache_dir();
+// The folder a setting names: "" the default, "none" no cache (empty path).
+std::filesystem::path avatar_cache_dir(const std::string& setting);
 
 // SHA-256 (hex) of what a registration depends on: the image file's bytes,
 // the model folder (each file's name, size and modification time) and the

@@ -61,6 +61,21 @@ media::Frame to_frame(const engine::Tensor& t) {
   return f;
 }
 
+th::TalkingHeadOptions talking_head_options(const std::string& device, int steps, std::uint64_t seed, int emotion,
+                                            float head_motion) {
+  th::TalkingHeadOptions opt;
+  opt.device = device == "cpu"                                        ? engine::Device::kCpu
+               : device == "cuda"                                     ? engine::Device::kCuda
+               : engine::compute_path() == engine::ComputePath::kCuda ? engine::Device::kCuda
+                                                                      : engine::Device::kCpu;
+  opt.sampling_steps = steps;
+  opt.seed = seed;
+  const int label[] = {emotion};
+  opt.motion.emotion = {th::emotion_row(label)};
+  opt.stitch.head_motion = head_motion;
+  return opt;
+}
+
 TalkResult run_talk(const TalkOptions& o, const std::function<void(double, double)>& progress,
                     const std::atomic<bool>* cancel) {
   if (o.models.empty() || o.portrait.empty() || o.audio.empty() || o.output.empty())
@@ -68,26 +83,15 @@ TalkResult run_talk(const TalkOptions& o, const std::function<void(double, doubl
   if (o.emotion < 0 || o.emotion >= th::kEmotions)
     throw Error("--emotion {} must be 0 to {}", o.emotion, th::kEmotions - 1);
   const auto t0 = std::chrono::steady_clock::now();
-  th::TalkingHeadOptions opt;
-  opt.device = o.device == "cpu"                                      ? engine::Device::kCpu
-               : o.device == "cuda"                                   ? engine::Device::kCuda
-               : engine::compute_path() == engine::ComputePath::kCuda ? engine::Device::kCuda
-                                                                      : engine::Device::kCpu;
-  opt.sampling_steps = o.steps;
-  opt.seed = o.seed;
-  const int label[] = {o.emotion};
-  opt.motion.emotion = {th::emotion_row(label)};
-  opt.stitch.head_motion = o.head_motion;
+  const th::TalkingHeadOptions opt = talking_head_options(o.device, o.steps, o.seed, o.emotion, o.head_motion);
   // Audio first: a file without sound is refused before the models load.
   media::AudioReader audio(media::parse_audio_spec(o.audio), media::AudioFormat{kRate, 1});
   if (audio.format().sample_rate != kRate) throw Error("audio '{}': not resampled to 16 kHz", o.audio);
   const double total_s = audio.info().duration_s;
   std::unique_ptr<th::TalkingHead> head = th::TalkingHead::load(o.models, opt);
-  const std::filesystem::path cache_dir = o.avatar_cache == "none" ? std::filesystem::path()
-                                          : o.avatar_cache.empty() ? default_avatar_cache_dir()
-                                                                   : std::filesystem::path(o.avatar_cache);
-  const PortraitResult portrait = set_portrait_cached(*head, o.portrait, o.models, opt.registration, cache_dir,
-                                                      [&] { return read_portrait(o.portrait); });
+  const PortraitResult portrait =
+      set_portrait_cached(*head, o.portrait, o.models, opt.registration, avatar_cache_dir(o.avatar_cache),
+                          [&] { return read_portrait(o.portrait); });
   const engine::Tensor& frame = head->avatar().frame;
   TalkResult r;
   r.avatar_from_cache = portrait.from_cache;

@@ -44,6 +44,11 @@ struct TalkResult {
 TalkResult run_talk(const TalkOptions& options, const std::function<void(double, double)>& progress,
                     const std::atomic<bool>* cancel = nullptr);
 
+// The pipeline's options from the CLI's / panel's values (device auto, cpu or
+// cuda; emotion 0..7 as one row).
+engine::talking_head::TalkingHeadOptions talking_head_options(const std::string& device, int steps, std::uint64_t seed,
+                                                              int emotion, float head_motion);
+
 // The first picture of an image file as [1, 3, H, W] RGB 0..255 (errors name it).
 engine::Tensor read_portrait(const std::string& path);
 // A pipeline frame ([1, 3, H, W] RGB 0..255 on the host) as an RGBA picture.

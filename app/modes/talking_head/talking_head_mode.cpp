@@ -23,23 +23,12 @@ std::shared_ptr<TalkingHeadMode> TalkingHeadMode::load(const TalkingHeadModeOpti
   if (o.portrait.empty()) throw Error("talking head: no portrait image");
   if (o.emotion < 0 || o.emotion >= th::kEmotions)
     throw Error("talking head: emotion {} must be 0 to {}", o.emotion, th::kEmotions - 1);
-  th::TalkingHeadOptions opt;
-  opt.device = o.device == "cpu"                                      ? engine::Device::kCpu
-               : o.device == "cuda"                                   ? engine::Device::kCuda
-               : engine::compute_path() == engine::ComputePath::kCuda ? engine::Device::kCuda
-                                                                      : engine::Device::kCpu;
-  opt.sampling_steps = o.steps;
-  opt.seed = o.seed;
-  const int label[] = {o.emotion};
-  opt.motion.emotion = {th::emotion_row(label)};
-  opt.stitch.head_motion = o.head_motion;
+  const th::TalkingHeadOptions opt = talking_head_options(o.device, o.steps, o.seed, o.emotion, o.head_motion);
   std::shared_ptr<TalkingHeadMode> m(new TalkingHeadMode());
   m->head_ = th::TalkingHead::load(o.models, opt);
-  const std::filesystem::path cache = o.avatar_cache == "none" ? std::filesystem::path()
-                                      : o.avatar_cache.empty() ? default_avatar_cache_dir()
-                                                               : std::filesystem::path(o.avatar_cache);
-  const PortraitResult p = set_portrait_cached(*m->head_, o.portrait, o.models, opt.registration, cache,
-                                               [&] { return read_portrait(o.portrait); });
+  const PortraitResult p =
+      set_portrait_cached(*m->head_, o.portrait, o.models, opt.registration, avatar_cache_dir(o.avatar_cache),
+                          [&] { return read_portrait(o.portrait); });
   m->from_cache_ = p.from_cache;
   const engine::Tensor& frame = m->head_->avatar().frame;
   m->width_ = static_cast<int>(frame.dim(3));
@@ -80,7 +69,7 @@ void TalkingHeadMode::on_audio(const media::AudioChunk& chunk, ModeOutput& out) 
     // the sound heard 40 k ms later, and is stamped so (the recorder lines
     // picture and sound up by these times; latency is measured from them).
     const auto heard = chunk.capture_time == std::chrono::steady_clock::time_point{} ? std::chrono::steady_clock::now()
-                                                                                      : chunk.capture_time;
+                                                                                     : chunk.capture_time;
     heard_start_ = heard - std::chrono::microseconds(std::int64_t(chunk.frames()) * 1000000 / chunk.sample_rate);
   }
   // Live controls, from here on.
