@@ -137,8 +137,9 @@ in_root apt-get update -qq >"${work}/apt.log" 2>&1 || {
   cat "${work}/apt.log" >&2
   fail "apt-get update in the root"
 }
-# Depends alone must be enough to run: no Recommends.
-if ! in_root apt install -y --no-install-recommends "./tmp/$(basename "${deb}")" >>"${work}/apt.log" 2>&1; then
+# Depends alone must be enough to run: no Recommends. `apt` (unlike apt-get)
+# deletes what it downloaded unless told to keep it for the cache.
+if ! in_root apt install -y --no-install-recommends -o APT::Keep-Downloaded-Packages=true "./tmp/$(basename "${deb}")" >>"${work}/apt.log" 2>&1; then
   tail -n 40 "${work}/apt.log" >&2
   fail "apt install (log: ${work}/apt.log)"
 fi
