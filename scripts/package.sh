@@ -5,7 +5,7 @@
 # runtime libraries. Prints the package's path; install it with
 #   sudo apt install ./build/release/package/streamcanvas_<version>_amd64.deb
 #
-#   scripts/package.sh          # xz: the smallest package (about 3 minutes to pack on 2 cores)
+#   scripts/package.sh          # xz: the smallest package (3 minutes or more to pack on 2 cores)
 #   scripts/package.sh --fast   # gzip: 9 % bigger, packed in seconds (tests/install uses it)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -4,7 +4,7 @@
 # appstreamcli, man), makes a fresh Debian 12 root with debootstrap, installs
 # the package there with apt (no CUDA toolkit, no NVIDIA driver, no display),
 # runs `streamcanvas-cli doctor` and the headless render of the bundled
-# sample, and purges the package again.
+# sample, starts the studio under xvfb-run, and purges the package again.
 #
 # Needs root (debootstrap, chroot) and Debian's archive. Downloaded .debs are
 # kept in ~/.cache/streamcanvas/install-test (debootstrap's and apt's), the
@@ -189,6 +189,30 @@ size="$(stat -c %s "${root}/tmp/streamcanvas-demo.mp4")"
 ((size > 10000)) || fail "the rendered video has ${size} bytes"
 [[ "$(head -c 8 "${root}/tmp/streamcanvas-demo.mp4" | tail -c 4)" == "ftyp" ]] || fail "the render is not an MP4"
 phase_done "run"
+
+# --- the studio window, on a virtual display ------------------------------------
+# xvfb comes from outside the package (a desktop has a display); with it the
+# studio starts on the bundled sample, found through the installed layout,
+# and saves a screenshot.
+if ! in_root apt-get install -y -qq --no-install-recommends -o APT::Keep-Downloaded-Packages=true xvfb xauth \
+  >>"${work}/apt.log" 2>&1; then
+  tail -n 20 "${work}/apt.log" >&2
+  fail "apt-get install xvfb"
+fi
+cp -u "${root}/var/cache/apt/archives/"*.deb "${cache}/apt/" 2>/dev/null || true
+rc=0
+gui="$(in_root timeout 120 xvfb-run -a -s '-screen 0 1280x800x24' sh -c \
+  'streamcanvas --volumetric --quit-after 4 --screenshot /tmp/streamcanvas-shot.png; echo "[studio exit $?]"' 2>&1)" ||
+  rc=$?
+grep -q '\[studio exit 0\]' <<<"${gui}" || {
+  echo "${gui}" >&2
+  fail "the studio under xvfb-run (exit ${rc})"
+}
+grep -q 'volumetric: /usr/share/streamcanvas/assets/volumetric/sample' <<<"${gui}" ||
+  fail "the studio did not open the installed sample: ${gui}"
+[[ -s "${root}/tmp/streamcanvas-shot.png" ]] || fail "no screenshot from the studio"
+grep -E 'screenshot:|volumetric:' <<<"${gui}" || true
+phase_done "studio"
 
 # --- and it goes away cleanly -------------------------------------------------
 in_root apt-get purge -y -qq streamcanvas >>"${work}/apt.log" 2>&1 || fail "apt-get purge"
