@@ -4,6 +4,7 @@
 #   scripts/test.sh -L unit
 #   scripts/test.sh --preset asan        # AddressSanitizer + UBSan, the whole suite
 #   scripts/test.sh --preset tsan        # ThreadSanitizer, the threaded tests (label `unit_threads`)
+#   scripts/test.sh -L install           # the .deb on a fresh Debian 12 root (root, network; tests/install)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # ccache: hits across checkouts in different folders (CI clones afresh).
@@ -18,4 +19,8 @@ fi
 packaging/bootstrap.sh
 cmake --preset "${preset}" >/dev/null
 cmake --build --preset "${preset}" -j "$(nproc)"
-ctest --preset "${preset}" -j "$(nproc)" "$@"
+# The install test (label `install`: builds the release .deb and a Debian
+# root, minutes) runs only when asked for, e.g. `scripts/test.sh -L install`.
+exclude=(-LE '^install$')
+[[ "$*" == *install* ]] && exclude=()
+ctest --preset "${preset}" -j "$(nproc)" "${exclude[@]}" "$@"

@@ -38,10 +38,13 @@
 
 namespace {
 
+// The man page (packaging/man/) is made from this text by help2man: keep the
+// "Usage:" and "Options:" lines, one option a line.
 constexpr const char* kUsage =
-    "usage: streamcanvas [--source SRC] [--record FILE] [--quit-after SECONDS] [--screenshot PATH.png]\n"
-    "                    [--close-after SECONDS] [--self-test resize] [--drop PATH] [--help] [--version]\n"
+    "Usage: streamcanvas [OPTIONS]\n"
+    "The StreamCanvas studio: a live source in a Vulkan viewport, restyled by AI models, played and recorded.\n"
     "\n"
+    "Options:\n"
     "  --source SRC           start on this source (test, v4l2:/dev/video0, screen, FILE); default: the last one\n"
     "  --audio SRC            audio beside the picture: mic, pulse[:SRC], alsa[:DEV], tone[:HZ] or a file\n"
     "  --record FILE          start recording to FILE (.mp4 or .mkv) as soon as there is a picture\n"

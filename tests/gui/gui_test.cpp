@@ -528,7 +528,7 @@ TEST(Gui, NoVulkanDriverSaysWhatToInstall) {
 TEST(Gui, BadFlagsAreUsageErrors) {
   auto r = run_command(kGui + " --bogus");
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_TRUE(contains(r.output, "usage:")) << r.output;
+  EXPECT_TRUE(contains(r.output, "Usage: streamcanvas")) << r.output;
   r = run_command(kGui + " --quit-after soon");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   r = run_command(kGui + " --screenshot x.png");

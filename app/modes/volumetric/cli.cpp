@@ -11,6 +11,7 @@
 #include "app/session/mode_registry.h"
 #include "app/modes/volumetric/v3_player.h"
 #include "app/modes/volumetric/v3_sequence.h"
+#include "app/session/assets.h"
 #include "app/session/cli_support.h"
 #include "base/error.h"
 #include "media/video_writer.h"
@@ -20,7 +21,7 @@ namespace sc::app {
 namespace {
 
 struct V3RenderOptions {
-  std::string sequence;
+  std::string sequence;  // empty: the bundled sample
   std::string output;
   std::int64_t frames = 0;  // 0 = the whole sequence once (one frame of a still scene)
   std::string camera = "orbit";
@@ -35,8 +36,9 @@ int v3_render(const V3RenderOptions& o) {
   // The camera path first: a typo in it should not wait for the GPU to start.
   std::optional<CameraPath> path;
   if (o.camera != "orbit") path = CameraPath::load(o.camera);
+  const std::string sequence = o.sequence.empty() ? find_asset("volumetric/sample").string() : o.sequence;
   render::VulkanContext ctx(render::ContextOptions{});
-  V3Player player(ctx, o.sequence);
+  V3Player player(ctx, sequence);
   const std::int64_t frames = o.frames > 0 ? o.frames : player.frame_count();
   OrbitCamera orbit = player.default_camera();
   media::WriterOptions wo;
@@ -80,7 +82,7 @@ int v3_render(const V3RenderOptions& o) {
   writer.close();
   const double s = std::chrono::duration<double>(Clock::now() - start).count();
   fmt::print("{} {} frames of {} ({} Gaussians max, SH degree {}) at {}x{} to {} in {:.2f} s ({:.1f} fps) on {}\n",
-             cli::cancelled() ? "stopped; kept" : "rendered", i, o.sequence, player.max_gaussians(), player.sh_degree(),
+             cli::cancelled() ? "stopped; kept" : "rendered", i, sequence, player.max_gaussians(), player.sh_degree(),
              w, h, o.output, s, s > 0 ? i / s : 0, ctx.device_info().name);
   if (o.stats && i > 0) {
     const double n = double(i);
@@ -136,7 +138,8 @@ std::vector<CliCommand> add_v3_commands(CLI::App& app) {
   auto ren = std::make_shared<V3RenderOptions>();
   auto* render_cmd = v3->add_subcommand(
       "render", "Render a V^3 sequence (or a still .ply / .splat scene) to a video with a free camera");
-  render_cmd->add_option("sequence", ren->sequence, "V^3 sequence folder, or a .ply / .splat scene")->required();
+  render_cmd->add_option("sequence", ren->sequence,
+                         "V^3 sequence folder, or a .ply / .splat scene (default: the bundled sample clip)");
   render_cmd->add_option("--output,-o", ren->output, "Output video (.mp4 or .mkv)")->required();
   render_cmd->add_option("--frames,-n", ren->frames, "Frames to render (default: the sequence once; more loops it)")
       ->check(CLI::PositiveNumber);
