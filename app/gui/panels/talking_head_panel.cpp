@@ -13,6 +13,7 @@
 #include <QSettings>
 #include <QSpinBox>
 
+#include "app/gui/model_download.h"
 #include "app/session/live_session.h"
 #include "app/session/model_store.h"
 #include "base/error.h"
@@ -26,7 +27,24 @@ TalkingHeadPanel::TalkingHeadPanel(Studio& studio, const app::ModeInfo& info, QW
   form->setContentsMargins(0, 0, 0, 0);
   models_ = new QLineEdit(QStringLiteral("ditto"), this);
   models_->setToolTip(tr("Ditto's ditto_onnx folder, or `ditto` once pulled (streamcanvas-cli models pull ditto)"));
-  form->addRow(tr("Models"), models_);
+  auto* models_row = new QHBoxLayout;
+  models_row->addWidget(models_);
+  auto* download = new QPushButton(tr("Download…"), this);
+  download->setToolTip(tr("Download Ditto's networks from the model hub"));
+  models_row->addWidget(download);
+  form->addRow(tr("Models"), models_row);
+  connect(download, &QPushButton::clicked, this, [this] {
+    if (!download_dialog_) {
+      download_dialog_ = new ModelDownloadDialog("talking_head", this);
+      connect(download_dialog_, &ModelDownloadDialog::pulled, this, [this](const QString& name, const QString&) {
+        models_->setText(name);
+        if (studio_.is_active(this)) load();
+      });
+      connect(download_dialog_, &ModelDownloadDialog::failed, this,
+              [this](const QString& message) { studio_.show_error(tr("download: %1").arg(message)); });
+    }
+    download_dialog_->show();
+  });
   portrait_ = new QLineEdit(this);
   portrait_->setPlaceholderText(tr("a portrait image (or drop one on the window)"));
   form->addRow(tr("Portrait"), portrait_);

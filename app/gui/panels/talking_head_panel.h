@@ -19,6 +19,8 @@ class QSpinBox;
 
 namespace sc::gui {
 
+class ModelDownloadDialog;
+
 class TalkingHeadPanel final : public ModePanel {
   Q_OBJECT
  public:
@@ -47,6 +49,7 @@ class TalkingHeadPanel final : public ModePanel {
   QComboBox* emotion_ = nullptr;
   QDoubleSpinBox* head_motion_ = nullptr;
   QLabel* status_ = nullptr;
+  ModelDownloadDialog* download_dialog_ = nullptr;  // made on first use
 
   std::shared_ptr<app::TalkingHeadMode> mode_;
   std::string key_;  // models | portrait | device | steps the mode was loaded with
