@@ -520,6 +520,7 @@ Outcome transfer_once(const HubOptions& o, const HubRepo& repo, FileJob& job, co
     if (!got.empty()) {
       job.error = fmt::format("{}: checksum mismatch: its {} is {}, the hub publishes {}; the file was removed", name,
                               t.check->kind(), got, t.check->expected());
+      fs::remove(job.part_path, ec);
       return have > 0 ? Outcome::kRetryFromZero : Outcome::kFail;
     }
   }
@@ -544,14 +545,12 @@ void run_job(const HubOptions& o, const HubRepo& repo, FileJob& job, const std::
       return;
     }
     std::error_code ec;
-    if (r == Outcome::kFail && job.error.find("checksum mismatch") != std::string::npos) fs::remove(job.part_path, ec);
+    if (r == Outcome::kRetryFromZero) fs::remove(job.part_path, ec);
     if (r == Outcome::kCancelled || r == Outcome::kFail || attempt >= o.retries) {
-      if (r == Outcome::kRetryFromZero) fs::remove(job.part_path, ec);
       if (r == Outcome::kCancelled) job.error = "stopped";
       job.state = int(State::kFailed);
       return;
     }
-    if (r == Outcome::kRetryFromZero) fs::remove(job.part_path, ec);
     log::warn("{}; trying again ({} of {})", job.error, attempt + 1, o.retries);
     const auto until = Clock::now() + std::chrono::duration<double>(delay);
     while (Clock::now() < until && !(cancel && *cancel)) std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -652,8 +651,7 @@ void download_files(const HubOptions& o, const HubRepo& repo, const std::vector<
     throw Error("stopped; what was downloaded is kept in {}: run the same command to resume", folder.string());
   std::vector<std::string> errors;
   for (const FileJob& j : jobs)
-    if (j.state == int(State::kFailed) || (j.state != int(State::kDone)))
-      errors.push_back(j.error.empty() ? j.file->path + ": not downloaded" : j.error);
+    if (j.state != int(State::kDone)) errors.push_back(j.error.empty() ? j.file->path + ": not downloaded" : j.error);
   if (!errors.empty()) {
     std::string msg = errors.front();
     if (errors.size() > 1) msg += fmt::format(" (and {} more file(s) failed: {})", errors.size() - 1, errors[1]);

@@ -116,7 +116,7 @@ bool HubTestServer::send_all(int fd, const std::string& data) {
   return true;
 }
 
-void HubTestServer::send_body(int fd, const File& f, std::int64_t from, const std::string& body) {
+void HubTestServer::send_body(int fd, const File& f, const std::string& body) {
   const int now = ++active_;
   for (int peak = peak_; now > peak && !peak_.compare_exchange_weak(peak, now);) {
   }
@@ -140,7 +140,6 @@ void HubTestServer::send_body(int fd, const File& f, std::int64_t from, const st
       }
     }
   }
-  (void)from;
   --active_;
 }
 
@@ -290,7 +289,7 @@ void HubTestServer::serve(int fd) {
     if (!send_all(fd, head_text)) return;
     File cut = file;
     cut.stall_after = -1;
-    send_body(fd, cut, from, part.substr(0, std::size_t(std::min<std::int64_t>(file.drop_after, part.size()))));
+    send_body(fd, cut, part.substr(0, std::size_t(std::min<std::int64_t>(file.drop_after, part.size()))));
     return;
   }
   const std::string head_text =
@@ -299,7 +298,7 @@ void HubTestServer::serve(int fd) {
                                std::int64_t(part.size()))
                : response_head(200, "OK", {"ETag: \"x\""}, std::int64_t(part.size()));
   if (!send_all(fd, head_text)) return;
-  send_body(fd, file, from, part);
+  send_body(fd, file, part);
 }
 
 }  // namespace sc::test

@@ -55,7 +55,7 @@ class HubTestServer {
   void accept_loop();
   void serve(int fd);
   bool send_all(int fd, const std::string& data);
-  void send_body(int fd, const File& f, std::int64_t from, const std::string& body);
+  void send_body(int fd, const File& f, const std::string& body);
 
   int listen_fd_ = -1;
   std::string endpoint_;
